@@ -1,0 +1,10 @@
+"""HTTP API: flask-smorest blueprints, one module per resource."""
+from __future__ import annotations
+
+
+def register_blueprints(api) -> None:
+    """Register every resource blueprint on the Api."""
+    from claims.api import enterprises, institutions, system
+
+    for module in (system, institutions, enterprises):
+        api.register_blueprint(module.blp)

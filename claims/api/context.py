@@ -1,0 +1,72 @@
+"""Request plumbing: the session per request, the authenticated caller, security headers."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from sqlmodel import Session
+
+from claims.auth import Principal, principal_for_api_key, principal_for_token
+from claims.errors import Unauthorized
+from claims.settings import Settings
+
+
+def settings() -> Settings:
+    """The running application's settings."""
+    return current_app.extensions["claims"]["settings"]
+
+
+def programs():
+    """The program registry loaded from config/programs at start-up."""
+    return current_app.extensions["claims"]["programs"]
+
+
+def session() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["claims"]["sessions"]()
+    return g.db_session
+
+
+def principal() -> Principal:
+    """The authenticated caller, or 401 when the request carries no valid credentials."""
+    if "principal" not in g:
+        g.principal = _authenticate()
+    if g.principal is None:
+        raise Unauthorized("Send X-API-Key (institutions) or Authorization: Bearer <token> (staff).",
+                           code="credentials_required", headers={"WWW-Authenticate": "Bearer"})
+    return g.principal
+
+
+def _authenticate() -> Principal | None:
+    api_key = request.headers.get("X-API-Key")
+    if api_key:
+        found = principal_for_api_key(session(), api_key.strip())
+    else:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        s = settings()
+        found = principal_for_token(session(), token.strip(), secret_key=s.secret_key,
+                                    max_age=s.token_ttl_seconds)
+    # Authentication only reads: end that transaction so a use case starts its own write cleanly.
+    session().commit()
+    return found
+
+
+def install_request_hooks(app: Flask) -> None:
+    """Close the session after each request and add security headers to every response."""
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.close()
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        if not request.path.startswith("/docs"):
+            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        return response

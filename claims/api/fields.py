@@ -1,0 +1,83 @@
+"""Field types every schema shares: money as exact strings, identifiers checked by their standards."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import Schema, ValidationError, fields, RAISE
+
+from workflows.identifiers import IdentifierError, validate_resident_id, validate_uscc
+from workflows.money import AmountError, format_fen, parse_amount, to_fen
+
+
+class StrictSchema(Schema):
+    """Base schema: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Money(fields.Field):
+    """A CNY amount as a JSON string with at most two decimals, loaded as integer fen."""
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,15}(\.[0-9]{1,2})?$",
+                    "example": "12345.60", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_fen(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return to_fen(parse_amount(value))
+        except AmountError as exc:
+            raise ValidationError(f"{exc.message} [{exc.code}]") from exc
+
+
+class Ratio(fields.Field):
+    """An exact ratio or rate as a decimal string (e.g. "0.0435"), loaded as Decimal."""
+
+    def __init__(self, *, low: Decimal = Decimal(0), high: Decimal = Decimal(1), **kwargs):
+        self.low, self.high = low, high
+        metadata = {"type": "string", "format": "decimal", "example": "0.0435", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be a decimal string such as \"0.0435\".")
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValidationError("Not a decimal number.") from None
+        if not result.is_finite() or "e" in value.lower() or not self.low <= result <= self.high:
+            raise ValidationError(f"Must be a plain decimal between {self.low} and {self.high}.")
+        return result
+
+
+class Uscc(fields.String):
+    """A 统一社会信用代码, validated (GB 32100 alphabet and MOD-31 check digit) and normalised."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"example": "91440300MA5FXXXXXX", "minLength": 18, "maxLength": 18,
+                                   **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return validate_uscc(super()._deserialize(value, attr, data, **kwargs))
+        except IdentifierError as exc:
+            raise ValidationError(f"{exc} [{exc.code}]") from exc
+
+
+class ResidentId(fields.String):
+    """A resident identity number (GB 11643, MOD 11-2), validated and normalised."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return validate_resident_id(super()._deserialize(value, attr, data, **kwargs))
+        except IdentifierError as exc:
+            raise ValidationError(f"{exc} [{exc.code}]") from exc
+
+

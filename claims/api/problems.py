@@ -1,0 +1,106 @@
+"""Every error leaves as application/problem+json (RFC 9457) with a stable `code`."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, json, request
+from flask_smorest import Api
+from marshmallow import Schema, fields
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from claims.errors import Problem
+
+log = logging.getLogger(__name__)
+PROBLEM_TYPE = "application/problem+json"
+
+# Stable codes for the HTTP errors Flask and webargs raise on their own.
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 412: "precondition_failed",
+    413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
+    428: "precondition_required", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+}
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details as this API emits them."""
+
+    type = fields.String(metadata={"description": "URI reference naming the problem type"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String(metadata={"description": "Stable machine-readable error code"})
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "Per-field messages, keyed by field name"})
+
+
+def problem_response(status: int, code: str, title: str, detail: str, errors=None, extra=None, headers=None):
+    """Build the Flask response tuple for one problem."""
+    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code,
+            "instance": request.path}
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=status,
+                                          mimetype=PROBLEM_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose error handler speaks problem+json instead of its default shape."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        """Render a werkzeug/webargs HTTP error as problem+json."""
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        if status == 422 and isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files",
+                                                                           "headers", "path"}:
+            # webargs nests errors by location; one location is the common case: flatten it.
+            errors = errors.get("json") or errors.get("query") or errors.get("form") or errors
+        detail = data.get("message") or error.description or error.name
+        if status == 400 and "JSON" in (detail or ""):
+            return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.")
+        if status == 422 and errors:
+            detail = "Some fields are invalid: " + ", ".join(sorted(map(str, errors)))
+        if status >= 500:
+            detail = "The server failed to handle the request; it has been logged."
+        return problem_response(status, _HTTP_CODES.get(status, "http_error"), error.name, detail,
+                                errors=errors, headers=data.get("headers"))
+
+
+def register_error_handlers(app) -> None:
+    """Install the handlers for our own problems and for anything unexpected."""
+
+    @app.errorhandler(Problem)
+    def _problem(error: Problem):
+        return problem_response(error.status, error.code, error.title, error.detail, error.errors,
+                                error.extra, error.headers)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        log.error("database unavailable: %s", error.orig.__class__.__name__)
+        if error.connection_invalidated or _is_connection_error(error):
+            return problem_response(503, "database_unavailable", "Service temporarily unavailable",
+                                    "The database is not reachable; retry shortly.", headers={"Retry-After": "5"})
+        return _internal(error)
+
+    @app.errorhandler(Exception)
+    def _internal(error: Exception):
+        if isinstance(error, HTTPException):
+            return app.extensions["claims_api"].handle_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "internal_error", "Internal server error",
+                                "The server failed to handle the request; it has been logged.")
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    message = str(error.orig).lower()
+    return any(s in message for s in ("connection", "could not connect", "server closed", "terminating",
+                                      "unable to open database", "disk i/o"))

@@ -1,0 +1,26 @@
+"""Append-only, hash-chained audit events."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from claims.models.base import id_column, json_column, timestamp_column, utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    """One state change; `hash` covers the previous event's hash and this event's canonical JSON."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_entity", "entity", "entity_id"),)
+    seq: int | None = Field(default=None, sa_column=id_column())
+    at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    actor: str = Field(max_length=100)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

@@ -1,0 +1,85 @@
+"""Loss claims, the review decisions taken on them, and recoveries reported after payment."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from claims.models.base import BigId, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+
+_claim_version = sa.Column("version", sa.Integer, nullable=False, default=1)
+
+
+class Claim(SQLModel, table=True):
+    """A loss or guarantee-compensation claim on a registered loan."""
+
+    __table_args__ = (
+        Index("ix_claim_queue", "program_code", "status", "submitted_at"),
+        Index("ix_claim_institution_status", "institution_id", "status", "created_at"),
+    )
+    # One explicit Column shared with __mapper_args__ is the only way version_id_col works in SQLModel.
+    __mapper_args__ = {"version_id_col": _claim_version}
+    id: int | None = Field(default=None, sa_column=id_column())
+    loan_id: int = Field(sa_column=fk_column("loan.id"))
+    institution_id: int = Field(sa_column=fk_column("institution.id"))
+    program_code: str = Field(foreign_key="program.code", max_length=32)
+    rule_version_id: int = Field(sa_column=fk_column("rule_version.id"))
+    status: str = Field(default="draft", max_length=16, index=True)
+    default_on: date
+    days_overdue: int = 0
+    classification: str = Field(default="", max_length=32)
+    outstanding_principal_fen: int = Field(sa_column=fen_column())
+    unpaid_interest_fen: int = Field(default=0, sa_column=fen_column())
+    recovered_before_fen: int = Field(default=0, sa_column=fen_column())
+    requested_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
+    computed_fen: int = Field(default=0, sa_column=fen_column())
+    approved_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
+    paid_fen: int = Field(default=0, sa_column=fen_column())
+    returned_fen: int = Field(default=0, sa_column=fen_column())
+    ratio: str = Field(default="0", max_length=16)
+    trace: list[Any] = Field(default_factory=list, sa_column=json_column())
+    shares: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    budget_year: int | None = None
+    first_reviewer_id: int | None = Field(default=None, sa_column=fk_column("staff_user.id", nullable=True,
+                                                                           index=False))
+    note: str = Field(default="", max_length=2000)
+    submitted_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    stage_due_on: date | None = None
+    paid_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    version: int = Field(default=1, sa_column=_claim_version)
+
+
+class Decision(SQLModel, table=True):
+    """Who did what to a claim or application, at which stage, with what reason and amount."""
+
+    __table_args__ = (Index("ix_decision_subject", "subject_type", "subject_id"),)
+    id: int | None = Field(default=None, sa_column=id_column())
+    subject_type: str = Field(max_length=16)
+    subject_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    actor: str = Field(max_length=100)
+    user_id: int | None = Field(default=None, sa_column=fk_column("staff_user.id", nullable=True, index=False))
+    role: str = Field(max_length=16)
+    action: str = Field(max_length=32)
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=2000)
+    amount_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
+    at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class Recovery(SQLModel, table=True):
+    """Money the institution recovered after payment, and the share owed back to the program."""
+
+    id: int | None = Field(default=None, sa_column=id_column())
+    claim_id: int = Field(sa_column=fk_column("claim.id"))
+    amount_fen: int = Field(sa_column=fen_column())
+    costs_fen: int = Field(default=0, sa_column=fen_column())
+    returned_fen: int = Field(sa_column=fen_column())
+    recovered_on: date
+    trace: list[Any] = Field(default_factory=list, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

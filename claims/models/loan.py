@@ -1,0 +1,43 @@
+"""Loans registered by institutions into a program."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from claims.models.base import fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+
+LOAN_STATUSES = ("registered", "current", "overdue", "non_performing", "repaid", "compensated", "closed")
+
+
+class Loan(SQLModel, table=True):
+    """A loan an institution registered (备案) into a program, with the facts that drive its ratio."""
+
+    __table_args__ = (
+        UniqueConstraint("institution_id", "contract_no"),
+        Index("ix_loan_institution_program_status", "institution_id", "program_code", "status"),
+    )
+    id: int | None = Field(default=None, sa_column=id_column())
+    institution_id: int = Field(sa_column=fk_column("institution.id"))
+    program_code: str = Field(foreign_key="program.code", max_length=32, index=True)
+    rule_version_id: int = Field(sa_column=fk_column("rule_version.id"))
+    enterprise_id: int | None = Field(default=None, sa_column=fk_column("enterprise.id", nullable=True))
+    individual_id: int | None = Field(default=None, sa_column=fk_column("individual.id", nullable=True))
+    guarantor_id: int | None = Field(default=None, sa_column=fk_column("institution.id", nullable=True))
+    contract_no: str = Field(max_length=64)
+    principal_fen: int = Field(sa_column=fen_column())
+    disbursed_on: date = Field(index=True)
+    maturity_on: date
+    annual_rate: str = Field(max_length=16)
+    security_type: str = Field(max_length=32)
+    unsecured_share: str = Field(default="1", max_length=16)
+    guarantee_ratio: str | None = Field(default=None, max_length=16)
+    first_loan: bool = False
+    policy_tool: bool = False
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    status: str = Field(default="registered", max_length=16)
+    days_overdue: int = 0
+    status_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(index=True))
