@@ -1,0 +1,262 @@
+"""The settlement-statement PDF: Chinese text survives, figures and words print, output is reproducible."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from reports.fonts import MissingGlyphError, register_cjk_font
+from reports.pdf import CHUNK_ROWS, format_amount, group_thousands, render_statement
+from reports.statement_model import (
+    BudgetUsage,
+    InstitutionRef,
+    ProgramRef,
+    SignatureParty,
+    Statement,
+    StatementLine,
+    StatementSection,
+    StatementTotals,
+)
+
+ENTERPRISES = (
+    "深圳市星河微电子科技有限公司",
+    "深圳市南山区鹏程精密制造有限公司",
+    "深圳前海堃喆供应链管理有限公司",
+    "深圳市龙岗区淼鑫新材料股份有限公司",
+)
+CLAIM_COLUMNS = ("损失本金（元）", "核定补偿（元）", "实付金额（元）")
+
+
+def claim_line(index: int) -> StatementLine:
+    """A paid claim whose amounts vary with index so totals are not round numbers."""
+    loss = 1_000_000_00 + index * 12_345_67
+    approved = loss * 40 // 100
+    return StatementLine(
+        reference=f"CL-2026-{index:06d}",
+        name=ENTERPRISES[index % len(ENTERPRISES)],
+        amounts_fen=(loss, approved, approved),
+        trace="基础30%+专精特新10pp=40%；单笔上限未触发",
+    )
+
+
+def make_statement(claim_count: int = 3, *, name: str | None = None) -> Statement:
+    """An institution statement with claims, subsidies, rewards and a recovery owed back."""
+    claims = [claim_line(i) for i in range(1, claim_count + 1)]
+    if name is not None:
+        claims[0] = dataclasses.replace(claims[0], name=name)
+    claims_paid = sum(line.amounts_fen[-1] for line in claims)
+    subsidies = [
+        StatementLine("SA-2026-000031", ENTERPRISES[0], (8_456_78,), "贴息：LPR 3.10%×50%×92天"),
+        StatementLine("SA-2026-000032", ENTERPRISES[1], (3_210_00,), "贴保：担保费1.5%×40%"),
+    ]
+    rewards = [StatementLine("RW-2026-000007", "中国工商银行深圳市分行", (50_000_00,), "新增首贷户奖励：25户×2000元")]
+    recoveries = [StatementLine("RC-2026-000003", ENTERPRISES[2], (120_000_00, 48_000_00), "追回12万元×补偿比例40%")]
+    subsidy_total = 8_456_78 + 3_210_00
+    reward_total = 50_000_00
+    recovery_total = 48_000_00
+    opening = -1_234_56
+    net = opening + claims_paid + subsidy_total + reward_total - recovery_total
+    return Statement(
+        number="SZ-RP-2026Q3-0001-v1",
+        title="深圳市中小微企业贷款风险补偿资金结算对账单",
+        institution=InstitutionRef(name="中国工商银行股份有限公司深圳市分行", code="91440300892319466Q"),
+        program=ProgramRef(code="SZ-RP", name="中小微企业贷款风险补偿资金池"),
+        period_label="2026年第3季度",
+        period_start=dt.date(2026, 7, 1),
+        period_end=dt.date(2026, 9, 30),
+        issue_date=dt.date(2026, 10, 9),
+        version=1,
+        opening_fen=opening,
+        sections=(
+            StatementSection("本期已核准并拨付的代偿补偿", CLAIM_COLUMNS, tuple(claims), claims_paid),
+            StatementSection("本期贴息、贴保补贴", ("补贴金额（元）",), tuple(subsidies), subsidy_total),
+            StatementSection("本期机构奖励", ("奖励金额（元）",), tuple(rewards), reward_total),
+            StatementSection(
+                "本期应退回的追偿款", ("追回金额（元）", "应退回（元）"), tuple(recoveries), recovery_total
+            ),
+        ),
+        totals=StatementTotals(
+            claims_paid_fen=claims_paid,
+            subsidies_fen=subsidy_total,
+            rewards_fen=reward_total,
+            recoveries_returned_fen=recovery_total,
+            net_fen=net,
+        ),
+        budget=BudgetUsage(fiscal_year=2026, used_ytd_fen=38_765_432_10, annual_fen=200_000_000_00),
+        signatures=(
+            SignatureParty("甲方（拨付方）", "深圳市财政局"),
+            SignatureParty("乙方（合作机构）", "中国工商银行股份有限公司深圳市分行"),
+        ),
+    )
+
+
+def render(statement: Statement) -> bytes:
+    buffer = io.BytesIO()
+    render_statement(statement, buffer)
+    return buffer.getvalue()
+
+
+def pdftotext(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A three-claim statement written to disk once for the module."""
+    path = tmp_path_factory.mktemp("pdf") / "statement.pdf"
+    statement = make_statement()
+    info = render_statement(statement, path)
+    return statement, path, info
+
+
+def test_thousands_separators_are_added_to_plain_amounts():
+    assert group_thousands("0.05") == "0.05"
+    assert group_thousands("999.00") == "999.00"
+    assert group_thousands("1000.00") == "1,000.00"
+    assert group_thousands("-1234567.80") == "-1,234,567.80"
+    assert format_amount(123_456_789_01) == "123,456,789.01"
+
+
+def test_the_render_info_describes_the_file_written(small):
+    _, path, info = small
+    data = path.read_bytes()
+    assert info.bytes == len(data)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert info.pages == len(PdfReader(path).pages) == 2  # totals and signatures move to page 2 together
+
+
+def test_pypdf_extracts_names_totals_and_the_amount_in_words(small):
+    statement, path, _ = small
+    text = "".join(page.extract_text() for page in PdfReader(path).pages)
+    # claims: 1,012,345.67 / 1,024,691.34 / 1,037,037.01 lost, 40 % of each, floored to the fen
+    assert "深圳市星河微电子科技有限公司" in text
+    assert "深圳前海堃喆供应链管理有限公司" in text
+    assert "1,229,629.59" in text  # claims paid: 404,938.26 + 409,876.53 + 414,814.80
+    assert "11,666.78" in text  # subsidies
+    assert "+1,242,061.81" in text  # net: -1,234.56 + 1,229,629.59 + 11,666.78 + 50,000.00 - 48,000.00
+    assert statement.totals.net_fen == 124_206_181
+    assert "应付 人民币壹佰贰拾肆万贰仟零陆拾壹元捌角壹分" in text
+    assert "38,765,432.10" in text and "200,000,000.00" in text and "19.38%" in text
+    assert "第 1 页 / 共 2 页" in text
+
+
+def test_pdftotext_extracts_the_same_chinese_text(small):
+    _, path, _ = small
+    text = pdftotext(path)
+    # poppler's layout mode collapses the spaces between Chinese and figures, and cells wrap.
+    packed = re.sub(r"\s+", "", text)
+    assert "深圳市中小微企业贷款风险补偿资金结算对账单" in text
+    assert "深圳市星河微电子科技有限公司" in text
+    assert "1,229,629.59" in text
+    assert "壹佰贰拾肆万贰仟零陆拾壹元捌角壹分" in text
+    assert "第1页/共2页" in packed and "第2页/共2页" in packed
+    assert "SZ-RP-2026Q3-0001-v1" in text
+    # the trace wraps in its cell between the Chinese and the figures, never inside "10pp=40%"
+    assert "基础30%+专精特新" in text and "10pp=40%；单笔上限未触发" in text
+
+
+def test_the_cjk_font_is_embedded_as_a_subset(small):
+    _, path, _ = small
+    out = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout
+    rows = out.splitlines()[2:]
+    assert rows, out
+    for row in rows:
+        name, *_, emb, sub, _uni, _num, _gen = row.split()
+        assert re.fullmatch(r"[A-Z]{6}\+WenQuanYiZenHei(-\d+)?", name), row
+        assert (emb, sub) == ("yes", "yes"), row
+
+
+def test_a_character_the_font_lacks_is_refused_not_dropped():
+    # U+20BB7 (the "土" variant of 吉, as in 𠮷野家) is in CJK Extension B, which Zen Hei does not cover.
+    font = register_cjk_font()
+    from reportlab.pdfbase import pdfmetrics
+
+    assert 0x20BB7 not in pdfmetrics.getFont(font).face.charToGlyph
+    statement = make_statement(name="深圳市𠮷祥餐饮管理有限公司😀")
+    with pytest.raises(MissingGlyphError) as caught:
+        render(statement)
+    assert caught.value.characters == ("😀", "𠮷")  # in code point order
+    assert "U+20BB7" in str(caught.value) and "U+1F600" in str(caught.value)
+
+
+def test_the_same_statement_renders_to_identical_bytes():
+    statement = make_statement()
+    first, second = render(statement), render(statement)
+    assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
+    assert b"/CreationDate (D:20261009000000+08'00')" in first
+
+
+def test_a_changed_amount_changes_the_digest():
+    statement = make_statement()
+    changed = dataclasses.replace(statement, version=2, number="SZ-RP-2026Q3-0001-v2")
+    assert hashlib.sha256(render(statement)).digest() != hashlib.sha256(render(changed)).digest()
+
+
+def test_a_long_statement_repeats_the_table_header_on_every_page_with_lines(tmp_path):
+    count = 1200
+    statement = make_statement(count)
+    path = tmp_path / "long.pdf"
+    info = render_statement(statement, path)
+    assert count > 2 * CHUNK_ROWS  # so the statement crosses table chunks as well as pages
+    assert info.pages >= 20
+    pages = [page.extract_text() for page in PdfReader(path).pages]
+    assert len(pages) == info.pages
+    pages_with_claims = [text for text in pages if "CL-2026-" in text]
+    assert len(pages_with_claims) >= info.pages - 1
+    for number, text in enumerate(pages, start=1):
+        assert f"第 {number} 页 / 共 {info.pages} 页" in text
+    for text in pages_with_claims:
+        assert "损失本金（元）" in text and "核定补偿（元）" in text and "计算说明" in text
+    every_reference = "".join(pages)
+    assert all(f"CL-2026-{i:06d}" in every_reference for i in range(1, count + 1))
+
+
+def test_a_summary_statement_has_one_line_per_institution_and_no_institution_header(tmp_path):
+    base = make_statement()
+    banks = [
+        ("中国工商银行股份有限公司深圳市分行", "91440300892319466Q", 1_229_629_60),
+        ("招商银行股份有限公司深圳分行", "914403007362142710", 730_000_00),
+    ]
+    lines = tuple(StatementLine(code, name, (paid,), "") for name, code, paid in banks)
+    total = sum(paid for *_, paid in banks)
+    statement = dataclasses.replace(
+        base,
+        number="SZ-RP-2026Q3-ALL-v1",
+        institution=None,
+        summary=True,
+        opening_fen=0,
+        sections=(StatementSection("各合作机构本期拨付", ("实付金额（元）",), lines, total, reference_label="机构代码", name_label="机构名称"),),
+        totals=StatementTotals(total, 0, 0, 0, total),
+        signatures=(SignatureParty("出具单位", "深圳市财政局"),),
+    )
+    path = tmp_path / "summary.pdf"
+    render_statement(statement, path)
+    text = pdftotext(path)
+    assert "全部合作机构（项目汇总）" in text
+    assert "招商银行股份有限公司深圳分行" in text and "914403007362142710" in text
+    assert "1,959,629.60" in text
+    assert "壹佰玖拾伍万玖仟陆佰贰拾玖元陆角" in text
+
+
+def test_a_statement_whose_lines_do_not_add_up_to_the_subtotal_is_rejected():
+    with pytest.raises(ValueError, match="add up to 3 fen"):
+        StatementSection("x", ("金额",), (StatementLine("a", "b", (1,)), StatementLine("c", "d", (2,))), 4)
+
+
+def test_a_net_that_does_not_reconcile_with_the_movements_is_rejected():
+    statement = make_statement()
+    wrong = dataclasses.replace(statement.totals, net_fen=statement.totals.net_fen + 1)
+    with pytest.raises(ValueError, match="does not reconcile"):
+        dataclasses.replace(statement, totals=wrong)
+
+
+def test_a_float_amount_is_rejected():
+    with pytest.raises(TypeError, match="int fen"):
+        StatementLine("a", "b", (12.5,))
