@@ -1,0 +1,106 @@
+"""Plain facts about enterprises, loans and claims that rules are evaluated against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+SECURITY_TYPES = frozenset({"unsecured", "ip_pledge", "guaranteed", "insured", "collateral", "pledge", "mixed"})
+CLASSIFICATIONS = ("normal", "special_mention", "substandard", "doubtful", "loss")
+
+
+@dataclass(frozen=True)
+class ListMembership:
+    """A firm's dated membership of a named enterprise list; both ends inclusive, open end as None."""
+
+    category: str
+    valid_from: date
+    valid_to: date | None = None
+
+    def covers(self, on: date) -> bool:
+        """Tell whether the membership is in force on the given date."""
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+def _memberships(items: Iterable[ListMembership | tuple]) -> tuple[ListMembership, ...]:
+    return tuple(item if isinstance(item, ListMembership) else ListMembership(*item) for item in items)
+
+
+@dataclass(frozen=True)
+class EnterpriseFacts:
+    """What the rules may look at about a borrowing firm (or an individual borrower)."""
+
+    revenue_fen: int | None = None
+    industry: str | None = None
+    memberships: tuple[ListMembership, ...] = ()
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "memberships", _memberships(self.memberships))
+        object.__setattr__(self, "attributes", dict(self.attributes))
+
+    def on_list(self, category: str, on: date) -> bool:
+        """Tell whether the firm was on the named list on the given date."""
+        return any(m.category == category and m.covers(on) for m in self.memberships)
+
+
+@dataclass(frozen=True)
+class LoanFacts:
+    """A registered (or to-be-registered) loan with the facts that drive eligibility and ratios."""
+
+    principal_fen: int
+    disbursed_on: date
+    maturity_on: date
+    security_type: str = "unsecured"
+    unsecured_share: Decimal = Decimal(1)
+    first_loan: bool = False
+    policy_tool: bool = False
+    attributes: Mapping[str, object] = field(default_factory=dict)
+    enterprise: EnterpriseFacts = field(default_factory=EnterpriseFacts)
+    revenue_fen: int | None = None
+    memberships: tuple[ListMembership, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Callers may give revenue and memberships on the loan itself; fold them into the enterprise.
+        if self.revenue_fen is not None or self.memberships:
+            enterprise = EnterpriseFacts(
+                revenue_fen=self.revenue_fen if self.revenue_fen is not None else self.enterprise.revenue_fen,
+                industry=self.enterprise.industry,
+                memberships=tuple(self.enterprise.memberships) + _memberships(self.memberships),
+                attributes=self.enterprise.attributes,
+            )
+            object.__setattr__(self, "enterprise", enterprise)
+            object.__setattr__(self, "memberships", ())
+            object.__setattr__(self, "revenue_fen", None)
+        object.__setattr__(self, "attributes", dict(self.attributes))
+        if not isinstance(self.unsecured_share, Decimal):
+            raise TypeError("unsecured_share must be a Decimal")
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """A loss claim on a defaulted loan."""
+
+    default_on: date
+    outstanding_principal_fen: int
+    unpaid_interest_fen: int = 0
+    interest_days: int = 0
+    recovered_before_claim_fen: int = 0
+    claimed_on: date | None = None
+    classification: str | None = None
+    classified_on: date | None = None
+    lawsuit_accepted_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CapUsage:
+    """Amounts already paid or reserved against each cap, and the bases of the proportional caps."""
+
+    enterprise_year_fen: int = 0
+    enterprise_lifetime_fen: int = 0
+    institution_year_fen: int = 0
+    institution_registered_principal_fen: int | None = None
+    institution_prior_year_balance_fen: int | None = None
+    program_budget_remaining_fen: int | None = None

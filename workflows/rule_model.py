@@ -1,0 +1,333 @@
+"""The typed rule objects a validated program file becomes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from workflows.calendar import WorkCalendar, add_months
+from workflows.conditions import Condition, Range
+
+KINDS = ("risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "reward")
+COMPENSATION_KINDS = ("risk_pool", "guarantee_fund")
+SETTLEMENT_PERIODS = ("month", "quarter", "year")
+REVIEW_ROLES = ("reviewer", "approver", "payer", "admin")
+BREAKER_METRICS = ("loss_ratio", "non_performing_ratio", "overdue_rate", "payout_rate")
+BREAKER_ACTIONS = ("defer_claims", "suspend_registrations")
+INSTITUTION_KINDS = ("bank", "insurer", "guarantor")
+FEE_KINDS = ("guarantee_fee", "insurance_premium")
+INTEREST_BASES = ("interest_paid", "fixed_rate", "lpr_share", "lpr_excess")
+DAY_COUNTS = ("actual/actual", "actual/365", "actual/360")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period after a start date: calendar days, calendar months or working days; the last day counts."""
+
+    days: int | None = None
+    months: int | None = None
+    working_days: int | None = None
+
+    def deadline(self, start: date, calendar: WorkCalendar | None = None) -> date:
+        """The last day inside the window that starts on `start`."""
+        if self.months is not None:
+            return add_months(start, self.months)
+        if self.working_days is not None:
+            return (calendar or WorkCalendar()).add_working_days(start, self.working_days)
+        return date.fromordinal(start.toordinal() + (self.days or 0))
+
+    def describe(self) -> str:
+        """A short form such as "3 months"."""
+        if self.months is not None:
+            return f"{self.months} months"
+        if self.working_days is not None:
+            return f"{self.working_days} working days"
+        return f"{self.days} days"
+
+
+@dataclass(frozen=True)
+class ReviewStage:
+    """One review stage: who acts and within how many working days."""
+
+    name: str
+    role: str
+    sla_working_days: int
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """A circuit breaker: when the metric passes the threshold, the action holds the institution."""
+
+    metric: str
+    threshold: Decimal
+    action: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RegistrationRule:
+    """Limits on loans entering the program."""
+
+    window: Window | None = None
+    min_principal_fen: int | None = None
+    max_principal_fen: int | None = None
+    max_term_months: int | None = None
+    security_types: tuple[str, ...] | None = None
+    one_bank_per_firm_per_year: bool = False
+    exclude_double_coverage: bool = False
+    principal_limits: tuple[PrincipalLimit, ...] = ()
+
+    def principal_limit_for(self, loan, dates) -> tuple[int | None, str | None]:
+        """The maximum principal for this loan: the first matching conditional limit, else max_principal."""
+        for limit in self.principal_limits:
+            if limit.when.evaluate(loan, dates)[0]:
+                return limit.max_principal_fen, limit.name
+        return self.max_principal_fen, None
+
+
+@dataclass(frozen=True)
+class PrincipalLimit:
+    """A maximum principal for loans meeting a condition (e.g. individuals vs small firms)."""
+
+    name: str
+    when: Condition
+    max_principal_fen: int
+
+
+@dataclass(frozen=True)
+class EnterpriseRule:
+    """Conditions on the borrowing firm."""
+
+    lists_any: tuple[str, ...] = ()
+    list_on: str = "disbursement"
+    max_revenue_fen: int | None = None
+    excluded_industries: tuple[str, ...] = ()
+    when: Condition | None = None
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    """When a defaulted loan may be claimed, and until when."""
+
+    trigger_days_overdue: int | None = None
+    trigger_classifications: tuple[str, ...] = ()
+    trigger_lawsuit: bool = False
+    window: Window | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    """A base ratio for loans (or firms) whose amount falls in the range (in fen)."""
+
+    range: Range
+    ratio: Decimal
+
+
+@dataclass(frozen=True)
+class Uplift:
+    """A raised ratio for loans meeting a condition: `add` points, or a `ratio` that wins if highest."""
+
+    name: str
+    when: Condition
+    add: Decimal | None = None
+    ratio: Decimal | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskShare:
+    """One party's share of a guaranteed loss; `program` marks the party this program pays for."""
+
+    party: str
+    share: Decimal
+    program: bool = False
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class CompensationRule:
+    """How a loss becomes a payout ratio."""
+
+    loss_base: str
+    interest_day_cap: int | None
+    base_ratio: Decimal | None
+    band_by: str | None
+    bands: tuple[Band, ...]
+    combine: str
+    uplifts: tuple[Uplift, ...]
+    ceiling: Decimal
+    payer_party: str
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Amount caps; None means the program sets no such cap."""
+
+    per_loan_fen: int | None = None
+    per_enterprise_year_fen: int | None = None
+    per_enterprise_lifetime_fen: int | None = None
+    per_institution_year_fen: int | None = None
+    per_institution_year_share_of_registered: Decimal | None = None
+    per_institution_year_share_of_prior_balance: Decimal | None = None
+    program_budget: bool = True
+
+
+@dataclass(frozen=True)
+class RateTier:
+    """A raised subsidy share or rate for applicants meeting a condition (the highest applicable wins)."""
+
+    name: str
+    when: Condition
+    share: Decimal | None = None
+    rate: Decimal | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class InterestRule:
+    """How an interest subsidy is computed."""
+
+    basis: str
+    share: Decimal | None
+    rate: Decimal | None
+    borrower_pays_up_to_lpr_minus_bp: int | None
+    rate_ceiling_lpr_plus_bp: int | None
+    lpr_tenor: str
+    lpr_fixing: str
+    day_count: str
+    current_loans_only: bool
+    annual_cap_fen: int | None
+    tiers: tuple[RateTier, ...]
+
+
+@dataclass(frozen=True)
+class FeeKindRule:
+    """The subsidy on one kind of fee (guarantee fee or insurance premium)."""
+
+    kind: str
+    share: Decimal
+    annual_cap_fen: int | None
+    tiers: tuple[RateTier, ...] = ()
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class SubsidyCaps:
+    """Per-firm caps across all subsidy programs."""
+
+    per_firm_year_fen: int | None = None
+    per_firm_lifetime_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class RewardRate:
+    """The reward rate for one kind of institution on one basis."""
+
+    institution_kind: str
+    basis: str
+    rate: Decimal
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RewardRule:
+    """Institution rewards on new business."""
+
+    rates: tuple[RewardRate, ...]
+    per_institution_year_cap_fen: int | None = None
+
+    def rate_for(self, institution_kind: str) -> RewardRate | None:
+        """The rate for a kind of institution, or None if that kind earns nothing."""
+        return next((r for r in self.rates if r.institution_kind == institution_kind), None)
+
+
+@dataclass(frozen=True)
+class ApplicationWindow:
+    """When subsidy or reward applications for a period may be filed."""
+
+    cadence: str
+    opens_days_after_period_end: int
+    window: Window
+
+
+@dataclass(frozen=True)
+class ProgramRule:
+    """One validated, effective-dated version of a program."""
+
+    code: str
+    version: str
+    kind: str
+    name: str
+    effective_from: date
+    effective_to: date | None
+    source: str
+    governing_date: str
+    settlement_period: str
+    review_stages: tuple[ReviewStage, ...]
+    breakers: tuple[Breaker, ...]
+    budget_by_year: Mapping[int, int]
+    default_annual_budget_fen: int | None
+    registration: RegistrationRule
+    enterprise: EnterpriseRule
+    claim: ClaimRule | None
+    compensation: CompensationRule | None
+    risk_shares: tuple[RiskShare, ...]
+    caps: Caps
+    interest: InterestRule | None
+    fee: FeeRule | None
+    subsidy_caps: SubsidyCaps
+    reward: RewardRule | None
+    application: ApplicationWindow | None
+    assumed: tuple[str, ...]
+    path: Path | None
+    sha256: str
+    raw: Mapping = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def breaker(self) -> Breaker | None:
+        """The first circuit breaker, or None when the program has none."""
+        return self.breakers[0] if self.breakers else None
+
+    @property
+    def interest_covered(self) -> bool:
+        """Whether unpaid interest is part of the loss base."""
+        return self.compensation is not None and self.compensation.loss_base == "principal_and_interest"
+
+    def in_force_on(self, on: date) -> bool:
+        """Tell whether this version is in force on the date (both ends inclusive)."""
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    def annual_budget_fen(self, year: int) -> int | None:
+        """The program's budget for a fiscal year in fen, or None when no budget is set."""
+        return self.budget_by_year.get(year, self.default_annual_budget_fen)
+
+    def to_dict(self) -> dict:
+        """The validated parameters as JSON-serialisable data (decimals and dates as strings)."""
+        return _jsonable(self.raw)
+
+
+@dataclass(frozen=True)
+class FeeRule:
+    """Subsidies on guarantee fees and insurance premiums."""
+
+    kinds: tuple[FeeKindRule, ...]
+
+    def kind(self, name: str) -> FeeKindRule | None:
+        """The rule for a fee kind, or None when the program does not subsidise it."""
+        return next((k for k in self.kinds if k.kind == name), None)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
