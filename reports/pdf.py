@@ -47,8 +47,7 @@ CELL_PAD_X = 3
 SEQ_WIDTH = 10 * mm
 REFERENCE_MIN_WIDTH = 24 * mm
 REFERENCE_MAX_WIDTH = 34 * mm
-AMOUNT_WIDTH = 20 * mm
-NAME_SHARE = 0.56
+AMOUNT_WIDTH = 18 * mm
 MIN_TEXT_WIDTH = 50 * mm
 MAX_CELL_LINES = 40
 
@@ -289,15 +288,24 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
     amount_count = len(section.columns)
     amounts = [list(map(format_amount, line.amounts_fen)) for line in section.lines]
     subtotal_text = format_amount(section.subtotal_fen)
+    subtotal_col = section.subtotal_column % amount_count
     amount_widths = [
-        _fit_width([row[col] for row in amounts] + [subtotal_text], font, AMOUNT_WIDTH, 2 * AMOUNT_WIDTH)
+        _fit_width(
+            # A subtotal under a later column spans from the first amount column, so only a
+            # subtotal under the first one has to fit in a single column.
+            [row[col] for row in amounts] + ([subtotal_text] if col == subtotal_col == 0 else []),
+            font,
+            AMOUNT_WIDTH,
+            2 * AMOUNT_WIDTH,
+        )
         for col in range(amount_count)
     ]
     reference_width = _fit_width([line.reference for line in section.lines], font, REFERENCE_MIN_WIDTH, REFERENCE_MAX_WIDTH)
     free = CONTENT_WIDTH - SEQ_WIDTH - reference_width - sum(amount_widths)
     if free < MIN_TEXT_WIDTH:
         raise ValueError(f"section {section.title}: {amount_count} amount columns do not fit across A4")
-    name_width = free * NAME_SHARE
+    # Names get what the longest one needs within 40-55 % of the free width; the trace takes the rest.
+    name_width = _fit_width([line.name for line in section.lines], font, free * 0.4, free * 0.55)
     widths = [SEQ_WIDTH, reference_width, name_width, *amount_widths, free - name_width]
     trace_col = 3 + amount_count
     labels = ["序号", section.reference_label, section.name_label, *section.columns, section.trace_label]
@@ -317,7 +325,7 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
     if not body:
         body.append(["", "本期无此类事项", "", *[""] * amount_count, ""])
     subtotal = ["", "小计", "", *[""] * amount_count, ""]
-    subtotal[3 + (section.subtotal_column % amount_count)] = subtotal_text
+    subtotal[3] = subtotal_text
 
     chunks = [body[i : i + CHUNK_ROWS] for i in range(0, len(body), CHUNK_ROWS)]
     for index, chunk in enumerate(chunks):
@@ -330,6 +338,7 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
                 ("BACKGROUND", (0, -1), (-1, -1), SUBTOTAL_FILL),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.8, GRID),
                 ("ALIGN", (1, -1), (2, -1), "CENTER"),
+                ("SPAN", (3, -1), (3 + subtotal_col, -1)),
             ]
         yield _table(rows, drawn, colWidths=widths, repeatRows=1, style=TableStyle(commands))
 
@@ -480,18 +489,24 @@ _LATIN_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 def _wrap(text: str, font: str, size: float, width: float) -> str:
     """Break text into lines that fit width; Chinese may break between any two characters."""
+    if "\n" not in text and stringWidth(text, font, size) <= width:
+        return text  # the common case, measured in one call to reportlab's accelerated width
+    return _wrap_lines(text, font, size, width)
+
+
+@lru_cache(maxsize=8192)
+def _wrap_lines(text: str, font: str, size: float, width: float) -> str:
+    # Cached because names and trace summaries repeat across thousands of lines of one statement.
     widths = _char_widths(font, size)
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        start, used, last_break = 0, 0.0, 0
+        start, used = 0, 0.0
         for index, char in enumerate(paragraph):
             w = widths.get(char)
             if w is None:
                 w = widths[char] = stringWidth(char, font, size)
-            if index > start and _may_break_before(paragraph, index):
-                last_break = index
             if used + w > width and index > start:
-                cut = last_break if last_break > start else index
+                cut = next((b for b in range(index, start, -1) if _may_break_before(paragraph, b)), index)
                 lines.append(paragraph[start:cut])
                 start = cut
                 used = sum(widths[c] for c in paragraph[start:index])
