@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.pdfgen import canvas as rl_canvas  # noqa: E402
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as rl_canvas
 
-from reports.fonts import register_cjk_font  # noqa: E402
-from reports.pdf import format_amount, render_statement_bytes  # noqa: E402
-from reports.statement_model import (  # noqa: E402
+from reports.fonts import register_cjk_font
+from reports.pdf import format_amount, render_statement_bytes
+from reports.statement_model import (
     BudgetUsage,
     InstitutionRef,
     ProgramRef,
@@ -62,7 +62,9 @@ def build_statement(line_count: int) -> Statement:
         loss = 50_000_00 + (i * 7_919_13) % 3_000_000_00
         approved = loss * 40 // 100
         lines.append(
-            StatementLine(f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (loss, approved, approved), TRACES[i % 3])
+            StatementLine(
+                f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (loss, approved, approved), TRACES[i % 3]
+            )
         )
     paid = sum(line.amounts_fen[-1] for line in lines)
     return Statement(
@@ -83,13 +85,16 @@ def build_statement(line_count: int) -> Statement:
         ),
         totals=StatementTotals(paid, 0, 0, 0, paid),
         budget=BudgetUsage(2026, paid, 10 * paid),
-        signatures=(SignatureParty("甲方（拨付方）", "深圳市财政局"), SignatureParty("乙方（合作机构）", "中国工商银行股份有限公司深圳市分行")),
+        signatures=(
+            SignatureParty("甲方（拨付方）", "深圳市财政局"),
+            SignatureParty("乙方（合作机构）", "中国工商银行股份有限公司深圳市分行"),
+        ),
     )
 
 
 def ours(statement: Statement) -> tuple[int, str]:
     """Render with the product renderer; return pages and digest."""
-    data, info = render_statement_bytes(statement)
+    _, info = render_statement_bytes(statement)
     return info.pages, info.sha256
 
 
@@ -161,8 +166,10 @@ def main() -> None:
             f"{f'{line_count:,} lines':<22}{best_ours[1]:>7}{best_ours[0]:>10.2f}{best_floor[0]:>11.2f}"
             f"{best_ours[0] / best_floor[0]:>7.2f}{best_ours[3] / 1024:>16.0f} / {best_floor[3] / 1024:<9.0f}"
         )
-    print(f"best of {args.repeat}; floor = drawString per cell, {ROWS_PER_PAGE} rows per page, same font; "
-          "every repeat of ours gave the same SHA-256")
+    print(
+        f"best of {args.repeat}; floor = drawString per cell, {ROWS_PER_PAGE} rows per page, same font; "
+        "every repeat of ours gave the same SHA-256"
+    )
 
 
 if __name__ == "__main__":

@@ -34,11 +34,17 @@ from workflows.money import format_fen, rmb_upper
 # tables of at most this many rows (measured: 10k rows in one table take ~8 s, in 500-row chunks ~2.5 s).
 CHUNK_ROWS = 500
 
+# Page geometry is in PDF points (1/72 inch), reportlab's binary floats; amounts never pass through it.
+Points = float
+
 PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN_X = 14 * mm
+MARGIN_X = 12 * mm
+FRAME_PADDING = 6  # SimpleDocTemplate's frame pads its content by reportlab's default 6 pt
+TEXT_LEFT = MARGIN_X + FRAME_PADDING
+TEXT_RIGHT = PAGE_WIDTH - TEXT_LEFT
 MARGIN_TOP = 18 * mm
 MARGIN_BOTTOM = 20 * mm
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+CONTENT_WIDTH = TEXT_RIGHT - TEXT_LEFT
 
 TABLE_FONT_SIZE = 7.5
 TABLE_LEADING = 9.2
@@ -141,7 +147,7 @@ class _NumberedCanvas(rl_canvas.Canvas):
         issued = statement.issue_date
         self.setDateFormatter(lambda *_: f"D:{issued:%Y%m%d}000000+08'00'")
 
-    def showPage(self) -> None:  # noqa: N802 - reportlab's API name
+    def showPage(self) -> None:
         self._saved_page_states.append(dict(self.__dict__))
         self._startPage()
 
@@ -164,16 +170,16 @@ class _NumberedCanvas(rl_canvas.Canvas):
         self.setFont(self._font, 7.5)
         if page > 1:
             top = PAGE_HEIGHT - MARGIN_TOP + 6 * mm
-            self.drawString(MARGIN_X, top, _running_header(statement))
-            self.drawRightString(PAGE_WIDTH - MARGIN_X, top, statement.number)
-            self.line(MARGIN_X, top - 2.5 * mm, PAGE_WIDTH - MARGIN_X, top - 2.5 * mm)
+            self.drawString(TEXT_LEFT, top, _running_header(statement))
+            self.drawRightString(TEXT_RIGHT, top, statement.number)
+            self.line(TEXT_LEFT, top - 2.5 * mm, TEXT_RIGHT, top - 2.5 * mm)
         base = MARGIN_BOTTOM - 10 * mm
-        self.line(MARGIN_X, base + 4 * mm, PAGE_WIDTH - MARGIN_X, base + 4 * mm)
-        self.drawString(MARGIN_X, base, f"对账单编号 {statement.number}")
+        self.line(TEXT_LEFT, base + 4 * mm, TEXT_RIGHT, base + 4 * mm)
+        self.drawString(TEXT_LEFT, base, f"对账单编号 {statement.number}")
         self.setFont(self._font, 8.5)
         self.drawCentredString(PAGE_WIDTH / 2, base, FOOTER_TEMPLATE.format(page=page, pages=total))
         self.setFont(self._font, 7.5)
-        self.drawRightString(PAGE_WIDTH - MARGIN_X, base, FOOTER_NOTE)
+        self.drawRightString(TEXT_RIGHT, base, FOOTER_NOTE)
         self.restoreState()
 
 
@@ -230,7 +236,9 @@ def _title_style(font: str) -> ParagraphStyle:
 
 @lru_cache(maxsize=4)
 def _heading_style(font: str) -> ParagraphStyle:
-    return ParagraphStyle("heading", fontName=font, fontSize=10.5, leading=14, spaceBefore=2, spaceAfter=3, wordWrap="CJK")
+    return ParagraphStyle(
+        "heading", fontName=font, fontSize=10.5, leading=14, spaceBefore=2, spaceAfter=3, wordWrap="CJK"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -251,7 +259,12 @@ def _header_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     pairs = [
         ("对账单编号", statement.number, "版本", f"第 {statement.version} 版"),
         (party_label, party, "统一社会信用代码", party_code),
-        ("项目", f"{statement.program.name}（{statement.program.code}）", "出具日期", _chinese_date(statement.issue_date)),
+        (
+            "项目",
+            f"{statement.program.name}（{statement.program.code}）",
+            "出具日期",
+            _chinese_date(statement.issue_date),
+        ),
         ("结算期间", period, "期初余额（元）", _signed_position(statement.opening_fen)),
     ]
     widths = [label_width, value_width, label_width, value_width]
@@ -277,7 +290,7 @@ def _header_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     return table
 
 
-def _fit_width(texts: Iterator[str] | list[str], font: str, floor: float, ceiling: float) -> float:
+def _fit_width(texts: list[str], font: str, floor: Points, ceiling: Points) -> Points:
     """Column width that fits the widest text (with padding) within [floor, ceiling]."""
     # Figures share one advance width in this font, so the longest string is the widest one.
     longest = max(texts, key=len, default="")
@@ -300,7 +313,9 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
         )
         for col in range(amount_count)
     ]
-    reference_width = _fit_width([line.reference for line in section.lines], font, REFERENCE_MIN_WIDTH, REFERENCE_MAX_WIDTH)
+    reference_width = _fit_width(
+        [line.reference for line in section.lines], font, REFERENCE_MIN_WIDTH, REFERENCE_MAX_WIDTH
+    )
     free = CONTENT_WIDTH - SEQ_WIDTH - reference_width - sum(amount_widths)
     if free < MIN_TEXT_WIDTH:
         raise ValueError(f"section {section.title}: {amount_count} amount columns do not fit across A4")
@@ -361,7 +376,7 @@ def _table_commands(font: str, amount_count: int, *, empty: bool) -> list[tuple]
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, STRIPE_FILL]),
     ]
     if empty:
-        commands.append(("SPAN", (1, 1), (-1, 1)))
+        commands += [("SPAN", (1, 1), (-1, 1)), ("ALIGN", (1, 1), (-1, 1), "CENTER")]
     return commands
 
 
@@ -438,7 +453,8 @@ def _budget_table(statement: Statement, font: str, drawn: list[str]) -> Table:
 
 def _signature_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     parties = statement.signatures
-    width = CONTENT_WIDTH / max(len(parties), 1)
+    # A lone signer (a summary) gets a half-width block on the right, where Chinese documents sign.
+    width = CONTENT_WIDTH / max(len(parties), 2)
     inner = width - 2 * (CELL_PAD_X + 2)
     rows = [
         [_wrap(f"{party.role}：{party.name}", font, BODY_FONT_SIZE, inner) for party in parties],
@@ -450,6 +466,7 @@ def _signature_table(statement: Statement, font: str, drawn: list[str]) -> Table
         rows,
         drawn,
         colWidths=[width] * len(parties),
+        hAlign="RIGHT",
         rowHeights=[None, 26 * mm, 10 * mm, 9 * mm],
         style=TableStyle(
             [
@@ -487,7 +504,7 @@ _NO_LINE_END = frozenset("（《「『【([")
 _LATIN_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.%+-×/=")
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> str:
+def _wrap(text: str, font: str, size: Points, width: Points) -> str:
     """Break text into lines that fit width; Chinese may break between any two characters."""
     if "\n" not in text and stringWidth(text, font, size) <= width:
         return text  # the common case, measured in one call to reportlab's accelerated width
@@ -495,7 +512,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _wrap_lines(text: str, font: str, size: float, width: float) -> str:
+def _wrap_lines(text: str, font: str, size: Points, width: Points) -> str:
     # Cached because names and trace summaries repeat across thousands of lines of one statement.
     widths = _char_widths(font, size)
     lines: list[str] = []
@@ -525,7 +542,7 @@ def _may_break_before(text: str, index: int) -> bool:
 
 
 @lru_cache(maxsize=16)
-def _char_widths(font: str, size: float) -> dict[str, float]:
+def _char_widths(font: str, size: Points) -> dict[str, Points]:
     # Shared per font and size: measuring 10k cells char by char through reportlab is the slow part.
     return {}
 

@@ -78,9 +78,7 @@ class StatementSection:
                 )
         summed = sum(line.amounts_fen[self.subtotal_column] for line in self.lines)
         if summed != self.subtotal_fen:
-            raise ValueError(
-                f"section {self.title}: lines add up to {summed} fen, subtotal says {self.subtotal_fen}"
-            )
+            raise ValueError(f"section {self.title}: lines add up to {summed} fen, subtotal says {self.subtotal_fen}")
 
 
 @dataclass(frozen=True)

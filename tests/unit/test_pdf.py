@@ -239,7 +239,16 @@ def test_a_summary_statement_has_one_line_per_institution_and_no_institution_hea
         institution=None,
         summary=True,
         opening_fen=0,
-        sections=(StatementSection("各合作机构本期拨付", ("实付金额（元）",), lines, total, reference_label="机构代码", name_label="机构名称"),),
+        sections=(
+            StatementSection(
+                "各合作机构本期拨付",
+                ("实付金额（元）",),
+                lines,
+                total,
+                reference_label="机构代码",
+                name_label="机构名称",
+            ),
+        ),
         totals=StatementTotals(total, 0, 0, 0, total),
         signatures=(SignatureParty("出具单位", "深圳市财政局"),),
     )
@@ -267,3 +276,26 @@ def test_a_net_that_does_not_reconcile_with_the_movements_is_rejected():
 def test_a_float_amount_is_rejected():
     with pytest.raises(TypeError, match="int fen"):
         StatementLine("a", "b", (12.5,))
+
+
+def test_a_receivable_net_and_an_empty_section_print_as_such(tmp_path):
+    base = make_statement()
+    recoveries = StatementSection(
+        "本期应退回的追偿款",
+        ("追回金额（元）", "应退回（元）"),
+        (StatementLine("RC-2026-000009", ENTERPRISES[3], (300_000_00, 120_000_00), "追回30万元×补偿比例40%"),),
+        120_000_00,
+    )
+    empty_rewards = StatementSection("本期机构奖励", ("奖励金额（元）",), (), 0)
+    statement = dataclasses.replace(
+        base,
+        opening_fen=0,
+        sections=(empty_rewards, recoveries),
+        totals=StatementTotals(0, 0, 0, 120_000_00, -120_000_00),
+    )
+    path = tmp_path / "receivable.pdf"
+    render_statement(statement, path)
+    text = "".join(page.extract_text() for page in PdfReader(path).pages)
+    assert "本期无此类事项" in text
+    assert "-120,000.00" in text and "机构应退回财政局" in text
+    assert "应收 人民币壹拾贰万元整" in text
