@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from reports.fonts import MissingGlyphError, register_cjk_font
+from reports.fonts import DEFAULT_FONT_PATH, FontNotFoundError, MissingGlyphError, register_cjk_font
 from reports.pdf import CHUNK_ROWS, format_amount, group_thousands, render_statement
 from reports.statement_model import (
     BudgetUsage,
@@ -299,3 +299,18 @@ def test_a_receivable_net_and_an_empty_section_print_as_such(tmp_path):
     assert "本期无此类事项" in text
     assert "-120,000.00" in text and "机构应退回财政局" in text
     assert "应收 人民币壹拾贰万元整" in text
+
+
+def test_a_missing_font_file_says_how_to_install_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMS_CJK_FONT", str(tmp_path / "absent.ttc"))
+    with pytest.raises(FontNotFoundError, match="apt-get install fonts-wqy-zenhei"):
+        render(make_statement())
+
+
+def test_the_font_path_can_be_overridden_from_the_environment(monkeypatch, tmp_path):
+    elsewhere = tmp_path / "zenhei-copy.ttc"
+    elsewhere.symlink_to(DEFAULT_FONT_PATH)
+    default_name = register_cjk_font()
+    monkeypatch.setenv("CLAIMS_CJK_FONT", str(elsewhere))
+    assert register_cjk_font() != default_name
+    assert render(make_statement()).startswith(b"%PDF-")
