@@ -50,7 +50,8 @@ class Principal:
 SYSTEM = Principal(kind="staff", name="system", roles=frozenset({"admin"}), user_id=None)
 
 
-def _secret_hash(secret: str) -> str:
+def hash_api_secret(secret: str) -> str:
+    """The stored form of an API key secret."""
     # API key secrets are 256-bit random values, so a plain SHA-256 is a sound one-way store for them.
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -59,7 +60,7 @@ def issue_api_key(session: Session, *, institution: Institution, label: str = ""
     """Create a key for an institution; the plaintext is returned once and never stored."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(institution_id=institution.id, prefix=prefix, secret_hash=_secret_hash(secret), label=label)
+    key = ApiKey(institution_id=institution.id, prefix=prefix, secret_hash=hash_api_secret(secret), label=label)
     session.add(key)
     session.flush()
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
@@ -84,7 +85,7 @@ def principal_for_api_key(session: Session, presented: str) -> Principal:
         select(ApiKey, Institution).join(Institution, Institution.id == ApiKey.institution_id)
         .where(ApiKey.prefix == prefix)
     ).first()
-    if row is None or not hmac.compare_digest(row[0].secret_hash, _secret_hash(secret)):
+    if row is None or not hmac.compare_digest(row[0].secret_hash, hash_api_secret(secret)):
         raise Unauthorized("The API key is not valid.", code="invalid_api_key")
     key, institution = row
     if key.revoked_at is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def register_blueprints(api) -> None:
     """Register every resource blueprint on the Api."""
-    from claims.api import enterprises, institutions, system
+    from claims.api import claims, enterprises, institutions, loans, programs, system
 
-    for module in (system, institutions, enterprises):
+    for module in (system, institutions, enterprises, programs, loans, claims):
         api.register_blueprint(module.blp)

@@ -70,3 +70,37 @@ def install_request_hooks(app: Flask) -> None:
         if not request.path.startswith("/docs"):
             response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
         return response
+
+
+def today():
+    """Today's business date in the program's time zone (tests may pin it)."""
+    pinned = current_app.extensions["claims"].get("today")
+    if pinned is not None:
+        return pinned() if callable(pinned) else pinned
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(settings().timezone)).date()
+
+
+def expected_version() -> int:
+    """The version the client read, from If-Match (428 when missing, 412 when unreadable)."""
+    from claims.errors import PreconditionFailed, PreconditionRequired
+
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("Send If-Match with the ETag you read; state changes need it.",
+                                   code="if_match_required")
+    tag = header.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"')
+    if not tag.isdigit():
+        raise PreconditionFailed("If-Match does not hold an ETag this API issued.", code="etag_mismatch")
+    return int(tag)
+
+
+def with_etag(response, version: int):
+    """Attach the ETag of a versioned resource to a response."""
+    response.headers["ETag"] = f'"{version}"'
+    return response

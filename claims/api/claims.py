@@ -1,0 +1,254 @@
+"""Loss claims: filing, correction, documents, review transitions (If-Match), recoveries."""
+from __future__ import annotations
+
+from flask import current_app, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from claims.api import context
+from claims.api.fields import Money, StrictSchema
+from claims.api.idempotency import idempotent
+from claims.api.pagination import page_request, respond_page
+from claims.services import claims, documents
+
+blp = Blueprint("claims", __name__, url_prefix="/claims", description="Loss claims (代偿申请) and their review")
+
+ACTIONS = ("submit", "start_review", "return", "resubmit", "pass", "approve", "reject", "revoke", "pay", "withdraw",
+           "defer", "resume")
+
+
+class ClaimCreateSchema(StrictSchema):
+    loan_id = fields.Integer(required=True, strict=True)
+    default_on = fields.Date(required=True, metadata={"description": "First day the loan was in default"})
+    outstanding_principal_fen = Money(required=True, data_key="outstanding_principal")
+    unpaid_interest_fen = Money(load_default=0, data_key="unpaid_interest")
+    recovered_before_fen = Money(load_default=0, data_key="recovered_before_claim")
+    days_overdue = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=36500))
+    classification = fields.String(load_default="", validate=validate.OneOf(
+        ["", "normal", "special_mention", "substandard", "doubtful", "loss"]))
+    requested_fen = Money(load_default=None, allow_none=True, data_key="requested_amount")
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ClaimCorrectionSchema(StrictSchema):
+    default_on = fields.Date()
+    outstanding_principal_fen = Money(data_key="outstanding_principal")
+    unpaid_interest_fen = Money(data_key="unpaid_interest")
+    recovered_before_fen = Money(data_key="recovered_before_claim")
+    days_overdue = fields.Integer(strict=True, validate=validate.Range(min=0, max=36500))
+    classification = fields.String(validate=validate.OneOf(["", "normal", "special_mention", "substandard",
+                                                             "doubtful", "loss"]))
+    requested_fen = Money(allow_none=True, data_key="requested_amount")
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class TransitionSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    amount_fen = Money(load_default=None, allow_none=True, data_key="amount",
+                       metadata={"description": "approve only: the approved amount if reduced (≤ computed)"})
+
+
+class DecisionSchema(StrictSchema):
+    actor = fields.String()
+    role = fields.String()
+    action = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    reason = fields.String()
+    amount = Money(attribute="amount_fen", allow_none=True)
+    at = fields.DateTime()
+
+
+class ClaimSchema(StrictSchema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    institution_id = fields.Integer()
+    program = fields.String(attribute="program_code")
+    status = fields.String()
+    version = fields.Integer()
+    default_on = fields.Date()
+    days_overdue = fields.Integer()
+    classification = fields.String()
+    outstanding_principal = Money(attribute="outstanding_principal_fen")
+    unpaid_interest = Money(attribute="unpaid_interest_fen")
+    recovered_before_claim = Money(attribute="recovered_before_fen")
+    requested_amount = Money(attribute="requested_fen", allow_none=True)
+    computed_amount = Money(attribute="computed_fen")
+    approved_amount = Money(attribute="approved_fen", allow_none=True)
+    paid_amount = Money(attribute="paid_fen")
+    returned_to_pool = Money(attribute="returned_fen")
+    ratio = fields.String()
+    shares = fields.Dict()
+    trace = fields.List(fields.Dict())
+    note = fields.String()
+    submitted_at = fields.DateTime(allow_none=True)
+    stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
+    paid_on = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ClaimDetailSchema(ClaimSchema):
+    decisions = fields.List(fields.Nested(DecisionSchema))
+    available_actions = fields.List(fields.String())
+
+
+class ClaimQuery(StrictSchema):
+    status = fields.String(metadata={"description": "One state or several, comma-separated (a review queue)"})
+    program = fields.String()
+    institution_id = fields.Integer()
+    loan_id = fields.Integer()
+    sla_overdue_on = fields.Date(metadata={"description": "Only claims whose stage SLA ended before this date"})
+
+
+class DocumentSchema(StrictSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class DocumentUploadSchema(StrictSchema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class DocumentFormSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(documents.DOCUMENT_KINDS)))
+
+
+class RecoveryCreateSchema(StrictSchema):
+    amount_fen = Money(required=True, data_key="amount")
+    costs_fen = Money(load_default=0, data_key="costs")
+    recovered_on = fields.Date(required=True)
+
+
+class RecoverySchema(StrictSchema):
+    id = fields.Integer()
+    claim_id = fields.Integer()
+    amount = Money(attribute="amount_fen")
+    costs = Money(attribute="costs_fen")
+    returned = Money(attribute="returned_fen", metadata={"description": "Owed back to the program"})
+    recovered_on = fields.Date()
+    trace = fields.List(fields.Dict())
+
+
+def _detail(claim):
+    session, principal = context.session(), context.principal()
+    from claims.services.programs import loaded_rule
+    from workflows.flows import review_flow
+
+    rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
+    data = ClaimDetailSchema().dump({**claim.model_dump(), "version": claim.version,
+                                     "decisions": claims.decisions_of(session, claim=claim),
+                                     "available_actions": review_flow("claim", rule.review_stages).actions_from(
+                                         claim.status, principal.roles)})
+    response = current_app.response_class(current_app.json.dumps(data), mimetype="application/json")
+    return context.with_etag(response, claim.version)
+
+
+@blp.route("")
+class Claims(MethodView):
+    @blp.arguments(ClaimQuery, location="query")
+    @blp.response(200, ClaimSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List claims (an institution sees its own); filter by status for a review queue, oldest first."""
+        result = claims.list_claims(context.session(), principal=context.principal(),
+                                    page=page_request(pagination_parameters), **query)
+        return respond_page(pagination_parameters, result)
+
+    @idempotent
+    @blp.arguments(ClaimCreateSchema)
+    @blp.response(201, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def post(self, body):
+        """File a draft loss claim on a defaulted loan; the payout is computed with its trace."""
+        loan_id = body.pop("loan_id")
+        claim = claims.file_claim(context.session(), principal=context.principal(), registry=context.programs(),
+                                  loan_id=loan_id, data=claims.ClaimInput(**body), today=context.today())
+        response = _detail(claim)
+        response.status_code = 201
+        return response
+
+
+@blp.route("/<int:claim_id>")
+class ClaimById(MethodView):
+    @blp.response(200, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def get(self, claim_id):
+        """Get a claim with its trace, decisions, the actions open to you, and its ETag."""
+        return _detail(claims.get_claim(context.session(), principal=context.principal(), claim_id=claim_id))
+
+    @blp.arguments(ClaimCorrectionSchema)
+    @blp.response(200, ClaimDetailSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    def patch(self, body, claim_id):
+        """Correct a draft or returned claim (needs If-Match); the amount is recomputed."""
+        claim = claims.correct_claim(context.session(), principal=context.principal(), registry=context.programs(),
+                                     claim_id=claim_id, expected_version=context.expected_version(), changes=body,
+                                     today=context.today())
+        return _detail(claim)
+
+
+@blp.route("/<int:claim_id>/transitions")
+class ClaimTransitions(MethodView):
+    @idempotent
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, ClaimDetailSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    def post(self, body, claim_id):
+        """Take a workflow action: submit, start_review, return, resubmit, pass, approve, reject, revoke, pay, withdraw."""
+        claim = claims.transition_claim(context.session(), principal=context.principal(), registry=context.programs(),
+                                        claim_id=claim_id, expected_version=context.expected_version(),
+                                        today=context.today(), **body)
+        return _detail(claim)
+
+
+@blp.route("/<int:claim_id>/documents")
+class ClaimDocuments(MethodView):
+    @blp.response(200, DocumentSchema(many=True))
+    def get(self, claim_id):
+        """List a claim's documents."""
+        return documents.documents_of(context.session(), principal=context.principal(), claim_id=claim_id)
+
+    @blp.arguments(DocumentFormSchema, location="form")
+    @blp.arguments(DocumentUploadSchema, location="files")
+    @blp.response(201, DocumentSchema)
+    def post(self, form, files, claim_id):
+        """Attach a document (PDF, PNG, JPEG, XLSX) to a draft or returned claim; its SHA-256 is recorded."""
+        s = context.settings()
+        upload = files["file"]
+        return documents.attach_document(context.session(), principal=context.principal(), claim_id=claim_id,
+                                         kind=form["kind"], filename=upload.filename or "", stream=upload.stream,
+                                         documents_dir=s.documents_dir, max_bytes=s.max_upload_bytes,
+                                         allowed_types=s.document_types)
+
+
+@blp.route("/<int:claim_id>/documents/<int:document_id>")
+class ClaimDocumentFile(MethodView):
+    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
+    def get(self, claim_id, document_id):
+        """Download a document's bytes."""
+        document, path = documents.document_file(context.session(), principal=context.principal(), claim_id=claim_id,
+                                                 document_id=document_id, documents_dir=context.settings().documents_dir)
+        return send_file(path, mimetype=document.content_type, as_attachment=True, download_name=document.filename)
+
+
+@blp.route("/<int:claim_id>/recoveries")
+class ClaimRecoveries(MethodView):
+    @blp.response(200, RecoverySchema(many=True))
+    def get(self, claim_id):
+        """List recoveries reported on a claim."""
+        session = context.session()
+        claim = claims.get_claim(session, principal=context.principal(), claim_id=claim_id)
+        return claims.recoveries_of(session, claim=claim)
+
+    @idempotent
+    @blp.arguments(RecoveryCreateSchema)
+    @blp.response(201, RecoverySchema)
+    def post(self, body, claim_id):
+        """Report money recovered after payment; the program's pro-rata share is booked as owed back."""
+        return claims.record_recovery(context.session(), principal=context.principal(), registry=context.programs(),
+                                      claim_id=claim_id, **body)

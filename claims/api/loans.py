@@ -1,0 +1,166 @@
+"""Loans: registration (one or bulk CSV/XLSX), listing with filters, status reports."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError, fields, validate
+
+from claims.api import context
+from claims.api.fields import Money, Ratio, ResidentId, StrictSchema, Uscc
+from claims.api.idempotency import idempotent
+from claims.api.pagination import page_request, respond_page
+from claims.api.uploads import UploadSchema, uploaded_file
+from claims.models.loan import LOAN_STATUSES
+from claims.services import loans
+from workflows.facts import SECURITY_TYPES
+
+blp = Blueprint("loans", __name__, url_prefix="/loans", description="Loan registration (备案)")
+
+
+def _plain_attributes(value: dict) -> None:
+    # Attributes feed rule conditions; a JSON float would bring binary rounding into them.
+    bad = [k for k, v in value.items() if not isinstance(v, (str, int, bool)) or isinstance(v, float)]
+    if bad or len(value) > 50:
+        raise ValidationError(f"attribute values must be text, integers or booleans: {', '.join(bad)}")
+
+
+class LoanCreateSchema(StrictSchema):
+    program = fields.String(required=True, validate=validate.Length(max=32), metadata={"example": "sz-sme-pool"})
+    contract_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    enterprise_uscc = Uscc(load_default=None)
+    resident_id = ResidentId(load_default=None)
+    principal_fen = Money(required=True, data_key="principal")
+    disbursed_on = fields.Date(required=True)
+    maturity_on = fields.Date(required=True)
+    annual_rate = Ratio(load_default=Decimal("0"), metadata={"description": "Annual rate as a decimal, e.g. 0.0435"})
+    security_type = fields.String(load_default="unsecured", validate=validate.OneOf(sorted(SECURITY_TYPES)))
+    unsecured_share = Ratio(load_default=Decimal("1"))
+    first_loan = fields.Boolean(load_default=False, metadata={"description": "The firm's first-ever loan (首贷)"})
+    policy_tool = fields.Boolean(load_default=False, metadata={"description": "Funded by a central-bank policy tool"})
+    guarantor_code = fields.String(load_default=None, validate=validate.Length(max=32))
+    guarantee_ratio = Ratio(load_default=None)
+    attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict,
+                             validate=_plain_attributes,
+                             metadata={"description": "Program-specific loan attributes (text, integers, booleans)"})
+
+
+class LoanSchema(StrictSchema):
+    id = fields.Integer()
+    program = fields.String(attribute="program_code")
+    institution_id = fields.Integer()
+    contract_no = fields.String()
+    enterprise_id = fields.Integer(allow_none=True)
+    individual_id = fields.Integer(allow_none=True)
+    principal = Money(attribute="principal_fen")
+    disbursed_on = fields.Date()
+    maturity_on = fields.Date()
+    annual_rate = fields.String()
+    security_type = fields.String()
+    unsecured_share = fields.String()
+    first_loan = fields.Boolean()
+    policy_tool = fields.Boolean()
+    guarantee_ratio = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    status = fields.String()
+    days_overdue = fields.Integer()
+    status_on = fields.Date(allow_none=True)
+    rule_version_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class LoanQuery(StrictSchema):
+    program = fields.String()
+    status = fields.String(validate=validate.OneOf(LOAN_STATUSES))
+    contract_no = fields.String()
+    enterprise_uscc = Uscc()
+    disbursed_from = fields.Date()
+    disbursed_to = fields.Date()
+
+
+class LoanStatusSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(sorted(loans.REPORTABLE)))
+    as_of = fields.Date(required=True)
+    days_overdue = fields.Integer(load_default=0, validate=validate.Range(min=0, max=36500))
+
+
+class BulkRowSchema(StrictSchema):
+    row = fields.Integer()
+    contract_no = fields.String()
+    status = fields.String()
+    reasons = fields.List(fields.Dict())
+
+
+class BulkReportSchema(StrictSchema):
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+    rows = fields.List(fields.Nested(BulkRowSchema), metadata={"description": "The rejected rows with reasons"})
+    report_id = fields.String()
+    report_url = fields.Function(lambda r: f"/loans/bulk/{r.report_id}/report")
+    sha256 = fields.String()
+
+
+def _reports_dir():
+    return context.settings().data_dir / "bulk-reports"
+
+
+@blp.route("")
+class Loans(MethodView):
+    @blp.arguments(LoanQuery, location="query")
+    @blp.response(200, LoanSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List loans (an institution sees its own), filtered by program, status, contract, firm, dates."""
+        result = loans.list_loans(context.session(), principal=context.principal(),
+                                  page=page_request(pagination_parameters), **query)
+        return respond_page(pagination_parameters, result)
+
+    @idempotent
+    @blp.arguments(LoanCreateSchema)
+    @blp.response(201, LoanSchema)
+    def post(self, body):
+        """Register one loan into a program; every failing eligibility rule is listed on refusal."""
+        item = loans.LoanInput(program=body.pop("program"), **body)
+        return loans.register_loan(context.session(), principal=context.principal(), registry=context.programs(),
+                                   item=item, today=context.today())
+
+
+@blp.route("/bulk")
+class LoanBulk(MethodView):
+    @blp.arguments(UploadSchema, location="files")
+    @blp.response(200, BulkReportSchema)
+    def post(self, files):
+        """Register loans from CSV or XLSX (up to 100 000 rows); each row is accepted or rejected with reasons."""
+        upload = uploaded_file(files)
+        return loans.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
+                                   stream=upload.stream, filename=upload.filename, today=context.today(),
+                                   reports_dir=_reports_dir(), max_rows=context.settings().max_bulk_rows)
+
+
+@blp.route("/bulk/<string:report_id>/report")
+class LoanBulkReport(MethodView):
+    @blp.response(200, {"format": "binary", "type": "string"}, content_type="text/csv")
+    def get(self, report_id):
+        """Download a bulk registration's per-row report as CSV."""
+        path = loans.bulk_report_path(principal=context.principal(), reports_dir=_reports_dir(), report_id=report_id)
+        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=f"loan-report-{report_id}.csv")
+
+
+@blp.route("/<int:loan_id>")
+class LoanById(MethodView):
+    @blp.response(200, LoanSchema)
+    def get(self, loan_id):
+        """Get one loan."""
+        return loans.get_loan(context.session(), principal=context.principal(), loan_id=loan_id)
+
+
+@blp.route("/<int:loan_id>/status")
+class LoanStatus(MethodView):
+    @idempotent
+    @blp.arguments(LoanStatusSchema)
+    @blp.response(200, LoanSchema)
+    def post(self, body, loan_id):
+        """Report a loan current, overdue, non-performing or repaid."""
+        return loans.report_loan_status(context.session(), principal=context.principal(), loan_id=loan_id, **body)

@@ -1,0 +1,119 @@
+"""Programs: their rule versions, budgets, and institution admissions (with circuit breakers)."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from claims.api import context
+from claims.api.fields import Money, StrictSchema
+from claims import ledger
+from claims.services import claims, programs
+
+blp = Blueprint("programs", __name__, url_prefix="/programs", description="Programs, budgets and admissions")
+
+
+class RuleVersionSchema(StrictSchema):
+    version = fields.String()
+    effective_from = fields.Date()
+    effective_to = fields.Date(allow_none=True)
+    source = fields.String()
+    sha256 = fields.String()
+    parameters = fields.Dict()
+
+
+class ProgramSchema(StrictSchema):
+    code = fields.String()
+    kind = fields.String()
+    name = fields.String()
+
+
+class ProgramDetailSchema(ProgramSchema):
+    versions = fields.List(fields.Nested(RuleVersionSchema))
+
+
+class BudgetSchema(StrictSchema):
+    year = fields.Integer()
+    budget = Money(attribute="budget_fen")
+    reserved = Money(attribute="reserved_fen")
+    paid = Money(attribute="paid_fen")
+    recovered = Money(attribute="recovered_fen", metadata={"description": "Recoveries owed back to the program"})
+    available = Money(attribute="available_fen")
+
+
+class AdmissionSchema(StrictSchema):
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    program = fields.String(attribute="program_code")
+    status = fields.String()
+    reason = fields.String()
+    updated_at = fields.DateTime()
+
+
+class AdmissionChangeSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "suspended", "claims_deferred"]))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class LiftSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+@blp.route("")
+class Programs(MethodView):
+    @blp.response(200, ProgramSchema(many=True))
+    def get(self):
+        """List the programs."""
+        context.principal()
+        return programs.list_programs(context.session())
+
+
+@blp.route("/<string:code>")
+class ProgramByCode(MethodView):
+    @blp.response(200, ProgramDetailSchema)
+    def get(self, code):
+        """A program with every published rule version and its parameters."""
+        context.principal()
+        session = context.session()
+        program = programs.get_program(session, code=code)
+        return {**program.model_dump(), "versions": programs.versions_of(session, code=code)}
+
+
+@blp.route("/<string:code>/budget")
+class ProgramBudget(MethodView):
+    @blp.response(200, BudgetSchema(many=True))
+    def get(self, code):
+        """Budget, reserved, paid, recovered and available per fiscal year, derived from the ledger (staff)."""
+        context.principal().require("reviewer", "approver", "payer", "admin", "auditor")
+        session = context.session()
+        programs.get_program(session, code=code)
+        return ledger.budget_positions(session, program_code=code)
+
+
+@blp.route("/<string:code>/admissions")
+class Admissions(MethodView):
+    @blp.response(200, AdmissionSchema(many=True))
+    def get(self, code):
+        """Institutions admitted to the program and their status (an institution sees its own)."""
+        return programs.list_admissions(context.session(), principal=context.principal(), program_code=code)
+
+
+@blp.route("/<string:code>/admissions/<int:institution_id>")
+class AdmissionById(MethodView):
+    @blp.arguments(AdmissionChangeSchema)
+    @blp.response(200, AdmissionSchema)
+    def put(self, body, code, institution_id):
+        """Admit, suspend or defer an institution in the program (admin)."""
+        return programs.set_admission(context.session(), principal=context.principal(), institution_id=institution_id,
+                                      program_code=code, **body)
+
+
+@blp.route("/<string:code>/admissions/<int:institution_id>/lift")
+class AdmissionLift(MethodView):
+    @blp.arguments(LiftSchema)
+    @blp.response(200, AdmissionSchema)
+    def post(self, body, code, institution_id):
+        """Lift a circuit breaker (admin): the institution is active again and its deferred claims resume."""
+        return claims.lift_breaker(context.session(), principal=context.principal(), registry=context.programs(),
+                                   institution_id=institution_id, program_code=code, reason=body["reason"],
+                                   today=context.today())

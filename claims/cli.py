@@ -1,0 +1,155 @@
+"""The `claims` command: database, seeds, users and keys, audit, jobs, server and scheduler."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from claims.app import create_app
+
+
+def _factory():
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False)
+def main() -> None:
+    """Run and administer the claims backend (settings from config/settings.toml and CLAIMS_ENV)."""
+
+
+def _ext():
+    return current_app.extensions["claims"]
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from claims.migrate import upgrade
+
+    settings = _ext()["settings"]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    click.echo(f"database at head: {settings.database_url.split('@')[-1]}")
+
+
+@main.command("seed")
+@click.option("--demo/--no-demo", default=False, help="Also load demo staff, keys, loans and claims.")
+def seed(demo: bool) -> None:
+    """Load reference data (and demo data) idempotently."""
+    from claims.db import unit_of_work
+    from claims.services import seeding
+
+    report = seeding.SeedReport()
+    with unit_of_work(_ext()["sessions"]) as session:
+        seeding.load_reference_data(session, report)
+        seeding.sync_programs(session, _ext()["programs"], report)
+        if demo:
+            seeding.load_demo_access(session, report)
+            seeding.load_demo_admissions(session, _ext()["programs"], report)
+        seeding.record_seeding(session, report)
+    click.echo("seeded: " + (", ".join(f"{k}={v}" for k, v in sorted(report.added.items())) or "nothing new"))
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--roles", required=True, help="Comma-separated: reviewer,approver,payer,admin,auditor")
+@click.password_option(envvar="CLAIMS_NEW_USER_PASSWORD")
+def create_user(username: str, display_name: str, roles: str, password: str) -> None:
+    """Create a staff user."""
+    from claims.auth import SYSTEM
+    from claims.services import users
+
+    session = _ext()["sessions"]()
+    with session:
+        user = users.create_user(session, principal=SYSTEM, username=username, display_name=display_name,
+                                 password=password, roles=[r.strip() for r in roles.split(",") if r.strip()])
+    click.echo(f"created user {user.username} (id {user.id}) with roles {user.roles}")
+
+
+@main.command("issue-key")
+@click.option("--institution", "code", required=True, help="Institution code, e.g. BANK_A")
+@click.option("--label", default="")
+def issue_key(code: str, label: str) -> None:
+    """Issue an API key for an institution and print it once."""
+    from sqlmodel import select
+
+    from claims.auth import SYSTEM
+    from claims.models import Institution
+    from claims.services import institutions
+
+    session = _ext()["sessions"]()
+    with session:
+        institution = session.exec(select(Institution).where(Institution.code == code)).first()
+        if institution is None:
+            raise click.ClickException(f"no institution {code}")
+        key, plaintext = institutions.issue_key(session, principal=SYSTEM, institution_id=institution.id,
+                                                label=label)
+    click.echo(f"prefix {key.prefix}\napi key (shown once): {plaintext}")
+
+
+@main.command("revoke-key")
+@click.argument("prefix")
+def revoke_key(prefix: str) -> None:
+    """Revoke an API key by its prefix."""
+    from claims.auth import SYSTEM
+    from claims.services import institutions
+
+    session = _ext()["sessions"]()
+    with session:
+        institutions.revoke_key(session, principal=SYSTEM, prefix=prefix)
+    click.echo(f"revoked {prefix}")
+
+
+@main.command("audit-verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming the first broken link."""
+    from claims.audit import verify_chain
+
+    session = _ext()["sessions"]()
+    with session:
+        report = verify_chain(session)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.checked} events")
+        return
+    click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
+               f"({report.checked} events verified before it)", err=True)
+    sys.exit(1)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int)
+def serve(host: str, port: int) -> None:
+    """Run the development server (and the embedded scheduler when the settings say so)."""
+    from claims.services.seeding import DEMO_USERS, demo_api_key
+    from sqlmodel import select
+    from claims.models import Institution
+
+    settings = _ext()["settings"]
+    session = _ext()["sessions"]()
+    with session:
+        institutions = list(session.exec(select(Institution).order_by(Institution.id)))
+    base = f"http://{host}:{port}"
+    click.echo(f"\n  Claims backend on {base}  —  API docs: {base}/docs  —  OpenAPI: {base}/openapi.json")
+    if settings.env != "production":
+        click.echo("  Demo institution API keys (header X-API-Key):")
+        for institution in institutions:
+            click.echo(f"    {institution.code:<12} {demo_api_key(institution.code)[1]}   {institution.name}")
+        click.echo("  Demo staff (POST /auth/token {\"username\", \"password\"}):")
+        for username, display, roles, password in DEMO_USERS:
+            click.echo(f"    {username:<10} {password:<22} {roles}")
+    if settings.scheduler_embedded:
+        from reports.scheduler import start_embedded
+
+        start_embedded(current_app._get_current_object())
+        click.echo("  Scheduler: embedded (jobs from config/schedule.toml; runs listed at GET /jobs/runs)")
+    click.echo("")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

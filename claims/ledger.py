@@ -1,0 +1,168 @@
+"""Double-entry postings and the program budget: reserve on approval, post on payment, release on refusal.
+
+Accounts per program and fiscal year: `appropriation` (where the budget comes from), `available`,
+`reserved`, `paid`, `recovered`; per institution and program: `receivable` (recoveries owed back).
+Every posting's entries sum to zero; every balance is derived from entries and can be re-derived.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from claims.db import lock_rows
+from claims.errors import Unprocessable
+from claims.models import BudgetYear, LedgerAccount, LedgerEntry, LedgerPosting
+from workflows.money import format_fen
+
+_BUDGET_LOCK = 0x42554447  # "BUDG": creating a program-year budget row
+PROGRAM_ACCOUNTS = ("appropriation", "available", "reserved", "paid", "recovered")
+
+
+class BudgetExceeded(Unprocessable):
+    """Approval refused: the program-year budget has less available than the amount."""
+
+    code, title = "budget_exceeded", "Budget exhausted"
+
+
+def account(session: Session, code: str, *, kind: str, program_code: str | None = None, year: int | None = None,
+            institution_id: int | None = None) -> LedgerAccount:
+    """Get or create a ledger account by its code."""
+    found = session.exec(select(LedgerAccount).where(LedgerAccount.code == code)).first()
+    if found is None:
+        found = LedgerAccount(code=code, kind=kind, program_code=program_code, year=year,
+                              institution_id=institution_id)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def program_account(session: Session, program_code: str, year: int, kind: str) -> LedgerAccount:
+    """One of a program-year's accounts (available, reserved, paid, ...)."""
+    return account(session, f"program:{program_code}:{year}:{kind}", kind=kind, program_code=program_code, year=year)
+
+
+def institution_account(session: Session, institution_id: int, program_code: str, kind: str) -> LedgerAccount:
+    """An institution's account within a program (receivable for recoveries owed back)."""
+    return account(session, f"institution:{institution_id}:{program_code}:{kind}", kind=kind,
+                   program_code=program_code, institution_id=institution_id)
+
+
+def post(session: Session, *, kind: str, subject_type: str, subject_id: int, legs: list[tuple[LedgerAccount, int]],
+         memo: str = "") -> LedgerPosting:
+    """Write one balanced posting; refuses legs that do not sum to zero."""
+    if sum(amount for _, amount in legs) != 0:
+        raise ValueError(f"unbalanced posting {kind}: {legs}")
+    posting = LedgerPosting(kind=kind, subject_type=subject_type, subject_id=subject_id, memo=memo)
+    session.add(posting)
+    session.flush()
+    for acct, amount in legs:
+        if amount:
+            session.add(LedgerEntry(posting_id=posting.id, account_id=acct.id, amount_fen=amount))
+    session.flush()
+    return posting
+
+
+def balance(session: Session, acct: LedgerAccount) -> int:
+    """An account's balance: the sum of its entries (debits positive)."""
+    return session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+                        .where(LedgerEntry.account_id == acct.id)).one()
+
+
+def lock_budget(session: Session, *, program_code: str, year: int, budget_fen: int | None) -> BudgetYear:
+    """Lock the program-year budget row for this transaction, creating and funding it on first use.
+
+    The row lock (FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE already serialises SQLite) makes
+    concurrent approvals queue, so the availability check and the reservation are one atomic step.
+    """
+    statement = select(BudgetYear).where(BudgetYear.program_code == program_code, BudgetYear.year == year)
+    row = session.exec(statement.with_for_update()).first()
+    if row is not None:
+        return row
+    lock_rows(session, _BUDGET_LOCK)
+    row = session.exec(statement.with_for_update()).first()
+    if row is None:
+        if budget_fen is None:
+            raise Unprocessable(f"Program {program_code} has no budget for {year}.", code="no_budget")
+        row = BudgetYear(program_code=program_code, year=year, amount_fen=budget_fen)
+        session.add(row)
+        session.flush()
+        post(session, kind="appropriate", subject_type="budget", subject_id=row.id, memo=f"{year}年度预算",
+             legs=[(program_account(session, program_code, year, "available"), budget_fen),
+                   (program_account(session, program_code, year, "appropriation"), -budget_fen)])
+    return row
+
+
+def reserve_budget(session: Session, *, program_code: str, year: int, budget_fen: int | None, amount_fen: int,
+                   subject_type: str, subject_id: int) -> LedgerPosting:
+    """Reserve an approved amount against the program-year budget, refusing when too little is available."""
+    lock_budget(session, program_code=program_code, year=year, budget_fen=budget_fen)
+    available = program_account(session, program_code, year, "available")
+    left = balance(session, available)
+    if left < amount_fen:
+        raise BudgetExceeded(
+            f"The {year} budget of {program_code} has {format_fen(left)} available; {format_fen(amount_fen)} "
+            f"cannot be reserved.", extra={"available": format_fen(left), "requested": format_fen(amount_fen)})
+    return post(session, kind="reserve", subject_type=subject_type, subject_id=subject_id,
+                legs=[(program_account(session, program_code, year, "reserved"), amount_fen), (available, -amount_fen)])
+
+
+def release_budget(session: Session, *, program_code: str, year: int, amount_fen: int, subject_type: str,
+                   subject_id: int) -> LedgerPosting:
+    """Give a reservation back to the available budget (refusal or reduction after approval)."""
+    lock_budget(session, program_code=program_code, year=year, budget_fen=None)
+    return post(session, kind="release", subject_type=subject_type, subject_id=subject_id,
+                legs=[(program_account(session, program_code, year, "available"), amount_fen),
+                      (program_account(session, program_code, year, "reserved"), -amount_fen)])
+
+
+def post_payment(session: Session, *, program_code: str, year: int, amount_fen: int, subject_type: str,
+                 subject_id: int) -> LedgerPosting:
+    """Turn a reservation into a payment."""
+    return post(session, kind="pay", subject_type=subject_type, subject_id=subject_id,
+                legs=[(program_account(session, program_code, year, "paid"), amount_fen),
+                      (program_account(session, program_code, year, "reserved"), -amount_fen)])
+
+
+def book_recovery(session: Session, *, program_code: str, year: int, institution_id: int, amount_fen: int,
+                  subject_id: int) -> LedgerPosting:
+    """Book the share of a recovery owed back to the program as a receivable from the institution."""
+    return post(session, kind="recovery", subject_type="recovery", subject_id=subject_id,
+                legs=[(institution_account(session, institution_id, program_code, "receivable"), amount_fen),
+                      (program_account(session, program_code, year, "recovered"), -amount_fen)])
+
+
+@dataclass(frozen=True)
+class BudgetPosition:
+    """A program-year's budget, reserved, paid, recovered and available amounts in fen."""
+
+    program_code: str
+    year: int
+    budget_fen: int
+    reserved_fen: int
+    paid_fen: int
+    recovered_fen: int
+    available_fen: int
+
+
+def budget_positions(session: Session, *, program_code: str) -> list[BudgetPosition]:
+    """Every fiscal year's budget position for a program, derived from ledger entries."""
+    rows = session.exec(
+        select(LedgerAccount.year, LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id, isouter=True)
+        .where(LedgerAccount.program_code == program_code, LedgerAccount.year.is_not(None))
+        .group_by(LedgerAccount.year, LedgerAccount.kind)
+    ).all()
+    by_year: dict[int, dict[str, int]] = {}
+    for year, kind, total in rows:
+        by_year.setdefault(year, {})[kind] = int(total)
+    return [BudgetPosition(program_code=program_code, year=year, budget_fen=-k.get("appropriation", 0),
+                           reserved_fen=k.get("reserved", 0), paid_fen=k.get("paid", 0),
+                           recovered_fen=-k.get("recovered", 0), available_fen=k.get("available", 0))
+            for year, k in sorted(by_year.items())]
+
+
+def trial_balance(session: Session) -> int:
+    """The sum of every entry in the ledger: zero when the books balance."""
+    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))).one())

@@ -1,0 +1,390 @@
+"""Use cases for loss claims: filing, correcting, review transitions with budget effects, recoveries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from claims import ledger
+from claims.audit import record_event
+from claims.auth import Principal
+from claims.db import begin_write
+from claims.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from claims.models import Admission, Claim, Decision, Enterprise, Loan, Recovery
+from claims.models.base import utcnow
+from claims.paging import Page, PageRequest, fetch_page
+from claims.services import breakers
+from claims.services.facts import cap_usage, enterprise_facts, loan_facts
+from claims.services.programs import loaded_rule
+from workflows import eligibility
+from workflows.calendar import WorkCalendar
+from workflows.compensation import CompensationError, compute_compensation
+from workflows.facts import ClaimFacts
+from workflows.flows import STAGE_OF_STATE, review_flow
+from workflows.machine import Transition, TransitionError
+from workflows.money import format_fen
+from workflows.recovery import compute_recovery_return
+
+OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "approved", "deferred")
+EDITABLE_STATES = ("draft", "returned")
+CLAIMABLE_LOAN_STATES = ("overdue", "non_performing")
+CALENDAR = WorkCalendar()
+
+
+@dataclass
+class ClaimInput:
+    """What the institution states about a default."""
+
+    default_on: date
+    outstanding_principal_fen: int
+    unpaid_interest_fen: int = 0
+    interest_days: int = 0
+    recovered_before_fen: int = 0
+    days_overdue: int = 0
+    classification: str = ""
+    requested_fen: int | None = None
+    note: str = ""
+
+
+def scoped_claims(principal: Principal):
+    """The select of claims the caller may see: its own for an institution, all for staff."""
+    statement = select(Claim)
+    if principal.is_institution:
+        return statement.where(Claim.institution_id == principal.institution_id)
+    principal.require("reviewer", "approver", "payer", "admin", "auditor")
+    return statement
+
+
+def get_claim(session: Session, *, principal: Principal, claim_id: int, lock: bool = False) -> Claim:
+    """One claim, or 404 when it does not exist or belongs to another institution."""
+    statement = scoped_claims(principal).where(Claim.id == claim_id)
+    if lock:
+        statement = statement.with_for_update()
+    claim = session.exec(statement).first()
+    if claim is None:
+        raise NotFound(f"No claim {claim_id}.")
+    return claim
+
+
+def list_claims(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
+                program: str | None = None, institution_id: int | None = None, loan_id: int | None = None,
+                sla_overdue_on: date | None = None) -> Page[Claim]:
+    """Claims visible to the caller, filtered; with a status filter the oldest submissions come first (a queue)."""
+    statement = scoped_claims(principal)
+    if status:
+        statement = statement.where(Claim.status.in_([s.strip() for s in status.split(",")]))
+    if program:
+        statement = statement.where(Claim.program_code == program)
+    if institution_id is not None:
+        statement = statement.where(Claim.institution_id == institution_id)
+    if loan_id is not None:
+        statement = statement.where(Claim.loan_id == loan_id)
+    if sla_overdue_on:
+        statement = statement.where(Claim.stage_due_on < sla_overdue_on, Claim.status.in_(tuple(STAGE_OF_STATE)))
+    order = (Claim.submitted_at, Claim.id) if status else (Claim.id.desc(),)
+    return fetch_page(session, statement.order_by(*order), page)
+
+
+def decisions_of(session: Session, *, claim: Claim) -> list[Decision]:
+    """Every decision taken on a claim, oldest first."""
+    return list(session.exec(select(Decision).where(Decision.subject_type == "claim", Decision.subject_id == claim.id)
+                             .order_by(Decision.id)))
+
+
+def recoveries_of(session: Session, *, claim: Claim) -> list[Recovery]:
+    """Every recovery reported on a claim, oldest first."""
+    return list(session.exec(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)))
+
+
+def _claim_facts(claim: Claim, today: date, interest_days: int = 0) -> ClaimFacts:
+    return ClaimFacts(default_on=claim.default_on, outstanding_principal_fen=claim.outstanding_principal_fen,
+                      unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=interest_days,
+                      recovered_before_claim_fen=claim.recovered_before_fen, claimed_on=today,
+                      classification=claim.classification or None)
+
+
+def _loan_facts(session: Session, loan: Loan):
+    enterprise = session.get(Enterprise, loan.enterprise_id) if loan.enterprise_id else None
+    return loan_facts(loan, enterprise_facts(session, enterprise))
+
+
+def _available_fen(session: Session, program_code: str, year: int, budget_fen: int | None) -> int | None:
+    for position in ledger.budget_positions(session, program_code=program_code):
+        if position.year == year:
+            return position.available_fen
+    return budget_fen
+
+
+def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date) -> None:
+    """Recompute the payout with today's cap usage; store amount, ratio, shares and trace on the claim."""
+    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
+    budget_fen = rule.annual_budget_fen(today.year)
+    usage = cap_usage(session, loan=loan, program_code=claim.program_code, year=today.year,
+                      budget_available_fen=_available_fen(session, claim.program_code, today.year, budget_fen),
+                      exclude_claim_id=claim.id)
+    try:
+        result = compute_compensation(rule, _loan_facts(session, loan), _claim_facts(claim, today), usage)
+    except CompensationError as exc:
+        raise Unprocessable(str(exc), code=exc.code) from exc
+    amount, trace = result.amount_fen, list(result.trace)
+    if claim.requested_fen is not None and claim.requested_fen < amount:
+        trace.append({"step": "cap:requested", "value": format_fen(claim.requested_fen),
+                      "detail": "the institution requested less than the computed amount"})
+        amount = claim.requested_fen
+    claim.computed_fen, claim.ratio, claim.trace = amount, str(result.ratio), trace
+    claim.shares = {party: format_fen(fen) for party, fen in (result.split or result.shares).items()}
+
+
+def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, today: date) -> None:
+    rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id)
+    reasons = eligibility.check_claim(rule, _loan_facts(session, loan), _claim_facts(claim, today))
+    if claim.outstanding_principal_fen > loan.principal_fen:
+        reasons.append(eligibility.Reason("principal_exceeds_loan", "outstanding principal exceeds the loan's "
+                                          "principal", "outstanding_principal"))
+    if reasons:
+        errors: dict[str, list[str]] = {}
+        for reason in reasons:
+            errors.setdefault(reason.field or "claim", []).append(f"{reason.message} [{reason.code}]")
+        raise Unprocessable("The claim does not meet the program's claim rules.", code="claim_ineligible",
+                            errors=errors, extra={"reasons": [r.to_dict() for r in reasons]})
+
+
+def file_claim(session: Session, *, principal: Principal, registry, loan_id: int, data: ClaimInput,
+               today: date) -> Claim:
+    """File a draft claim on one of the institution's defaulted loans, with its amount computed."""
+    if not principal.is_institution:
+        raise Forbidden("Only the lending institution files a claim.", code="institution_only")
+    begin_write(session)
+    loan = session.exec(select(Loan).where(Loan.id == loan_id, Loan.institution_id == principal.institution_id)
+                        .with_for_update()).first()
+    if loan is None:
+        raise NotFound(f"No loan {loan_id}.", errors={"loan_id": ["no such loan of yours"]})
+    open_claim = session.exec(select(Claim.id).where(Claim.loan_id == loan.id, Claim.status.in_(OPEN_STATES))).first()
+    if open_claim:
+        raise Conflict(f"Loan {loan.id} already has open claim {open_claim}.", code="claim_exists",
+                       extra={"claim_id": open_claim})
+    if loan.status not in CLAIMABLE_LOAN_STATES:
+        raise Unprocessable(f"Loan {loan.id} is {loan.status}; report it overdue or non-performing first.",
+                            code="loan_not_in_default", errors={"loan_id": [f"loan status is {loan.status}"]})
+    claim = Claim(loan_id=loan.id, institution_id=loan.institution_id, program_code=loan.program_code,
+                  rule_version_id=loan.rule_version_id, status="draft", default_on=data.default_on,
+                  days_overdue=data.days_overdue, classification=data.classification,
+                  outstanding_principal_fen=data.outstanding_principal_fen,
+                  unpaid_interest_fen=data.unpaid_interest_fen, recovered_before_fen=data.recovered_before_fen,
+                  requested_fen=data.requested_fen, note=data.note)
+    _check_claim_rules(session, registry, claim, loan, today)
+    session.add(claim)
+    session.flush()
+    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+    session.add(claim)
+    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="filed",
+                 data={"loan_id": loan.id, "computed_fen": claim.computed_fen})
+    session.commit()
+    return claim
+
+
+CORRECTABLE = ("default_on", "outstanding_principal_fen", "unpaid_interest_fen", "recovered_before_fen",
+               "days_overdue", "classification", "requested_fen", "note")
+
+
+def correct_claim(session: Session, *, principal: Principal, registry, claim_id: int, expected_version: int,
+                  changes: dict, today: date) -> Claim:
+    """Correct a draft or returned claim (退回补正); the amount is recomputed."""
+    if not principal.is_institution:
+        raise Forbidden("Only the lending institution corrects its claim.", code="institution_only")
+    begin_write(session)
+    claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
+    _check_version(claim, expected_version)
+    if claim.status not in EDITABLE_STATES:
+        raise Conflict(f"Claim {claim.id} is {claim.status}; only draft or returned claims can be corrected.",
+                       code="claim_not_editable")
+    before = {k: getattr(claim, k) for k in changes}
+    for key, value in changes.items():
+        if key not in CORRECTABLE:
+            raise Unprocessable(f"{key} cannot be corrected.", code="field_not_correctable", errors={key: ["read-only"]})
+        setattr(claim, key, value)
+    loan = session.get(Loan, claim.loan_id)
+    _check_claim_rules(session, registry, claim, loan, today)
+    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+    claim.updated_at = utcnow()
+    session.add(claim)
+    _flush_versioned(session)
+    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="corrected",
+                 data={"before": {k: _plain(v) for k, v in before.items()},
+                       "after": {k: _plain(v) for k, v in changes.items()}, "computed_fen": claim.computed_fen})
+    session.commit()
+    return claim
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _check_version(claim: Claim, expected_version: int) -> None:
+    if claim.version != expected_version:
+        raise PreconditionFailed(f"Claim {claim.id} is at version {claim.version}, not {expected_version}; "
+                                 f"read it again.", extra={"current_version": claim.version})
+
+
+def _flush_versioned(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise PreconditionFailed("The claim changed while you were acting on it; read it again.") from None
+
+
+def _translate(error: TransitionError) -> Exception:
+    if error.kind == "illegal":
+        return Conflict(error.message, code="illegal_transition")
+    if error.kind == "role":
+        return Forbidden(error.message, code="role_not_allowed")
+    codes = [r.code for r in error.refusals]
+    if "four_eyes" in codes:
+        return Forbidden(error.message, code="four_eyes")
+    errors: dict[str, list[str]] = {}
+    for refusal in error.refusals:
+        errors.setdefault(refusal.field or "claim", []).append(f"{refusal.message} [{refusal.code}]")
+    return Unprocessable(error.message, code=codes[0] if len(codes) == 1 else "transition_refused", errors=errors)
+
+
+def transition_claim(session: Session, *, principal: Principal, registry, claim_id: int, action: str,
+                     expected_version: int, today: date, reason: str = "", amount_fen: int | None = None) -> Claim:
+    """Take one workflow action on a claim: role-checked, guarded, one transaction with decision, ledger and audit."""
+    begin_write(session)
+    claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
+    _check_version(claim, expected_version)
+    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
+    flow = review_flow("claim", rule.review_stages)
+    context = {"actor_user_id": principal.user_id, "first_reviewer_id": claim.first_reviewer_id,
+               "amount_fen": amount_fen, "computed_fen": claim.computed_fen, "reason": reason,
+               "breaker_holds": breakers.holds_claims(session, institution_id=claim.institution_id,
+                                                      program_code=claim.program_code)}
+    try:
+        transition = flow.plan(action, claim.status, principal.roles, context)
+    except TransitionError as exc:
+        raise _translate(exc) from exc
+    if action == "approve" and amount_fen is not None and amount_fen > 0 and claim.computed_fen == 0:
+        raise Unprocessable("Nothing is payable on this claim.", code="nothing_payable")
+    _apply(session, registry, principal, flow, transition, claim, rule, today, reason, amount_fen)
+    if action in ("submit", "resubmit") and context["breaker_holds"]:
+        defer = flow.plan("defer", claim.status, {"admin"}, context)
+        _apply(session, registry, principal, flow, defer, claim, rule, today,
+               "合作机构熔断期间暂缓受理 (circuit breaker holds the institution)", None)
+    session.commit()
+    return claim
+
+
+def _apply(session: Session, registry, principal: Principal, flow, transition: Transition, claim: Claim, rule,
+           today: date, reason: str, amount_fen: int | None) -> None:
+    """Carry out one planned transition: effects, new state, SLA clock, decision row and audit event."""
+    before = claim.status
+    loan = session.get(Loan, claim.loan_id)
+    decided_amount = None
+    for effect in transition.effects:
+        if effect == "compute":
+            compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+        elif effect == "mark_first_reviewer":
+            claim.first_reviewer_id = principal.user_id
+        elif effect == "reserve_budget":
+            decided_amount = claim.computed_fen if amount_fen is None else amount_fen
+            ledger.reserve_budget(session, program_code=claim.program_code, year=today.year,
+                                  budget_fen=rule.annual_budget_fen(today.year), amount_fen=decided_amount,
+                                  subject_type="claim", subject_id=claim.id)
+            claim.approved_fen, claim.budget_year = decided_amount, today.year
+        elif effect == "release_budget":
+            decided_amount = claim.approved_fen
+            ledger.release_budget(session, program_code=claim.program_code, year=claim.budget_year,
+                                  amount_fen=claim.approved_fen, subject_type="claim", subject_id=claim.id)
+        elif effect == "post_payment":
+            decided_amount = claim.approved_fen
+            ledger.post_payment(session, program_code=claim.program_code, year=claim.budget_year,
+                                amount_fen=claim.approved_fen, subject_type="claim", subject_id=claim.id)
+            claim.paid_fen, claim.paid_on = claim.approved_fen, today
+            loan.status = "compensated"
+            session.add(loan)
+    claim.status = transition.target
+    if transition.action == "submit":
+        claim.submitted_at = utcnow()
+    stage = STAGE_OF_STATE.get(claim.status)
+    sla = flow.sla_working_days.get(stage) if stage else None
+    claim.stage_due_on = CALENDAR.add_working_days(today, sla) if sla else None
+    claim.updated_at = utcnow()
+    session.add(claim)
+    _flush_versioned(session)
+    role = sorted(principal.roles & transition.roles)[0] if principal.roles & transition.roles else "system"
+    session.add(Decision(subject_type="claim", subject_id=claim.id, actor=principal.actor, user_id=principal.user_id,
+                         role=role, action=transition.action, from_state=before, to_state=claim.status,
+                         reason=reason, amount_fen=decided_amount if decided_amount is not None else claim.computed_fen))
+    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action=transition.action,
+                 data={"from": before, "to": claim.status, "reason": reason, "computed_fen": claim.computed_fen,
+                       "amount_fen": decided_amount})
+    if transition.action == "approve":
+        breakers.evaluate_breaker(session, rule=rule, institution_id=claim.institution_id, year=today.year,
+                                  actor=principal.actor)
+
+
+def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,
+                    costs_fen: int, recovered_on: date) -> Recovery:
+    """Record money recovered after payment; the pro-rata share is booked as owed back to the program."""
+    if not principal.is_institution:
+        raise Forbidden("Only the lending institution reports recoveries.", code="institution_only")
+    begin_write(session)
+    claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
+    if claim.status != "paid":
+        raise Conflict(f"Claim {claim.id} is {claim.status}; recoveries are reported on paid claims.",
+                       code="claim_not_paid")
+    if costs_fen > amount_fen:
+        raise Unprocessable("Recovery costs exceed the amount recovered.", code="costs_exceed_recovery",
+                            errors={"costs": ["more than the amount recovered"]})
+    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
+    weights = {s.party: s.share for s in rule.risk_shares} if rule.risk_shares else None
+    result = compute_recovery_return(claim.paid_fen, Decimal(claim.ratio), amount_fen, costs_fen, claim.returned_fen,
+                                     weights)
+    recovery = Recovery(claim_id=claim.id, amount_fen=amount_fen, costs_fen=costs_fen, returned_fen=result.returned_fen,
+                        recovered_on=recovered_on, trace=result.trace)
+    session.add(recovery)
+    session.flush()
+    if result.returned_fen:
+        ledger.book_recovery(session, program_code=claim.program_code, year=claim.budget_year,
+                             institution_id=claim.institution_id, amount_fen=result.returned_fen,
+                             subject_id=recovery.id)
+    claim.returned_fen += result.returned_fen
+    claim.updated_at = utcnow()
+    session.add(claim)
+    _flush_versioned(session)
+    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="recovery_reported",
+                 data={"recovery_id": recovery.id, "amount_fen": amount_fen, "costs_fen": costs_fen,
+                       "returned_fen": result.returned_fen})
+    session.commit()
+    return recovery
+
+
+def lift_breaker(session: Session, *, principal: Principal, registry, institution_id: int, program_code: str,
+                 reason: str, today: date) -> Admission:
+    """Reinstate an institution held by a breaker (admin) and resume its deferred claims."""
+    principal.require("admin")
+    begin_write(session)
+    admission = session.exec(select(Admission).where(Admission.institution_id == institution_id,
+                                                     Admission.program_code == program_code)).first()
+    if admission is None:
+        raise NotFound(f"Institution {institution_id} is not admitted to {program_code}.")
+    if not reason.strip():
+        raise Unprocessable("Lifting a breaker needs a reason.", code="reason_required", errors={"reason": ["required"]})
+    before = admission.status
+    admission.status, admission.reason, admission.updated_at = "active", reason, utcnow()
+    session.add(admission)
+    record_event(session, actor=principal.actor, entity="admission", entity_id=admission.id, action="breaker_lifted",
+                 data={"from": before, "reason": reason, "institution_id": institution_id, "program": program_code})
+    deferred = session.exec(select(Claim).where(Claim.institution_id == institution_id,
+                                                Claim.program_code == program_code, Claim.status == "deferred")).all()
+    for claim in deferred:
+        rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
+        flow = review_flow("claim", rule.review_stages)
+        resume = flow.plan("resume", claim.status, principal.roles, {"breaker_holds": False})
+        _apply(session, registry, principal, flow, resume, claim, rule, today, reason, None)
+    session.commit()
+    return admission

@@ -1,0 +1,113 @@
+"""Evidence documents: type sniffed from content, size limited, stored by SHA-256, names never trusted."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlmodel import Session, select
+
+from claims.audit import record_event
+from claims.auth import Principal
+from claims.db import begin_write
+from claims.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from claims.models import Claim, Document
+from claims.services.claims import EDITABLE_STATES, get_claim
+
+DOCUMENT_KINDS = {
+    "claim_form": "代偿申请表", "collection_statement": "催收情况说明", "no_negligence": "尽职免责声明",
+    "loan_contract": "借款合同", "disbursement_record": "放款凭证", "repayment_record": "还款记录",
+    "court_document": "法院文书", "write_off": "核销材料", "financial_statement": "财务报表", "other": "其他",
+}
+# Content is recognised by its first bytes: a PDF named .jpg is still a PDF, and an executable is refused.
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+def safe_filename(name: str) -> str:
+    """A display name with any path, control and reserved characters removed (the file is stored by hash)."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")
+    return (base or "document")[:200]
+
+
+def sniff_type(head: bytes) -> str | None:
+    """The content type recognised from a file's first bytes, or None."""
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def attach_document(session: Session, *, principal: Principal, claim_id: int, kind: str, filename: str,
+                    stream: BinaryIO, documents_dir: Path, max_bytes: int, allowed_types: tuple[str, ...]) -> Document:
+    """Attach a document to a draft or returned claim of the caller's institution."""
+    if not principal.is_institution:
+        raise Forbidden("Only the lending institution attaches documents.", code="institution_only")
+    claim = get_claim(session, principal=principal, claim_id=claim_id)
+    if claim.status not in EDITABLE_STATES:
+        raise Conflict(f"Claim {claim.id} is {claim.status}; documents are added while it is draft or returned.",
+                       code="claim_not_editable")
+    if kind not in DOCUMENT_KINDS:
+        raise Unprocessable(f"kind must be one of {', '.join(DOCUMENT_KINDS)}.", code="document_kind_unknown",
+                            errors={"kind": ["unknown document kind"]})
+    documents_dir.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    with tempfile.NamedTemporaryFile(dir=documents_dir, delete=False) as tmp:
+        try:
+            while chunk := stream.read(65536):
+                if not head:
+                    head = chunk[:16]
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"Documents are limited to {max_bytes} bytes.", code="document_too_large")
+                digest.update(chunk)
+                tmp.write(chunk)
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
+    content_type = sniff_type(head)
+    if size == 0 or content_type is None or content_type not in allowed_types:
+        os.unlink(tmp.name)
+        raise UnsupportedMediaType("Upload a PDF, PNG, JPEG or XLSX file.", code="document_type_refused",
+                                   errors={"file": ["content is not an accepted document type"]})
+    sha = digest.hexdigest()
+    target = documents_dir / sha[:2] / sha
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp.name, target)
+    begin_write(session)
+    document = Document(owner_type="claim", owner_id=claim.id, institution_id=claim.institution_id, kind=kind,
+                        filename=safe_filename(filename), content_type=content_type, sha256=sha, size=size)
+    session.add(document)
+    session.flush()
+    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="document_attached",
+                 data={"document_id": document.id, "kind": kind, "sha256": sha, "size": size})
+    session.commit()
+    return document
+
+
+def documents_of(session: Session, *, principal: Principal, claim_id: int) -> list[Document]:
+    """The documents of a claim the caller may see."""
+    claim = get_claim(session, principal=principal, claim_id=claim_id)
+    return list(session.exec(select(Document).where(Document.owner_type == "claim", Document.owner_id == claim.id)
+                             .order_by(Document.id)))
+
+
+def document_file(session: Session, *, principal: Principal, claim_id: int, document_id: int,
+                  documents_dir: Path) -> tuple[Document, Path]:
+    """A document's row and the path of its bytes, scoped to what the caller may see."""
+    claim: Claim = get_claim(session, principal=principal, claim_id=claim_id)
+    document = session.exec(select(Document).where(Document.id == document_id, Document.owner_type == "claim",
+                                                   Document.owner_id == claim.id)).first()
+    if document is None:
+        raise NotFound(f"No document {document_id} on claim {claim_id}.")
+    return document, documents_dir / document.sha256[:2] / document.sha256

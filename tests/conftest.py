@@ -1,0 +1,155 @@
+"""Fixtures shared by the integration and API tests: one app per database, SQLite and PostgreSQL.
+
+Every DB-backed test runs on both databases. PostgreSQL is taken from TEST_POSTGRES_URL (default
+127.0.0.1:5432, database `test`); when it cannot be reached the PostgreSQL variants are deselected
+locally, but under CI (CI=true) the run fails instead.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+import claims.models  # noqa: F401
+from claims.auth import issue_token
+from claims.db import make_engine
+from claims.migrate import upgrade
+from claims.settings import load_settings
+from tests.helpers import Caller
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_pg_reachable: bool | None = None
+
+
+def postgres_reachable() -> bool:
+    """Whether the test PostgreSQL answers (checked once per process)."""
+    global _pg_reachable
+    if _pg_reachable is None:
+        try:
+            engine = make_engine(PG_URL, pool_pre_ping=False)
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_reachable = True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable" here
+            _pg_reachable = False
+    return _pg_reachable
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("CI") and not postgres_reachable() and not hasattr(session.config, "workerinput"):
+        raise pytest.UsageError(f"CI requires PostgreSQL at {PG_URL}; it is not reachable.")
+
+
+def pytest_collection_modifyitems(config, items):
+    if postgres_reachable():
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("postgres") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter):
+    passed = [r for r in terminalreporter.stats.get("passed", []) if "postgres" in r.keywords]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if "postgres" in r.keywords]
+    terminalreporter.write_line(f"PostgreSQL tests: {len(passed)} passed, {len(failed)} failed "
+                                f"(against {PG_URL.split('@')[-1]})")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_schema_url() -> str:
+    # Each xdist worker gets its own schema in the shared `test` database.
+    schema = f"claims_test_{_worker()}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated database of each kind, shared by the tests of one worker."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'claims.db'}"
+    else:
+        url = _pg_schema_url()
+    upgrade(url)
+    return url
+
+
+def _wipe(engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The application on a clean database of each kind, with reference data and demo access seeded."""
+    from claims.app import create_app
+    from claims.db import unit_of_work
+    from claims.services import seeding
+
+    settings = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path / "var")
+    application = create_app(settings)
+    ext = application.extensions["claims"]
+    _wipe(ext["engine"])
+    report = seeding.SeedReport()
+    with unit_of_work(ext["sessions"]) as session:
+        seeding.load_reference_data(session, report)
+        seeding.sync_programs(session, ext["programs"], report)
+        seeding.load_demo_access(session, report)
+        seeding.load_demo_admissions(session, ext["programs"], report)
+        seeding.record_seeding(session, report)
+    application.config["DEMO_KEYS"] = report.demo_keys
+    yield application
+    ext["engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test database for direct checks."""
+    session = app.extensions["claims"]["sessions"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def callers(app, db):
+    """Credentials for each seeded institution (by code) and each demo staff user (by username)."""
+    from sqlmodel import select
+
+    from claims.models import Institution, User
+
+    result: dict[str, Caller] = {}
+    for code, key in app.config["DEMO_KEYS"].items():
+        institution = db.exec(select(Institution).where(Institution.code == code)).one()
+        result[code] = Caller({"X-API-Key": key}, institution_id=institution.id, code=code)
+    secret = app.config["SECRET_KEY"]
+    for user in db.exec(select(User)):
+        result[user.username] = Caller({"Authorization": f"Bearer {issue_token(user, secret_key=secret)}"},
+                                       user_id=user.id)
+    return result
