@@ -156,6 +156,19 @@ def _cap_limits(rule: ProgramRule, usage: CapUsage) -> list[tuple[str, int, int,
     return limits
 
 
+def _split_risk_shares(rule: ProgramRule, loss: int) -> dict[str, int]:
+    """Split the loss over the parties so the parts sum exactly to it.
+
+    The program's own part is floored, and the other parties share what is left by largest
+    remainder: public money never pays a rounding fen, so the payout stays within loss x share.
+    """
+    party = next(s for s in rule.risk_shares if s.program)
+    own = fen_floor(loss, party.share)
+    others = {s.party: s.share for s in rule.risk_shares if not s.program and s.share > 0}
+    rest = split_largest_remainder(loss - own, others) if others else {}
+    return {s.party: own if s.program else rest.get(s.party, 0) for s in rule.risk_shares}
+
+
 def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, usage: CapUsage | None = None) -> CompensationResult:
     """Compute the payout on a loss claim under the rule, with every step in the trace."""
     usage = usage or CapUsage()
@@ -185,12 +198,12 @@ def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, 
     loss = loss_base_fen(rule, claim, trace)
     ceiling_bound = False
     if rule.risk_shares:
-        weights = {s.party: s.share for s in rule.risk_shares}
-        shares = split_largest_remainder(loss, weights)
         party = next(s for s in rule.risk_shares if s.program)
+        shares = _split_risk_shares(rule, loss)
         ratio = party.share
         gross = shares[party.party]
-        trace.add("risk_shares", {k: format_fen(v) for k, v in shares.items()}, "loss split by largest remainder")
+        trace.add("risk_shares", {k: format_fen(v) for k, v in shares.items()},
+                  f"{party.party} floored to the fen; the rest split by largest remainder")
         trace.amount("gross", gross, f"share of {party.party} ({party.share})")
     else:
         found, ceiling_bound = compensation_ratio(rule, loan, claim, trace)

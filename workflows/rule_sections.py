@@ -205,9 +205,9 @@ def read_compensation(reader: Reader | None) -> CompensationRule | None:
             add=item.ratio("add"),
             ratio=item.ratio("ratio"),
         )
-        if combine == "add" and (uplift.add is None or item.has("ratio")):
+        if combine == "add" and (not item.has("add") or item.has("ratio")):
             item.error("add", "uplifts of a program with combine = \"add\" need `add` (points) and no `ratio`")
-        if combine == "max" and (uplift.ratio is None or item.has("add")):
+        if combine == "max" and (not item.has("ratio") or item.has("add")):
             item.error("ratio", "uplifts of a program with combine = \"max\" need `ratio` and no `add`")
         item.finish()
         uplifts.append(uplift)
@@ -235,7 +235,8 @@ def read_compensation(reader: Reader | None) -> CompensationRule | None:
 def read_risk_shares(root: Reader, compensation: CompensationRule | None) -> tuple[RiskShare, ...]:
     items = root.tables("risk_shares")
     if not items:
-        if compensation is not None and compensation.base_ratio is None and not compensation.bands:
+        written = root.data.get("compensation", {})
+        if compensation is not None and not ({"base_ratio", "bands"} & set(written)):
             root.error("compensation.base_ratio", "a program needs base_ratio, bands or risk_shares")
         return ()
     shares = []

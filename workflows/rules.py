@@ -236,9 +236,9 @@ class ProgramRegistry:
         for rule in rules:
             by_code.setdefault(rule.code, []).append(rule)
         problems = []
-        for code, versions in by_code.items():
+        for versions in by_code.values():
             versions.sort(key=lambda r: r.effective_from)
-            for earlier, later in zip(versions, versions[1:]):
+            for earlier, later in zip(versions, versions[1:], strict=False):
                 if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
                     problems.append(
                         f"{later.path or later.version}: program.effective_from: {later.effective_from} overlaps "

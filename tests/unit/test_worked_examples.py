@@ -197,17 +197,18 @@ def test_risk_shares_with_a_remainder_fen(programs):
     facts = claim("250000.00", unpaid_interest_fen=yuan("3000.01"), interest_days=60)
     result = compute_compensation(rule, loan("250000.00"), facts, CapUsage(program_budget_remaining_fen=yuan("1000000.00")))
     # loss = 250,000.00 + 3,000.01 (60 days, within the 90-day cap) = 253,000.01 = 25,300,001 fen
-    # exact shares 10,120,000.4 / 7,590,000.3 / 5,060,000.2 / 2,530,000.1 fen; floors sum to 25,300,000;
-    # the leftover fen goes to the largest remainder (0.4, the fund): 101,200.01
+    # the fund's 40 % = 10,120,000.4 fen, floored to 10,120,000 (public money never pays a rounding fen);
+    # the other 15,180,001 fen split 3:2:1 = 7,590,000.5 / 5,060,000.33 / 2,530,000.17; floors sum to
+    # 15,180,000 and the leftover fen goes to the largest remainder (0.5, the re-guarantor): 75,900.01
     assert result.loss_base_fen == yuan("253000.01")
     assert result.shares == {
-        "guarantee_fund": yuan("101200.01"),
-        "reguarantor": yuan("75900.00"),
+        "guarantee_fund": yuan("101200.00"),
+        "reguarantor": yuan("75900.01"),
         "bank": yuan("50600.00"),
         "district_government": yuan("25300.00"),
     }
     assert sum(result.split.values()) == result.loss_base_fen
-    assert result.amount_fen == yuan("101200.01")
+    assert result.amount_fen == yuan("101200.00")
     assert result.ratio == Decimal("0.40")
 
 
