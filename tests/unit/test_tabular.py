@@ -135,7 +135,7 @@ def test_two_headers_naming_one_column_are_a_duplicate():
 
 
 def test_blank_rows_are_skipped_but_keep_row_numbers_as_excel_shows_them():
-    data = "\n,,\nname,amount\n\nA,1\n , \nB,2\n".encode()
+    data = b"\n,,\nname,amount\n\nA,1\n , \nB,2\n"
     assert read_all(data) == [Row(5, {"name": "A", "amount": "1"}), Row(7, {"name": "B", "amount": "2"})]
 
 
@@ -201,15 +201,16 @@ def test_an_xlsx_keeps_numbers_as_typed_and_dates_as_iso():
     header = ["合同编号", "统一社会信用代码", "贷款金额（元）", "放款日期"]
     body = []
     for i in range(100):
-        body.append([f"HT-{i:03d}", "91440300MA5F00001A", 1234.5 + i, datetime.date(2025, 1, 1) + datetime.timedelta(days=i)])
-    body[0][2] = 1357.95 * 1  # stored as 1357.9500000000001 by a formula-like product
+        day = datetime.date(2025, 1, 1) + datetime.timedelta(days=i)
+        body.append([f"HT-{i:03d}", "91440300MA5F00001A", 1234.5 + i, day])
+    body[0][2] = 1.15 * 100  # 114.99999999999999 in the XML, as a formula result would be; Excel shows 115
     body[1][2] = 0.1 + 0.2
     body[2][2] = 5_000_000
     body[3][2] = 300000.0
     body[4][2] = 1e-7
     rows = read_all(xlsx_bytes([header, *body]), "loans.xlsx", columns=LOAN_COLUMNS)
     assert len(rows) == 100
-    assert rows[0] == Row(2, {"contract_no": "HT-000", "uscc": "91440300MA5F00001A", "principal": "1357.95",
+    assert rows[0] == Row(2, {"contract_no": "HT-000", "uscc": "91440300MA5F00001A", "principal": "115",
                              "disbursed_on": "2025-01-01"})
     assert [r.values["principal"] for r in rows[1:6]] == ["0.3", "5000000", "300000", "0.0000001", "1239.5"]
     assert rows[99].values == {"contract_no": "HT-099", "uscc": "91440300MA5F00001A", "principal": "1333.5",
