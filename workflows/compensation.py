@@ -34,7 +34,12 @@ class CompensationError(ValueError):
 
 @dataclass(frozen=True)
 class CompensationResult:
-    """A computed payout with the trace of how it was reached."""
+    """A computed payout with the trace of how it was reached.
+
+    `shares` is what each party bears: for a risk pool only the program's own payout; for a guarantee
+    fund every risk-share party, with the program's part after caps. `split` is the uncapped split of
+    the loss base (it sums exactly to loss_base_fen); empty for risk pools.
+    """
 
     amount_fen: int
     ratio: Decimal

@@ -261,7 +261,8 @@ def read_risk_shares(root: Reader, compensation: CompensationRule | None) -> tup
     if compensation is not None and (compensation.base_ratio is not None or compensation.bands or compensation.uplifts):
         root.error("compensation", "with risk_shares the program's ratio is its party's share: drop base_ratio, bands and uplifts")
     program_share = next((s.share for s in shares if s.program), None)
-    if compensation is not None and program_share is not None and compensation.ceiling < program_share:
+    ceiling_written = "ceiling" in root.data.get("compensation", {})
+    if compensation is not None and program_share is not None and ceiling_written and compensation.ceiling < program_share:
         root.error("compensation.ceiling", f"{compensation.ceiling} is below the program's risk share {program_share}")
     return tuple(shares)
 
