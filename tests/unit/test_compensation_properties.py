@@ -12,7 +12,7 @@ from workflows.recovery import compute_recovery_return
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 POOLS = ("sz-sme-pool", "sc-hitech-zone-pool", "nb-whitelist-pool", "sz-startup-guarantee")
-CATEGORIES = ("high_tech", "tech_sme", "specialised", "innovative_sme", "strategic_emerging_project", "ningbo_white_list")
+CATEGORIES = ("high_tech", "tech_sme", "specialized", "innovative_sme", "strategic_emerging", "ningbo_whitelist")
 
 fen = st.integers(min_value=0, max_value=10**11)
 loans = st.builds(

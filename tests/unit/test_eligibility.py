@@ -37,7 +37,7 @@ def test_a_registration_returns_every_failing_reason_not_just_the_first(programs
 
 def test_the_ningbo_pool_takes_only_firms_on_the_white_list_on_the_disbursement_date(programs):
     rule = programs.rule_for("nb-whitelist-pool", date(2024, 8, 1))
-    on_list = EnterpriseFacts(memberships=[("ningbo_white_list", date(2024, 1, 1), date(2024, 7, 31))])
+    on_list = EnterpriseFacts(memberships=[("ningbo_whitelist", date(2024, 1, 1), date(2024, 7, 31))])
     context = EligibilityContext(registered_on=date(2024, 8, 5))
     assert codes(check_registration(rule, sz_loan(disbursed_on=date(2024, 7, 31), enterprise=on_list), context)) == []
     assert codes(check_registration(rule, sz_loan(disbursed_on=date(2024, 8, 1), enterprise=on_list), context)) == [

@@ -86,7 +86,7 @@ SHENZHEN_CASES = [
     # all three uplifts: 30 + 10 + 5 + 5 = 50 % = ceiling exactly, so the ceiling does not bind;
     # 2,000,000.00 x 0.50 = 1,000,000.00
     ("reaching the ceiling exactly is not binding",
-     dict(memberships=HIGH_TECH + [("strategic_emerging_project", date(2024, 1, 1), None)], first_loan=True),
+     dict(memberships=HIGH_TECH + [("strategic_emerging", date(2024, 1, 1), None)], first_loan=True),
      "0.50", "1000000.00", False),
 ]
 
