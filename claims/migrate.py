@@ -15,6 +15,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database schema up to a revision (head by default)."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the database schema up to a revision (every head by default, so parallel branches both apply)."""
     command.upgrade(alembic_config(database_url), revision)

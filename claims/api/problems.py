@@ -65,7 +65,7 @@ class ProblemApi(Api):
             # webargs nests errors by location; one location is the common case: flatten it.
             errors = errors.get("json") or errors.get("query") or errors.get("form") or errors
         detail = data.get("message") or error.description or error.name
-        if status == 400 and "JSON" in (detail or ""):
+        if status == 400 and "JSON" in json.dumps(errors or detail):
             return problem_response(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.")
         if status == 422 and errors:
             detail = "Some fields are invalid: " + ", ".join(sorted(map(str, errors)))

@@ -30,8 +30,8 @@ def fen_column(*, nullable: bool = False, default: int | None = 0) -> Column:
 
 
 def timestamp_column(*, nullable: bool = False, index: bool = False) -> Column:
-    """A UTC timestamp column defaulting to now."""
-    return Column(DateTime(), nullable=nullable, default=utcnow, index=index)
+    """A UTC timestamp column: required ones default to now, optional ones (revoked_at, ...) to null."""
+    return Column(DateTime(), nullable=nullable, default=None if nullable else utcnow, index=index)
 
 
 def json_column(*, nullable: bool = False) -> Column:

@@ -21,7 +21,7 @@ from claims.services.facts import cap_usage, enterprise_facts, loan_facts
 from claims.services.programs import loaded_rule
 from workflows import eligibility
 from workflows.calendar import WorkCalendar
-from workflows.compensation import CompensationError, compute_compensation
+from workflows.compensation import CompensationError, compute_compensation, loss_base_fen
 from workflows.facts import ClaimFacts
 from workflows.flows import STAGE_OF_STATE, review_flow
 from workflows.machine import Transition, TransitionError
@@ -342,8 +342,11 @@ def record_recovery(session: Session, *, principal: Principal, registry, claim_i
                             errors={"costs": ["more than the amount recovered"]})
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
     weights = {s.party: s.share for s in rule.risk_shares} if rule.risk_shares else None
-    result = compute_recovery_return(claim.paid_fen, Decimal(claim.ratio), amount_fen, costs_fen, claim.returned_fen,
-                                     weights)
+    # Pro rata to what the program actually bore: paid ÷ loss base, not the nominal ratio before caps.
+    loss = loss_base_fen(rule, _claim_facts(claim, recovered_on))
+    ratio_paid = (Decimal(claim.paid_fen) / Decimal(loss)) if loss else Decimal(0)
+    result = compute_recovery_return(claim.paid_fen, min(ratio_paid, Decimal(1)), amount_fen, costs_fen,
+                                     claim.returned_fen, weights)
     recovery = Recovery(claim_id=claim.id, amount_fen=amount_fen, costs_fen=costs_fen, returned_fen=result.returned_fen,
                         recovered_on=recovered_on, trace=result.trace)
     session.add(recovery)

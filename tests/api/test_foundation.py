@@ -92,7 +92,7 @@ def test_an_issued_key_works_once_shown(client, callers):
 
 def test_a_reviewer_cannot_do_admin_things(client, callers):
     response = client.post("/institutions", json={"code": "BANK_X", "kind": "bank", "name": "示例新银行",
-                                                  "uscc": "91440300MA5G9TKX1W"}, headers=callers["reviewer1"].headers)
+                                                  "uscc": "91440300MA5G9TKX18"}, headers=callers["reviewer1"].headers)
     problem(response, 403, "role_required")
 
 
