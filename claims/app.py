@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url)
     app.extensions["claims"] = {
         "settings": settings,

@@ -51,6 +51,17 @@ def seed(demo: bool) -> None:
             seeding.load_demo_admissions(session, _ext()["programs"], report)
         seeding.record_seeding(session, report)
     click.echo("seeded: " + (", ".join(f"{k}={v}" for k, v in sorted(report.added.items())) or "nothing new"))
+    if demo:
+        from claims.api.context import today
+        from claims.services.demo import load_demo_activity
+
+        session = _ext()["sessions"]()
+        with session:
+            activity = load_demo_activity(session, _ext()["programs"], today=today())
+        if activity.loans:
+            click.echo(f"demo activity: {activity.loans} loans, claims by state {activity.claims}")
+        for line in activity.skipped:
+            click.echo(f"demo activity skipped {line}", err=True)
 
 
 @main.command("create-user")
@@ -148,7 +159,10 @@ def serve(host: str, port: int) -> None:
         start_embedded(current_app._get_current_object())
         click.echo("  Scheduler: embedded (jobs from config/schedule.toml; runs listed at GET /jobs/runs)")
     click.echo("")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask refuses app.run() inside its own CLI; werkzeug's server is what app.run() would start.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 if __name__ == "__main__":

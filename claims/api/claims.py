@@ -80,8 +80,6 @@ class ClaimSchema(StrictSchema):
     paid_amount = Money(attribute="paid_fen")
     returned_to_pool = Money(attribute="returned_fen")
     ratio = fields.String()
-    shares = fields.Dict()
-    trace = fields.List(fields.Dict())
     note = fields.String()
     submitted_at = fields.DateTime(allow_none=True)
     stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
@@ -90,6 +88,8 @@ class ClaimSchema(StrictSchema):
 
 
 class ClaimDetailSchema(ClaimSchema):
+    shares = fields.Dict(metadata={"description": "Amount per risk-sharing party"})
+    trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
     available_actions = fields.List(fields.String())
 

@@ -186,7 +186,8 @@ class _Registrar:
         if program not in self.admitted:
             admission = program_service.admission_of(self.session, institution_id=self.principal.institution_id,
                                                      program_code=program)
-            self.admitted[program] = admission is not None and admission.status == "active"
+            # A breaker that defers claims still lets the bank register; only suspension stops it.
+            self.admitted[program] = admission is not None and admission.status in ("active", "claims_deferred")
         return self.admitted[program]
 
     def _individual(self, resident_id: str) -> int | None:
