@@ -291,6 +291,11 @@ def _apply(session: Session, registry, principal: Principal, flow, transition: T
             claim.first_reviewer_id = principal.user_id
         elif effect == "reserve_budget":
             decided_amount = claim.computed_fen if amount_fen is None else amount_fen
+            if decided_amount > claim.computed_fen:
+                # The recompute just above may have lowered the amount (another claim used a cap meanwhile).
+                raise Unprocessable(f"The approved amount may not exceed the computed amount "
+                                    f"{format_fen(claim.computed_fen)}.", code="amount_above_computed",
+                                    errors={"amount": ["above the computed amount"]})
             ledger.reserve_budget(session, program_code=claim.program_code, year=today.year,
                                   budget_fen=rule.annual_budget_fen(today.year), amount_fen=decided_amount,
                                   subject_type="claim", subject_id=claim.id)
