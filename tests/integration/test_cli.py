@@ -1,0 +1,57 @@
+"""The `claims` command an operator uses: users, keys, audit verification."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from flask.cli import ScriptInfo
+
+from claims.cli import main
+from tests.helpers import problem
+
+
+def run(app, *args, env=None):
+    """Invoke the CLI against the test application."""
+    runner = app.test_cli_runner()
+    return runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app), env=env)
+
+
+def test_create_user_issue_key_and_revoke_key(app, client):
+    created = run(app, "create-user", "--username", "reviewer9", "--name", "初审员 周九", "--roles", "reviewer",
+                  env={"CLAIMS_NEW_USER_PASSWORD": "a-long-enough-password"})
+    assert created.exit_code == 0, created.output
+    login = client.post("/auth/token", json={"username": "reviewer9", "password": "a-long-enough-password"})
+    assert login.status_code == 200 and login.get_json()["roles"] == ["reviewer"]
+
+    issued = run(app, "issue-key", "--institution", "BANK_D", "--label", "core-banking")
+    assert issued.exit_code == 0, issued.output
+    key = issued.output.split("api key (shown once): ")[1].strip()
+    listed = client.get("/institutions", headers={"X-API-Key": key}).get_json()
+    assert [i["code"] for i in listed] == ["BANK_D"]
+
+    prefix = issued.output.split("prefix ")[1].split()[0]
+    revoked = run(app, "revoke-key", prefix)
+    assert revoked.exit_code == 0, revoked.output
+    problem(client.get("/institutions", headers={"X-API-Key": key}), 401, "api_key_revoked")
+
+
+def test_audit_verify_exits_1_naming_the_broken_link(app, db):
+    assert run(app, "audit-verify").exit_code == 0
+    db.execute(sa.text("UPDATE audit_event SET actor = 'mallory' WHERE seq = (SELECT MAX(seq) FROM audit_event)"))
+    db.commit()
+    last = db.execute(sa.text("SELECT MAX(seq) FROM audit_event")).scalar()
+    broken = run(app, "audit-verify")
+    assert broken.exit_code == 1
+    assert f"BROKEN at seq {last}" in broken.output
+
+
+def test_ci_fails_instead_of_skipping_when_postgres_is_unreachable(tmp_path):
+    env = {**os.environ, "CI": "true", "TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:9/test"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "--co", "-q",
+                             "tests/unit/test_money.py"], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert result.returncode != 0
+    assert "CI requires PostgreSQL" in result.stdout + result.stderr
