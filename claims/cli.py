@@ -152,7 +152,7 @@ def serve(host: str, port: int) -> None:
             click.echo(f"    {institution.code:<12} {demo_api_key(institution.code)[1]}   {institution.name}")
         click.echo("  Demo staff (POST /auth/token {\"username\", \"password\"}):")
         for username, display, roles, password in DEMO_USERS:
-            click.echo(f"    {username:<10} {password:<22} {roles}")
+            click.echo(f"    {username:<10} {password:<22} {roles:<9} {display}")
     if settings.scheduler_embedded:
         from reports.scheduler import start_embedded
 

@@ -7,8 +7,6 @@ locally, but under CI (CI=true) the run fails instead.
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa

@@ -1,7 +1,6 @@
 """Enterprises, enterprise lists and list memberships."""
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate

@@ -1,9 +1,7 @@
 """Use cases for loans: registration (one or in bulk), listing, and status reports from the bank."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,10 +17,9 @@ from claims.auth import Principal
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Enterprise, Individual, Institution, Loan
-from claims.models.loan import LOAN_STATUSES
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services import programs as program_service
-from claims.services.facts import enterprise_facts, loan_facts
+from claims.services.facts import enterprise_facts
 from claims.tabular import TabularError, read_table, write_csv
 from workflows import eligibility
 from workflows.facts import SECURITY_TYPES, EnterpriseFacts, LoanFacts

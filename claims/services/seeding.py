@@ -6,7 +6,6 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from sqlmodel import Session, select
 
