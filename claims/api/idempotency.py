@@ -7,6 +7,7 @@ kept: an error frees the key so the corrected request can go through.
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 import hashlib
 import json
 
@@ -17,8 +18,10 @@ from sqlmodel import select
 from claims.api import context
 from claims.errors import Conflict, Unprocessable
 from claims.models import IdempotencyKey
+from claims.models.base import utcnow
 
 _REPLAYED_HEADERS = ("ETag", "Location", "Content-Type")
+IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
 
 
 def _fingerprint() -> str:
@@ -48,14 +51,25 @@ def idempotent(view):
                 session.rollback()
                 existing = session.exec(select(IdempotencyKey).where(IdempotencyKey.principal == principal.actor,
                                                                      IdempotencyKey.key == key)).one()
-                return _replay(existing, fingerprint)
+                if existing.fingerprint != fingerprint or not _abandoned(existing):
+                    return _replay(existing, fingerprint)
+                # The first attempt's worker died before answering: its transaction rolled back or
+                # committed; either way the use case's own guards (unique contract, open claim, If-Match)
+                # decide, so the retry may run again.
+                existing.created_at = utcnow()
+                session.add(existing)
+                session.commit()
+                record = existing
             record_id = record.id
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except BaseException:
+            # Release the failed use case's write lock first: on SQLite it would block the delete below.
+            context.session().rollback()
             _forget(factory, record_id)
             raise
         if response.status_code >= 300:
+            context.session().rollback()
             _forget(factory, record_id)
             return response
         with factory() as session:
@@ -70,6 +84,10 @@ def idempotent(view):
         return response
 
     return wrapper
+
+
+def _abandoned(record: IdempotencyKey) -> bool:
+    return record.state != "done" and utcnow() - record.created_at > IN_FLIGHT_TIMEOUT
 
 
 def _forget(factory, record_id: int) -> None:
