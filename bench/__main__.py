@@ -1,0 +1,96 @@
+"""Run every benchmark figure on SQLite and PostgreSQL and print the table (ours, floor, ratio, peak RSS, goal).
+
+    .venv/bin/python -m bench              # full sizes, ~10 minutes on 2 cores
+    .venv/bin/python -m bench --quick      # smaller sizes, ~3 minutes
+    .venv/bin/python -m bench --only 2,5 --db postgres
+
+PostgreSQL comes from BENCH_POSTGRES_URL (else TEST_POSTGRES_URL, else 127.0.0.1:5432/test); the
+benchmark creates and drops its own schema `bench` there. Each figure's ours and floor run back to back
+in the same run, so the ratio holds on a busy machine even when the absolute numbers do not.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+
+from bench import bulk, engine, intake, queue, statements
+from bench.common import BenchDatabase, Result, scratch_dir
+
+FULL = {"intake_seconds": 10, "intake_loans": 20_000, "bulk_rows": 100_000, "engine_claims": 100_000,
+        "institutions": 100, "queue_claims": 1_000_000, "queue_rounds": 30}
+QUICK = {"intake_seconds": 4, "intake_loans": 8_000, "bulk_rows": 20_000, "engine_claims": 20_000,
+         "institutions": 10, "queue_claims": 100_000, "queue_rounds": 15}
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def print_table(results: list[Result]) -> None:
+    """The comparison table; ratio is ours' cost in multiples of the floor's (lower is better)."""
+    print()
+    print(f"{'figure':<24}{'db':<10}{'unit':<10}{'ours':>11}{'floor':>11}{'ratio':>8}  {'peak MiB ours/floor':<20}"
+          f"{'goal':<22}{'met':<4}")
+    for r in results:
+        print(f"{r.figure:<24}{r.database:<10}{r.unit:<10}{r.ours:>11,.1f}{r.floor:>11,.1f}{r.ratio:>8.2f}  "
+              f"{_mib(r.peak_ours_mib) + ' / ' + _mib(r.peak_floor_mib):<20}{r.goal:<22}{'yes' if r.met else 'NO':<4}")
+    print()
+    for r in results:
+        print(f"  {r.figure} [{r.database}]: {r.note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the chosen figures and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the goals' sizes)")
+    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated figure numbers")
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, files)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    figures = {int(f) for f in args.only.split(",")}
+    kinds = [k.strip() for k in args.db.split(",") if k.strip()]
+    workdir = scratch_dir()
+    results: list[Result] = []
+    began = time.monotonic()
+
+    def step(label: str) -> None:
+        print(f"[{time.monotonic() - began:6.0f} s] {label}", file=sys.stderr, flush=True)
+
+    try:
+        for kind in kinds:
+            if figures & {1, 2, 5}:
+                for number, label in ((1, "claim intake"), (2, "bulk registration"), (5, "review queue")):
+                    if number not in figures:
+                        continue
+                    step(f"{kind}: figure {number}, {label}")
+                    with BenchDatabase(kind, workdir / kind) as db:
+                        if number == 1:
+                            results.append(intake.run(db, seconds=sizes["intake_seconds"], loans=sizes["intake_loans"],
+                                                      log_dir=workdir))
+                        elif number == 2:
+                            result, detail = bulk.run(db, rows=sizes["bulk_rows"], workdir=workdir, log_dir=workdir)
+                            results.append(result)
+                        else:
+                            results.append(queue.run(db, claims=sizes["queue_claims"], rounds=sizes["queue_rounds"]))
+        if 3 in figures:
+            step("figure 3, compensation engine")
+            results.append(engine.run(count=sizes["engine_claims"]))
+        if 4 in figures:
+            step("figure 4, statement run")
+            results.append(statements.run(institutions=sizes["institutions"]))
+    finally:
+        if args.keep:
+            print(f"scratch directory kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    step("done")
+    results.sort(key=lambda r: (r.figure, r.database))
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
