@@ -60,7 +60,11 @@ def from_fen(fen: int) -> Decimal:
 
 def format_fen(fen: int) -> str:
     """Format integer fen as a plain yuan string with two decimals, e.g. "12345.60"."""
-    return f"{from_fen(fen):f}"
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise AmountError("amount_invalid", f"fen must be an int, got {type(fen).__name__}")
+    # Integer arithmetic gives the same text as Decimal at a fraction of the cost (every trace step formats).
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{yuan}.{cents:02d}"
 
 
 def round_half_up(value: Decimal) -> Decimal:

@@ -9,7 +9,9 @@ from workflows.money import format_fen
 
 
 def _plain(value):
-    if isinstance(value, bool) or value is None:
+    # Most values are already plain; checking the exact type first keeps traces cheap.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
         return value
     if isinstance(value, Decimal):
         return str(value)
@@ -31,7 +33,8 @@ class Trace:
     def add(self, step: str, value, detail: str | dict | None = None, **extra) -> None:
         """Record a step; Decimals and dates become strings so the trace stores as JSON."""
         entry = {"step": step, "value": _plain(value), "detail": _plain(detail) if detail is not None else ""}
-        entry.update({k: _plain(v) for k, v in extra.items()})
+        if extra:
+            entry.update({k: _plain(v) for k, v in extra.items()})
         self.steps.append(entry)
 
     def amount(self, step: str, fen: int, detail: str | dict | None = None, **extra) -> None:
