@@ -22,6 +22,16 @@ def enterprise_facts(session: Session, enterprise: Enterprise | None) -> Enterpr
                            memberships=tuple(MembershipFact(m.category, m.valid_from, m.valid_to) for m in memberships))
 
 
+def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> dict[int, EnterpriseFacts]:
+    """Facts for many enterprises, by id, reading their list memberships in one query."""
+    memberships: dict[int, list[MembershipFact]] = {e.id: [] for e in enterprises}
+    if memberships:
+        for m in session.exec(select(ListMembership).where(ListMembership.enterprise_id.in_(list(memberships)))):
+            memberships[m.enterprise_id].append(MembershipFact(m.category, m.valid_from, m.valid_to))
+    return {e.id: EnterpriseFacts(revenue_fen=e.annual_revenue_fen, industry=e.industry or None,
+                                  memberships=tuple(memberships[e.id])) for e in enterprises}
+
+
 def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
     """A stored loan as rule-engine facts."""
     attributes = dict(loan.attributes or {})
