@@ -7,6 +7,7 @@ from flask import Flask
 
 from claims.api import register_blueprints
 from claims.api.context import install_request_hooks
+from claims.api.limits import install_limits
 from claims.api.problems import ProblemApi, register_error_handlers
 from claims.db import make_engine, make_session_factory
 from claims.settings import Settings, load_settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "sessions": make_session_factory(engine),
         "programs": load_programs(settings.programs_dir),
     }
+    install_limits(app)
     api = ProblemApi(app)
     app.extensions["claims_api"] = api
     register_error_handlers(app)

@@ -33,6 +33,9 @@ class Page(Generic[T]):
 
 def fetch_page(session: Session, statement, page: PageRequest) -> Page:
     """Run an ordered select for one page, with the total count of the unpaged query."""
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    if page.offset >= total:
+        # A page past the end is empty; its offset may not even fit the database's 64-bit integers.
+        return Page(items=[], total=total)
     items = session.exec(statement.offset(page.offset).limit(page.page_size)).all()
-    return Page(items=items, total=total or 0)
+    return Page(items=items, total=total)

@@ -1,19 +1,42 @@
 """Field types every schema shares: money as exact strings, identifiers checked by their standards."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import Schema, ValidationError, fields, RAISE
+from marshmallow import Schema, ValidationError, fields, validate, RAISE
 
 from workflows.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from workflows.money import AmountError, format_fen, parse_amount, to_fen
 
 
+def _utc_isoformat(value: datetime) -> str:
+    # Timestamps are stored as naive UTC (SQLite drops offsets); RFC 3339 needs the offset on the wire.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL text cannot hold NUL, and no name, code or note needs one.
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL (\\u0000) characters.")
+
+
 class StrictSchema(Schema):
-    """Base schema: unknown fields are an error, never silently dropped."""
+    """Base schema: unknown fields are an error, never silently dropped; timestamps leave with their UTC offset."""
 
     class Meta:
         unknown = RAISE
+
+    def on_bind_field(self, field_name, field_obj):
+        """Send naive (UTC) timestamps as RFC 3339 with +00:00; keep integers in 64 bits and text free of NUL."""
+        if isinstance(field_obj, fields.DateTime) and not isinstance(field_obj, fields.NaiveDateTime):
+            field_obj.SERIALIZATION_FUNCS = {**field_obj.SERIALIZATION_FUNCS, "iso": _utc_isoformat,
+                                             "iso8601": _utc_isoformat}
+        if isinstance(field_obj, fields.String):
+            field_obj.validators.append(_no_nul)
+        if isinstance(field_obj, fields.Integer) and not any(isinstance(v, validate.Range)
+                                                             for v in field_obj.validators):
+            field_obj.validators.append(validate.Range(min=-(2**63), max=2**63 - 1))
 
 
 class Money(fields.Field):

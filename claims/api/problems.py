@@ -1,12 +1,15 @@
 """Every error leaves as application/problem+json (RFC 9457) with a stable `code`."""
 from __future__ import annotations
 
+import http
 import logging
 
 from flask import current_app, json, request
 from flask_smorest import Api
-from marshmallow import Schema, fields
-from sqlalchemy.exc import DBAPIError, OperationalError
+from flask_smorest.pagination import PaginationMetadataSchema
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from claims.errors import Problem
@@ -24,13 +27,16 @@ _HTTP_CODES = {
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details as this API emits them."""
+    """RFC 9457 problem details as this API emits them; extension members (reasons, available...) may follow."""
 
-    type = fields.String(metadata={"description": "URI reference naming the problem type"})
-    title = fields.String()
-    status = fields.Integer()
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"description": "URI reference naming the problem type"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
     detail = fields.String()
-    code = fields.String(metadata={"description": "Stable machine-readable error code"})
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable error code"})
     instance = fields.String()
     errors = fields.Dict(metadata={"description": "Per-field messages, keyed by field name"})
 
@@ -54,6 +60,24 @@ class ProblemApi(Api):
     """flask-smorest Api whose error handler speaks problem+json instead of its default shape."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """Document every error response as application/problem+json, the media type it is sent with."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def _register_pagination_header(self):
+        """Document X-Pagination as the JSON object it carries (header `content`), not a simple-style header."""
+        schema = self.ma_plugin.converter.schema2jsonschema(PaginationMetadataSchema)
+        self.spec.components.header("PAGINATION", {"description": "Pagination metadata as JSON",
+                                                   "content": {"application/json": {"schema": schema}}}, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         """Render a werkzeug/webargs HTTP error as problem+json."""
@@ -82,6 +106,14 @@ def register_error_handlers(app) -> None:
     def _problem(error: Problem):
         return problem_response(error.status, error.code, error.title, error.detail, error.errors,
                                 error.extra, error.headers)
+
+    @app.errorhandler(DataError)
+    def _value_not_storable(error: DataError):
+        # Schemas bound integers and refuse NUL; this nets what reaches the driver unchecked (path segments).
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    error.orig.__class__.__name__)
+        return problem_response(422, "value_not_storable", "Value cannot be stored",
+                                "A value in the request is out of range or contains a NUL character.")
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):

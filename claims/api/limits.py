@@ -1,0 +1,66 @@
+"""Limits on what one request and one caller may take: body size, 64-bit path ids, requests per minute.
+
+Rate limits count per API key (institutions) or per staff user; requests without valid credentials
+count per client address. Counters live in the process (`memory://`), which is right for one
+process; with several gunicorn workers or hosts set RATELIMIT_STORAGE_URI (for example
+`redis://host:6379/0`) in the environment so every worker shares the counters.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from werkzeug.routing import IntegerConverter
+
+from claims.api import context
+from claims.errors import Problem
+
+# Anything that is not a file upload is a small JSON document or a query: 1 MiB is far above any of them.
+MAX_JSON_BYTES = 2**20
+_UNLIMITED_PATHS = ("/health", "/openapi.json", "/docs")
+
+
+class Int64Converter(IntegerConverter):
+    """`<int:...>` path ids bounded to the database's 64-bit keys, so a longer number is a 404, not an overflow."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def caller_key() -> str:
+    """The rate-limit bucket of this request: its API key, its staff user, or else its client address."""
+    try:
+        caller = context.principal()
+    except Problem:
+        return f"address:{request.remote_addr or 'unknown'}"
+    if caller.is_institution:
+        presented = request.headers.get("X-API-Key", "").strip()
+        return "api_key:" + presented[3:].partition("_")[0]
+    return caller.actor
+
+
+def _per_minute() -> str:
+    return f"{current_app.extensions['claims']['settings'].rate_limit_per_minute}/minute"
+
+
+def _exempt() -> bool:
+    return request.path.startswith(_UNLIMITED_PATHS)
+
+
+def install_limits(app: Flask) -> Limiter:
+    """Bound path ids, cap non-upload bodies at MAX_JSON_BYTES and rate-limit every caller (call before routes)."""
+    app.url_map.converters["int"] = Int64Converter
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter = Limiter(caller_key, app=app, application_limits=[_per_minute],
+                      application_limits_exempt_when=_exempt, strategy="fixed-window")
+
+    @app.before_request
+    def _cap_json_bodies():
+        # MAX_CONTENT_LENGTH (max_upload_bytes) is the ceiling for uploads; everything else gets far less.
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = min(MAX_JSON_BYTES, app.config["MAX_CONTENT_LENGTH"] or MAX_JSON_BYTES)
+
+    app.extensions["claims"]["limiter"] = limiter
+    return limiter
