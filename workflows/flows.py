@@ -84,6 +84,8 @@ def review_flow(name: str, stages: Sequence = (), *, applicant: str = "instituti
         Transition("pay", frozenset({"approved"}), "paid", pay, (), ("post_payment",), "payment", "拨付"),
         Transition("withdraw", frozenset({"draft", "submitted", "returned", "deferred"}), "withdrawn", own, (), (),
                    "submission", "撤回"),
+        Transition("close_uncorrected", frozenset({"returned"}), "withdrawn", admin, (reason_required,), (),
+                   "first_review", "逾期未补正视为撤回"),
     )
     sla = {stage.name: stage.sla_working_days for stage in stages}
     return Flow(name=name, initial="draft", states=CLAIM_STATES, final=CLAIM_FINAL, transitions=transitions,

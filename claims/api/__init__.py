@@ -8,3 +8,7 @@ def register_blueprints(api) -> None:
 
     for module in (system, institutions, enterprises, programs, loans, claims):
         api.register_blueprint(module.blp)
+    from claims.api import jobs, statements
+
+    for module in (statements, jobs):
+        api.register_blueprint(module.blp)

@@ -1,0 +1,105 @@
+"""Use cases for settlement statements: list, get, download and verify, within the caller's tenant scope."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from claims.auth import Principal
+from claims.errors import Conflict, NotFound
+from claims.models import Statement
+from claims.paging import Page, PageRequest, fetch_page
+from reports.periods import Period
+from reports.statements import StatementConfig, assemble_period
+
+VISIBLE_STATES = ("done", "superseded")
+
+
+def scoped_statements(principal: Principal):
+    """Statements the caller may see: an institution its own issued ones; staff every issued one."""
+    statement = select(Statement).where(Statement.status.in_(VISIBLE_STATES))
+    if principal.is_institution:
+        return statement.where(Statement.institution_id == principal.institution_id)
+    principal.require("reviewer", "approver", "payer", "admin", "auditor")
+    return statement
+
+
+def list_statements(session: Session, *, principal: Principal, page: PageRequest, program: str | None = None,
+                    institution_id: int | None = None, period_start: date | None = None, status: str | None = None,
+                    summary: bool | None = None) -> Page[Statement]:
+    """Issued statements visible to the caller, newest period first, filtered."""
+    statement = scoped_statements(principal)
+    if program:
+        statement = statement.where(Statement.program_code == program)
+    if institution_id is not None:
+        statement = statement.where(Statement.institution_id == institution_id)
+    if period_start is not None:
+        statement = statement.where(Statement.period_start == period_start)
+    if status:
+        statement = statement.where(Statement.status == status)
+    if summary is not None:
+        statement = statement.where((Statement.scope == "program") if summary else (Statement.scope != "program"))
+    order = (Statement.period_start.desc(), Statement.program_code, Statement.scope, Statement.version.desc())
+    return fetch_page(session, statement.order_by(*order), page)
+
+
+def get_statement(session: Session, *, principal: Principal, statement_id: int) -> Statement:
+    """One issued statement, or 404 when it does not exist or is another institution's."""
+    found = session.exec(scoped_statements(principal).where(Statement.id == statement_id)).first()
+    if found is None:
+        raise NotFound(f"No statement {statement_id}.")
+    return found
+
+
+def statement_file(session: Session, *, principal: Principal, statement_id: int,
+                   statements_dir: Path) -> tuple[Statement, Path]:
+    """The statement and the path of its PDF; 409 when the file is missing from storage."""
+    found = get_statement(session, principal=principal, statement_id=statement_id)
+    path = statements_dir / (found.path or "")
+    if not found.path or not path.is_file():
+        raise Conflict(f"The PDF of statement {found.number} is missing from storage.", code="statement_file_missing")
+    return found, path
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The recorded digest against the stored file, and whether the ledger still gives the same content."""
+
+    statement_id: int
+    number: str
+    status: str
+    recorded_sha256: str
+    actual_sha256: str | None
+    file_intact: bool
+    content_current: bool
+
+
+def verify_statement(session: Session, *, principal: Principal, registry, statement_id: int, statements_dir: Path,
+                     config: StatementConfig) -> Verification:
+    """Recompute the SHA-256 of the stored PDF and re-assemble the content from the ledger to compare digests."""
+    found = get_statement(session, principal=principal, statement_id=statement_id)
+    path = statements_dir / (found.path or "")
+    actual = None
+    if found.path and path.is_file():
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        actual = digest.hexdigest()
+    period = Period(_period_kind(found), found.period_start, found.period_end)
+    include = (found.institution_id,) if found.institution_id is not None else ()
+    assembled = assemble_period(session, registry=registry, program_code=found.program_code, period=period,
+                                issue_date=found.period_end, config=config, include_idle=include)
+    current = next((a for a in assembled if a.scope == found.scope), None)
+    return Verification(statement_id=found.id, number=found.number, status=found.status,
+                        recorded_sha256=found.sha256 or "", actual_sha256=actual,
+                        file_intact=actual is not None and actual == found.sha256,
+                        content_current=current is not None and current.digest == found.content_digest)
+
+
+def _period_kind(row: Statement) -> str:
+    months = (row.period_end.year - row.period_start.year) * 12 + row.period_end.month - row.period_start.month + 1
+    return {1: "month", 3: "quarter"}.get(months, "year")

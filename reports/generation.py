@@ -1,0 +1,99 @@
+"""Idempotent, crash-safe generation of statement rows and their PDF files.
+
+Per (scope, program, period): unchanged content (same digest as the current done row) does nothing;
+changed content becomes version n+1, which supersedes n in the same transaction that marks it done.
+A row is inserted as "generating" and committed before rendering, so a crash leaves at most a
+"generating" row (never a done one); the next run deletes such rows and redoes their work. The caller
+must hold the job lock (reports.locks), which is what makes a leftover "generating" row stale.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import select
+
+from claims.db import lock_rows, unit_of_work
+from claims.models import Statement as StatementRow
+from claims.models.base import utcnow
+from reports.locks import lock_key
+from reports.pdf import render_statement_bytes
+from reports.statements import Assembled
+
+log = logging.getLogger(__name__)
+Renderer = Callable[..., tuple[bytes, object]]
+
+
+@dataclass
+class GenerationCounts:
+    """What a generation run did."""
+
+    created: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    stale_replaced: int = 0
+    numbers: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts recorded on the job run."""
+        return {"created": self.created, "unchanged": self.unchanged, "superseded": self.superseded,
+                "stale_replaced": self.stale_replaced}
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write the bytes so the path holds either nothing or the whole file, never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, statements_dir: Path,
+             counts: GenerationCounts, render: Renderer | None = None) -> StatementRow | None:
+    """Bring one statement up to date with its assembled content; returns the new done row, or None if unchanged."""
+    with unit_of_work(sessions) as session:
+        lock_rows(session, lock_key(f"{assembled.scope}|{assembled.program_code}|{assembled.period.start}"))
+        rows = list(session.exec(select(StatementRow).where(
+            StatementRow.scope == assembled.scope, StatementRow.program_code == assembled.program_code,
+            StatementRow.period_start == assembled.period.start)))
+        current = next((r for r in rows if r.status == "done"), None)
+        if current is not None and current.content_digest == assembled.digest:
+            counts.unchanged += 1
+            return None
+        for stale in (r for r in rows if r.status == "generating"):
+            log.warning("replacing statement %s left generating by an interrupted run", stale.number)
+            session.delete(stale)
+            counts.stale_replaced += 1
+        session.flush()
+        version = max((r.version for r in rows if r.status != "generating"), default=0) + 1
+        statement = assembled.numbered(version=version, issue_date=issue_date)
+        row = StatementRow(scope=assembled.scope, institution_id=assembled.institution_id,
+                           program_code=assembled.program_code, period_start=assembled.period.start,
+                           period_end=assembled.period.end, period_label=assembled.period.label, version=version,
+                           number=statement.number, status="generating", content_digest=assembled.digest,
+                           totals=assembled.totals)
+        session.add(row)
+    data, info = (render or render_statement_bytes)(statement)
+    file_name = f"{statement.number}.pdf"
+    write_atomically(statements_dir / file_name, data)
+    with unit_of_work(sessions) as session:
+        row = session.get(StatementRow, row.id)
+        for older in session.exec(select(StatementRow).where(
+                StatementRow.scope == row.scope, StatementRow.program_code == row.program_code,
+                StatementRow.period_start == row.period_start, StatementRow.status == "done")):
+            older.status = "superseded"
+            session.add(older)
+            counts.superseded += 1
+        row.status, row.sha256, row.path, row.pages, row.done_at = "done", info.sha256, file_name, info.pages, utcnow()
+        session.add(row)
+    counts.created += 1
+    counts.numbers.append(row.number)
+    return row

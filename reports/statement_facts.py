@@ -1,0 +1,216 @@
+"""What the ledger says happened in a program during a period, read into plain records (no ORM objects out).
+
+Claims paid come from `pay` postings on the program's paid account whose subject is a claim; subsidies
+and rewards from `pay` postings whose subject is an application (when that table exists); recoveries
+owed back from `recovery` postings on the institution's receivable account. Amounts are the ledger's
+entries, so whatever a statement adds up reconciles to the ledger to the fen.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from claims.models import (Claim, Enterprise, Individual, Institution, LedgerAccount, LedgerEntry, LedgerPosting,
+                           Loan, Recovery)
+from workflows.money import format_fen
+
+CAP_LABELS = {
+    "per_loan": "单笔上限", "per_enterprise_year": "企业年度上限", "per_institution_year": "机构年度上限",
+    "per_institution_year_share_of_registered": "机构年度备案额比例上限", "budget": "年度预算余额",
+    "requested": "机构申请金额",
+}
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One item of a period: a claim paid, a subsidy or reward paid, or a recovery share owed back."""
+
+    kind: str  # "claim", "subsidy", "reward" or "recovery"
+    institution_id: int
+    at: datetime
+    posting_id: int
+    reference: str
+    name: str
+    amounts_fen: tuple[int, ...]  # the section's columns; the last one is what counts toward totals
+    trace: str
+
+    @property
+    def signed_fen(self) -> int:
+        """What the item adds to the institution's position: paid out is +, owed back is -."""
+        return -self.amounts_fen[-1] if self.kind == "recovery" else self.amounts_fen[-1]
+
+
+@dataclass(frozen=True)
+class InstitutionInfo:
+    """The addressee of a statement."""
+
+    id: int
+    code: str
+    name: str
+    uscc: str
+
+
+def _application_model():
+    # The subsidy/reward applications table is another aggregate that may not exist in every build;
+    # without it no application can have been paid, so those sections are simply empty.
+    try:
+        return importlib.import_module("claims.models.application").Application
+    except (ImportError, AttributeError):
+        return None
+
+
+def _paid_postings(program_code: str):
+    return (select(LedgerPosting, LedgerEntry.amount_fen)
+            .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
+            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+            .where(LedgerPosting.kind == "pay", LedgerAccount.kind == "paid",
+                   LedgerAccount.program_code == program_code))
+
+
+def _recovery_postings(program_code: str):
+    return (select(LedgerPosting, LedgerEntry.amount_fen, LedgerAccount.institution_id)
+            .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
+            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+            .where(LedgerPosting.kind == "recovery", LedgerPosting.subject_type == "recovery",
+                   LedgerAccount.kind == "receivable", LedgerAccount.program_code == program_code))
+
+
+def opening_positions(session: Session, *, program_code: str, before: datetime) -> dict[int, int]:
+    """Each institution's cumulative position in the program before a moment: paid to it minus owed back."""
+    positions: dict[int, int] = {}
+
+    def add(rows) -> None:
+        for institution_id, total in rows:
+            positions[institution_id] = positions.get(institution_id, 0) + int(total)
+
+    paid = _paid_postings(program_code).where(LedgerPosting.at < before).subquery()
+    add(session.exec(select(Claim.institution_id, func.sum(paid.c.amount_fen))
+                     .join(paid, (paid.c.subject_id == Claim.id) & (paid.c.subject_type == "claim"))
+                     .group_by(Claim.institution_id)).all())
+    application = _application_model()
+    if application is not None:
+        add(session.exec(select(application.institution_id, func.sum(paid.c.amount_fen))
+                         .join(paid, (paid.c.subject_id == application.id) & (paid.c.subject_type != "claim"))
+                         .group_by(application.institution_id)).all())
+    owed = _recovery_postings(program_code).where(LedgerPosting.at < before).subquery()
+    add((institution_id, -total) for institution_id, total in session.exec(
+        select(owed.c.institution_id, func.sum(owed.c.amount_fen)).group_by(owed.c.institution_id)).all())
+    return positions
+
+
+def _borrower_names(session: Session, loans: list[Loan]) -> dict[int, str]:
+    enterprise_ids = {loan.enterprise_id for loan in loans if loan.enterprise_id}
+    individual_ids = {loan.individual_id for loan in loans if loan.individual_id}
+    enterprises = dict(session.exec(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(enterprise_ids)))
+                       .all()) if enterprise_ids else {}
+    people = dict(session.exec(select(Individual.id, Individual.name).where(Individual.id.in_(individual_ids)))
+                  .all()) if individual_ids else {}
+    return {loan.id: enterprises.get(loan.enterprise_id) or f"{people.get(loan.individual_id, '')}（个人）"
+            for loan in loans}
+
+
+def claim_trace_summary(claim: Claim, contract_no: str) -> str:
+    """The key steps of a claim's trace in one printable line: loan, rule, loss, ratio, caps that bound, amount."""
+    parts = [f"贷款合同{contract_no}"]
+    for step in claim.trace or []:
+        name, value, detail = step.get("step", ""), step.get("value"), step.get("detail")
+        if name == "rule":
+            parts.append(f"规则{value}")
+        elif name == "loss_base":
+            parts.append(f"损失基数{value}")
+        elif name == "base_ratio" and value is not None:
+            parts.append(f"基础比例{value}")
+        elif name.startswith("uplift:") and isinstance(detail, dict) and detail.get("applies"):
+            parts.append(f"{detail.get('label') or name[7:]}{detail.get('combine', '')}")
+        elif name == "ceiling" and isinstance(detail, dict) and detail.get("bound"):
+            parts.append(f"比例封顶{value}")
+        elif name == "gross":
+            parts.append(f"毛额{value}")
+        elif name.startswith("cap:") and (name == "cap:requested" or
+                                          (isinstance(detail, dict) and detail.get("bound"))):
+            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{value}生效")
+    parts.append(f"补偿比例{claim.ratio}")
+    if claim.approved_fen is not None and claim.approved_fen != claim.computed_fen:
+        parts.append(f"核减至{format_fen(claim.approved_fen)}")
+    return "；".join(parts)
+
+
+def _loss_base_fen(claim: Claim) -> int:
+    for step in claim.trace or []:
+        if step.get("step") == "loss_base" and isinstance(step.get("fen"), int):
+            return step["fen"]
+    return claim.outstanding_principal_fen
+
+
+def period_movements(session: Session, *, program_code: str, program_kind: str, start: datetime,
+                     end: datetime) -> list[Movement]:
+    """Every item of the program in [start, end), oldest posting first."""
+    found: list[Movement] = []
+    paid = _paid_postings(program_code).where(LedgerPosting.at >= start, LedgerPosting.at < end)
+    claim_rows = session.exec(paid.add_columns(Claim, Loan)
+                              .join(Claim, (Claim.id == LedgerPosting.subject_id) & (LedgerPosting.subject_type == "claim"))
+                              .join(Loan, Loan.id == Claim.loan_id)).all()
+    recovery_rows = session.exec(_recovery_postings(program_code)
+                                 .where(LedgerPosting.at >= start, LedgerPosting.at < end)
+                                 .add_columns(Recovery, Claim, Loan)
+                                 .join(Recovery, Recovery.id == LedgerPosting.subject_id)
+                                 .join(Claim, Claim.id == Recovery.claim_id).join(Loan, Loan.id == Claim.loan_id)).all()
+    names = _borrower_names(session, [row[-1] for row in claim_rows] + [row[-1] for row in recovery_rows])
+    for posting, amount, claim, loan in claim_rows:
+        found.append(Movement("claim", claim.institution_id, posting.at, posting.id, f"CL-{claim.id:06d}",
+                              names[loan.id], (_loss_base_fen(claim), claim.approved_fen or 0, int(amount)),
+                              claim_trace_summary(claim, loan.contract_no)))
+    for posting, amount, institution_id, recovery, claim, loan in recovery_rows:
+        net = recovery.amount_fen - recovery.costs_fen
+        found.append(Movement("recovery", institution_id, posting.at, posting.id, f"RC-{recovery.id:06d}",
+                              names[loan.id], (recovery.amount_fen, int(amount)),
+                              f"代偿CL-{claim.id:06d}；{recovery.recovered_on:%Y-%m-%d}追回{format_fen(recovery.amount_fen)}"
+                              f"，扣除费用{format_fen(recovery.costs_fen)}后{format_fen(net)}按实际补偿比例退回"))
+    found.extend(_application_movements(session, paid, program_kind))
+    return sorted(found, key=lambda m: (m.at, m.posting_id))
+
+
+def _application_movements(session: Session, paid, program_kind: str) -> list[Movement]:
+    application = _application_model()
+    if application is None:
+        return []
+    rows = session.exec(paid.add_columns(application)
+                        .join(application, (application.id == LedgerPosting.subject_id)
+                              & (LedgerPosting.subject_type != "claim"))).all()
+    enterprise_ids = {getattr(a, "enterprise_id", None) for _, _, a in rows} - {None}
+    enterprises = dict(session.exec(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(enterprise_ids)))
+                       .all()) if enterprise_ids else {}
+    found = []
+    for posting, amount, app in rows:
+        section = "reward" if (getattr(app, "kind", None) or program_kind) == "reward" else "subsidy"
+        reference = getattr(app, "number", None) or f"AP-{app.id:06d}"
+        name = enterprises.get(getattr(app, "enterprise_id", None)) or posting.memo or "—"
+        steps = [f"{s.get('step')} {s.get('value')}" for s in (getattr(app, "trace", None) or [])
+                 if s.get("step") in ("base", "rate", "days", "ratio", "cap", "amount")]
+        found.append(Movement(section, app.institution_id, posting.at, posting.id, reference, name, (int(amount),),
+                              "；".join(steps)))
+    return found
+
+
+def budget_used(session: Session, *, program_code: str, year: int, before: datetime) -> tuple[int, int]:
+    """(used, appropriated) for the program-year as the ledger stood before a moment; used = paid + reserved."""
+    rows = session.exec(
+        select(LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
+        .where(LedgerAccount.program_code == program_code, LedgerAccount.year == year, LedgerPosting.at < before)
+        .group_by(LedgerAccount.kind)).all()
+    kinds = {kind: int(total) for kind, total in rows}
+    return kinds.get("paid", 0) + kinds.get("reserved", 0), -kinds.get("appropriation", 0)
+
+
+def institutions_by_id(session: Session, ids) -> dict[int, InstitutionInfo]:
+    """The institutions with these ids, as plain records."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Institution).where(Institution.id.in_(sorted(ids)))).all()
+    return {i.id: InstitutionInfo(i.id, i.code, i.name, i.uscc) for i in rows}

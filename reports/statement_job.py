@@ -1,0 +1,55 @@
+"""The period_statements job: each program's last closed period, per institution and the bureau's summary."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from claims.models import Admission
+from reports.generation import GenerationCounts, Renderer, generate
+from reports.periods import Period, last_closed_period
+from reports.statements import assemble_period
+
+if TYPE_CHECKING:
+    from reports.jobs import JobContext, JobDeps
+
+
+def settlement_kind(registry, program_code: str, today) -> str:
+    """How often the program settles (month, quarter, year): per the version in force today, else the latest."""
+    versions = registry.versions(program_code)
+    in_force = [r for r in versions if r.in_force_on(today)]
+    return (in_force or versions)[-1].settlement_period
+
+
+def issue_program_period(deps: "JobDeps", *, program_code: str, period: Period, today,
+                         counts: GenerationCounts, render: Renderer | None = None) -> None:
+    """Bring every statement of one program and period up to date (idempotent; run under the job lock)."""
+    versions = deps.registry.versions(program_code)
+    if not any(r.effective_from <= period.end and (r.effective_to is None or r.effective_to >= period.start)
+               for r in versions):
+        return
+    with deps.sessions() as session:
+        idle = ()
+        if deps.schedule.nil_statements:
+            idle = tuple(session.exec(select(Admission.institution_id)
+                                      .where(Admission.program_code == program_code)).all())
+        assembled = assemble_period(session, registry=deps.registry, program_code=program_code, period=period,
+                                    issue_date=today, config=deps.schedule.statement_config(), include_idle=idle)
+    for item in assembled:
+        generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir, counts=counts,
+                 render=render)
+
+
+def period_statements(ctx: "JobContext", *, render: Renderer | None = None) -> dict:
+    """Issue the last closed period's statements of every program (or the given period, for programs of its kind)."""
+    counts = GenerationCounts()
+    programs = 0
+    for code in ctx.deps.registry.programs():
+        kind = settlement_kind(ctx.deps.registry, code, ctx.today)
+        if ctx.period is not None and ctx.period.kind != kind:
+            continue
+        period = ctx.period or last_closed_period(kind, ctx.today)
+        before = counts.created + counts.unchanged
+        issue_program_period(ctx.deps, program_code=code, period=period, today=ctx.today, counts=counts, render=render)
+        programs += (counts.created + counts.unchanged) > before
+    return {**counts.as_dict(), "programs": programs}

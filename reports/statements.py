@@ -1,0 +1,184 @@
+"""Assemble settlement statements (plain data) per institution, program and period, and the bureau's summary.
+
+The content reconciles to the ledger: every line is a posting of the period, every subtotal the sum of
+its lines, the opening position the same postings before the period. The content digest is the
+SHA-256 of the canonical JSON of everything printed except the number, version and issue date, so
+re-assembling unchanged data gives the same digest and a generator can tell "nothing changed".
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session
+
+from reports.periods import Period
+from reports.statement_facts import (Movement, budget_used, institutions_by_id, opening_positions,
+                                     period_movements)
+from reports.statement_model import (BudgetUsage, InstitutionRef, ProgramRef, SignatureParty, Statement,
+                                     StatementLine, StatementSection, StatementTotals)
+
+PROGRAM_SCOPE = "program"
+SECTIONS = (  # kind, title, amount columns
+    ("claim", "本期已核准并拨付的代偿补偿", ("损失基数（元）", "核定金额（元）", "实付金额（元）")),
+    ("subsidy", "本期贴息、贴保补贴", ("补贴金额（元）",)),
+    ("reward", "本期机构奖励", ("奖励金额（元）",)),
+    ("recovery", "本期应退回的追偿款", ("追回金额（元）", "应退回（元）")),
+)
+SUMMARY_COLUMNS = {"claim": ("实付金额（元）",), "subsidy": ("补贴金额（元）",), "reward": ("奖励金额（元）",),
+                   "recovery": ("追回金额（元）", "应退回（元）")}
+NOTES = (
+    "期初余额为本项目开办以来截至本期期初，财政局与贵机构之间的累计结算净额（已拨付代偿、补贴、奖励合计减应退回追偿款合计）；"
+    "本期净额为截至本期期末的累计结算净额。",
+    "年初至今已使用预算 = 已拨付 + 已核准待拨付；各项金额取自资金台账记账分录，与台账逐分核对一致。",
+)
+
+
+@dataclass(frozen=True)
+class StatementConfig:
+    """Who issues statements and in which time zone periods are counted."""
+
+    timezone: str = "Asia/Shanghai"
+    issuer: str = "市财政局"
+    issuers: Mapping[str, str] = field(default_factory=dict)  # program-code prefix -> issuing bureau
+
+    def issuer_for(self, program_code: str) -> str:
+        """The bureau that issues the program's statements (longest matching prefix, else the default)."""
+        matches = [p for p in self.issuers if program_code.startswith(p)]
+        return self.issuers[max(matches, key=len)] if matches else self.issuer
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """One statement's content before it gets a number, a version and an issue date."""
+
+    scope: str  # "institution:<id>" or "program"
+    institution_id: int | None
+    party_code: str  # institution code, or ALL for the summary
+    program_code: str
+    period: Period
+    statement: Statement
+    digest: str
+    totals: dict[str, int]
+
+    def numbered(self, *, version: int, issue_date: date) -> Statement:
+        """The statement as issued: with its number, version and issue date."""
+        number = statement_number(self.program_code, self.period, self.party_code, version)
+        return dataclasses.replace(self.statement, number=number, version=version, issue_date=issue_date)
+
+
+def institution_scope(institution_id: int) -> str:
+    """The scope key of an institution's statements."""
+    return f"institution:{institution_id}"
+
+
+def statement_number(program_code: str, period: Period, party_code: str, version: int) -> str:
+    """The printed statement number, e.g. SZ-SME-POOL-2026Q3-BANK_A-v2."""
+    return f"{program_code.upper()}-{period.code}-{party_code}-v{version}"
+
+
+def content_digest(statement: Statement) -> str:
+    """SHA-256 of the canonical JSON of the statement without its number, version and issue date."""
+    content = dataclasses.asdict(statement)
+    for volatile in ("number", "version", "issue_date"):
+        content.pop(volatile)
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rule_for_period(registry, program_code: str, period: Period):
+    """The program version that governs a period: the one in force at its end, else the latest overlapping it."""
+    versions = registry.versions(program_code)
+    for rule in reversed(versions):
+        if rule.in_force_on(period.end):
+            return rule
+    overlapping = [r for r in versions if r.effective_from <= period.end and
+                   (r.effective_to is None or r.effective_to >= period.start)]
+    return (overlapping or versions)[-1]
+
+
+def _section(kind: str, title: str, columns: tuple[str, ...], lines: list[StatementLine], *,
+             summary: bool) -> StatementSection:
+    labels = {"reference_label": "机构代码", "name_label": "合作机构", "trace_label": "说明"} if summary else {}
+    return StatementSection(title, columns, tuple(lines), sum(line.amounts_fen[-1] for line in lines), **labels)
+
+
+def _totals(opening: int, sections: Mapping[str, StatementSection]) -> StatementTotals:
+    claims, subsidies = sections["claim"].subtotal_fen, sections["subsidy"].subtotal_fen
+    rewards, recoveries = sections["reward"].subtotal_fen, sections["recovery"].subtotal_fen
+    return StatementTotals(claims, subsidies, rewards, recoveries, opening + claims + subsidies + rewards - recoveries)
+
+
+def _totals_dict(statement: Statement) -> dict[str, int]:
+    t = statement.totals
+    return {"opening_fen": statement.opening_fen, "claims_paid_fen": t.claims_paid_fen,
+            "subsidies_fen": t.subsidies_fen, "rewards_fen": t.rewards_fen,
+            "recoveries_returned_fen": t.recoveries_returned_fen, "period_net_fen": t.net_fen - statement.opening_fen,
+            "net_fen": t.net_fen, "lines": statement.line_count, "budget_used_ytd_fen": statement.budget.used_ytd_fen,
+            "budget_annual_fen": statement.budget.annual_fen}
+
+
+def assemble_period(session: Session, *, registry, program_code: str, period: Period, issue_date: date,
+                    config: StatementConfig, include_idle: tuple[int, ...] = ()) -> list[Assembled]:
+    """Every statement of a program for a period: one per institution with a position, then the summary.
+
+    An institution has a position when the ledger holds any of its items in the program up to the end of
+    the period; include_idle adds institutions that get a nil statement anyway.
+    """
+    rule = rule_for_period(registry, program_code, period)
+    start, end = period.utc_bounds(config.timezone)
+    openings = opening_positions(session, program_code=program_code, before=start)
+    movements = period_movements(session, program_code=program_code, program_kind=rule.kind, start=start, end=end)
+    parties = institutions_by_id(session, set(openings) | {m.institution_id for m in movements} | set(include_idle))
+    if not parties:
+        return []
+    used, appropriated = budget_used(session, program_code=program_code, year=period.end.year, before=end)
+    budget = BudgetUsage(period.end.year, used, appropriated or rule.annual_budget_fen(period.end.year) or 0)
+    program = ProgramRef(code=rule.code, name=rule.name)
+    issuer = config.issuer_for(program_code)
+    common = dict(title=f"{rule.name}结算对账单", program=program, period_label=period.label,
+                  period_start=period.start, period_end=period.end, issue_date=issue_date, version=1, number="",
+                  budget=budget, issuer=issuer, notes=NOTES)
+    result = []
+    by_party: dict[int, list[Movement]] = {}
+    for movement in movements:
+        by_party.setdefault(movement.institution_id, []).append(movement)
+    for party in sorted(parties.values(), key=lambda p: p.code):
+        items = by_party.get(party.id, [])
+        sections = {kind: _section(kind, title, columns, [StatementLine(m.reference, m.name, m.amounts_fen, m.trace)
+                                                         for m in items if m.kind == kind], summary=False)
+                    for kind, title, columns in SECTIONS}
+        opening = openings.get(party.id, 0)
+        statement = Statement(institution=InstitutionRef(party.name, party.uscc), opening_fen=opening,
+                              sections=tuple(sections.values()), totals=_totals(opening, sections),
+                              signatures=(SignatureParty("甲方（拨付方）", issuer),
+                                          SignatureParty("乙方（合作机构）", party.name)), **common)
+        result.append(Assembled(institution_scope(party.id), party.id, party.code, program_code, period, statement,
+                                content_digest(statement), _totals_dict(statement)))
+    result.append(_summary(result, program_code, period, common, issuer))
+    return result
+
+
+def _summary(statements: list[Assembled], program_code: str, period: Period, common: dict, issuer: str) -> Assembled:
+    sections = {}
+    for index, (kind, title, _) in enumerate(SECTIONS):
+        lines = []
+        for assembled in statements:
+            section = assembled.statement.sections[index]
+            if section.lines:
+                columns = SUMMARY_COLUMNS[kind]
+                amounts = tuple(sum(line.amounts_fen[c - len(columns)] for line in section.lines)
+                                for c in range(len(columns)))
+                lines.append(StatementLine(assembled.party_code, assembled.statement.institution.name, amounts,
+                                           f"{len(section.lines)}笔"))
+        sections[kind] = _section(kind, title.replace("本期", "本期各机构"), SUMMARY_COLUMNS[kind], lines, summary=True)
+    opening = sum(a.statement.opening_fen for a in statements)
+    statement = Statement(institution=None, summary=True, opening_fen=opening, sections=tuple(sections.values()),
+                          totals=_totals(opening, sections), signatures=(SignatureParty("编制单位", issuer),),
+                          **{**common, "title": common["title"].replace("结算对账单", "结算汇总表")})
+    return Assembled(PROGRAM_SCOPE, None, "ALL", program_code, period, statement, content_digest(statement),
+                     _totals_dict(statement))
