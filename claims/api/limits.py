@@ -1,4 +1,4 @@
-"""Limits on what one request and one caller may take: body size, 64-bit path ids, requests per minute.
+"""Limits on what one request and one caller may take: credentials first, body size, 64-bit ids, rate.
 
 Rate limits count per API key (institutions) or per staff user; requests without valid credentials
 count per client address. Counters live in the process (`memory://`), which is right for one
@@ -8,6 +8,7 @@ process; with several gunicorn workers or hosts set RATELIMIT_STORAGE_URI (for e
 from __future__ import annotations
 
 import os
+import re
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -19,6 +20,7 @@ from claims.errors import Problem
 # Anything that is not a file upload is a small JSON document or a query: 1 MiB is far above any of them.
 MAX_JSON_BYTES = 2**20
 _UNLIMITED_PATHS = ("/health", "/openapi.json", "/docs")
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
 class Int64Converter(IntegerConverter):
@@ -48,6 +50,18 @@ def _exempt() -> bool:
     return request.path.startswith(_UNLIMITED_PATHS)
 
 
+def _secured_operations(app: Flask) -> set[tuple[str, str]]:
+    """(rule, METHOD) pairs whose OpenAPI operation needs credentials: every documented one not marked `security: []`."""
+    paths = app.extensions["claims_api"].spec.to_dict().get("paths", {})
+    secured = set()
+    for rule in app.url_map.iter_rules():
+        operations = paths.get(re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule), {})
+        for method, operation in operations.items():
+            if method in _HTTP_METHODS and operation.get("security") != []:
+                secured.add((rule.rule, method.upper()))
+    return secured
+
+
 def install_limits(app: Flask) -> Limiter:
     """Bound path ids, cap non-upload bodies at MAX_JSON_BYTES and rate-limit every caller (call before routes)."""
     app.url_map.converters["int"] = Int64Converter
@@ -61,6 +75,17 @@ def install_limits(app: Flask) -> Limiter:
         # MAX_CONTENT_LENGTH (max_upload_bytes) is the ceiling for uploads; everything else gets far less.
         if request.mimetype != "multipart/form-data":
             request.max_content_length = min(MAX_JSON_BYTES, app.config["MAX_CONTENT_LENGTH"] or MAX_JSON_BYTES)
+
+    @app.before_request
+    def _credentials_before_arguments():
+        # Authenticate before flask-smorest parses the body, so a stranger gets 401, never validation feedback.
+        if request.url_rule is None:
+            return
+        ext = app.extensions["claims"]
+        if "secured_operations" not in ext:
+            ext["secured_operations"] = _secured_operations(app)
+        if (request.url_rule.rule, request.method) in ext["secured_operations"]:
+            context.principal()
 
     app.extensions["claims"]["limiter"] = limiter
     return limiter

@@ -1,0 +1,366 @@
+"""Access matrix: every endpoint of the route table × every kind of caller, against the designed answer.
+
+Callers: bank A (owner of the rows), bank B (another tenant), reviewer, approver, payer, admin,
+auditor, anonymous, a revoked API key and an expired staff token. Allowed callers succeed (2xx);
+bank B gets 404 on bank A's rows; any other role gets 403; missing, revoked or expired credentials
+get 401 — on every secured endpoint, before any input is looked at. The endpoints come from the
+app's route table: a new endpoint fails `test_every_endpoint_has_a_declared_policy` until it has a
+row in POLICY, and the credential rows cover it from the start.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from sqlmodel import select
+
+from claims.auth import Principal, issue_api_key, issue_token
+from claims.models import Document, Enterprise, Institution, ListMembership, User
+from claims.services import claims as claim_service
+from claims.services import loans as loan_service
+from workflows.identifiers import make_uscc
+
+TODAY = date(2026, 3, 2)
+BANKS = ("bank_a", "bank_b")
+STAFF = ("reviewer", "approver", "payer", "admin", "auditor")
+BAD_CREDENTIALS = {"anonymous": "credentials_required", "revoked_key": "api_key_revoked",
+                   "expired_token": "token_expired"}
+ROLES = BANKS + STAFF + tuple(BAD_CREDENTIALS)
+EVERYONE = frozenset(BANKS + STAFF)
+PUBLIC = frozenset(ROLES)
+NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+CHECKED: Counter = Counter()
+BULK_HEADER = b"program,contract_no,principal,disbursed_on,maturity_on,security_type\n"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass
+class Call:
+    """One request: method, path and what it carries."""
+
+    method: str
+    path: str
+    json: dict | None = None
+    data: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class World:
+    """Builds bank A's rows through the use cases, fresh for each caller that may change them."""
+
+    def __init__(self, app, callers):
+        self.app, self.callers = app, callers
+        self.session = app.extensions["claims"]["sessions"]()
+        self.registry = app.extensions["claims"]["programs"]
+        self.serial = itertools.count(1)
+        listed = set(self.session.exec(select(ListMembership.enterprise_id)))
+        firms = [e for e in self.session.exec(select(Enterprise).order_by(Enterprise.id))
+                 if not (e.industry or "").upper().startswith("K") and e.uscc.startswith("9144")]
+        self.firms = iter(sorted(firms, key=lambda e: (e.id in listed, e.id)))
+        self.bank_a = self._bank("BANK_A")
+        self.admin = self._staff("admin")
+
+    def _bank(self, code: str) -> Principal:
+        institution = self.session.exec(select(Institution).where(Institution.code == code)).one()
+        return Principal(kind="institution", name=institution.name, roles=frozenset({"institution"}),
+                         institution_id=institution.id)
+
+    def _staff(self, username: str) -> Principal:
+        user = self.session.exec(select(User).where(User.username == username)).one()
+        return Principal(kind="staff", name=user.display_name, roles=user.role_set, user_id=user.id)
+
+    def loan(self, status: str = "registered"):
+        """A fresh bank A loan to a firm of its own, reported in the given status."""
+        disbursed = TODAY - timedelta(days=200)
+        item = loan_service.LoanInput(
+            program="sz-sme-pool", contract_no=f"MATRIX-{next(self.serial):04d}", principal_fen=100_000_000,
+            disbursed_on=disbursed, maturity_on=disbursed + timedelta(days=364), annual_rate=Decimal("0.0385"),
+            security_type="unsecured", enterprise_uscc=next(self.firms).uscc)
+        loan = loan_service.register_loan(self.session, principal=self.bank_a, registry=self.registry, item=item,
+                                          today=disbursed + timedelta(days=5))
+        if status != "registered":
+            loan = loan_service.report_loan_status(self.session, principal=self.bank_a, loan_id=loan.id,
+                                                   status=status, as_of=TODAY - timedelta(days=20),
+                                                   days_overdue=120)
+        return loan
+
+    def claim(self, state: str = "draft"):
+        """A fresh bank A claim taken to the state through the review flow."""
+        from claims.services.demo import PATHS
+
+        loan = self.loan("non_performing")
+        claim = claim_service.file_claim(
+            self.session, principal=self.bank_a, registry=self.registry, loan_id=loan.id, today=TODAY - timedelta(days=10),
+            data=claim_service.ClaimInput(default_on=TODAY - timedelta(days=140), outstanding_principal_fen=75_000_000,
+                                          days_overdue=120, classification="substandard"))
+        actors = {"reviewer": self._staff("reviewer1"), "approver": self._staff("approver1"),
+                  "payer": self._staff("payer1")}
+        for actor, action, extra in PATHS[state]:
+            who = self.bank_a if actor == "bank" else actors[actor]
+            claim = claim_service.transition_claim(self.session, principal=who, registry=self.registry,
+                                                   claim_id=claim.id, action=action, expected_version=claim.version,
+                                                   today=TODAY - timedelta(days=10), **extra)
+        return claim
+
+    def document(self, claim_id: int) -> int:
+        """A PDF attached to a bank A claim, through the API."""
+        client = self.app.test_client()
+        response = client.post(f"/claims/{claim_id}/documents", headers=self.callers["bank_a"],
+                               data={"kind": "claim_form", "file": (io.BytesIO(PDF), "form.pdf")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def institution_id(self, code: str = "BANK_A") -> int:
+        """A seeded institution's id."""
+        return self.session.exec(select(Institution.id).where(Institution.code == code)).one()
+
+    def fresh_key_prefix(self) -> str:
+        """The prefix of a new bank C key (so revoking it leaves the matrix's callers intact)."""
+        institution = self.session.exec(select(Institution).where(Institution.code == "BANK_C")).one()
+        key, _ = issue_api_key(self.session, institution=institution, label="matrix")
+        self.session.commit()
+        return key.prefix
+
+    def new_uscc(self) -> str:
+        """A valid 统一社会信用代码 no seeded firm has."""
+        return make_uscc(f"91440300MA{next(self.serial) + 5_000_000:07d}")
+
+    def bulk_report(self) -> str:
+        """The id of a bulk registration report bank A uploaded."""
+        client = self.app.test_client()
+        response = client.post("/loans/bulk", headers=self.callers["bank_a"], content_type="multipart/form-data",
+                               data={"file": (io.BytesIO(BULK_HEADER),
+                                              "loans.csv")})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["report_id"]
+
+
+def _with_etag(claim, **extra) -> dict[str, str]:
+    return {"If-Match": f'"{claim.version}"', **extra}
+
+
+# role -> (state of a fresh claim, the action that role takes on it)
+TRANSITIONS = {"bank_a": ("draft", "submit"), "bank_b": ("draft", "submit"), "reviewer": ("submitted", "start_review"),
+               "approver": ("second_review", "approve"), "payer": ("approved", "pay"), "admin": ("submitted", "defer"),
+               "auditor": ("submitted", "start_review")}
+
+
+def _transition(w: World, role: str) -> Call:
+    state, action = TRANSITIONS.get(role, ("draft", "submit"))
+    claim = w.claim(state)
+    return Call("POST", f"/claims/{claim.id}/transitions", json={"action": action}, headers=_with_etag(claim))
+
+
+def _membership_csv(w: World, role: str) -> Call:
+    return Call("POST", "/list-memberships/import",
+                data={"file": (io.BytesIO(b"uscc,category,valid_from\n"), "members.csv")})
+
+
+def _bulk_loans(w: World, role: str) -> Call:
+    return Call("POST", "/loans/bulk", data={"file": (io.BytesIO(
+        BULK_HEADER), "loans.csv")})
+
+
+def _new_loan(w: World, role: str) -> Call:
+    return Call("POST", "/loans", json={"program": "sz-sme-pool", "contract_no": f"MX-{next(w.serial)}",
+                                        "enterprise_uscc": next(w.firms).uscc, "principal": "500000.00",
+                                        "disbursed_on": "2026-02-20", "maturity_on": "2027-02-19"})
+
+
+def _new_claim(w: World, role: str) -> Call:
+    loan = w.loan("non_performing")
+    return Call("POST", "/claims", json={"loan_id": loan.id, "default_on": "2025-10-20",
+                                         "outstanding_principal": "700000.00", "days_overdue": 120})
+
+
+def _document_upload(w: World, role: str) -> Call:
+    return Call("POST", f"/claims/{w.claim('draft').id}/documents",
+                data={"kind": "claim_form", "file": (io.BytesIO(PDF), "form.pdf")})
+
+
+def _document_download(w: World, role: str) -> Call:
+    claim = w.claim("draft")
+    return Call("GET", f"/claims/{claim.id}/documents/{w.document(claim.id)}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call an operation, whether bank A owns the row it names, and how to build a request for a role."""
+
+    allowed: frozenset[str]
+    build: object
+    owned_by_bank_a: bool = False
+
+
+def _get(path_of) -> object:
+    return lambda w, role: Call("GET", path_of(w))
+
+
+POLICY: dict[str, Policy] = {
+    "GET /health": Policy(PUBLIC, _get(lambda w: "/health")),
+    "POST /auth/token": Policy(PUBLIC, lambda w, r: Call("POST", "/auth/token", json={
+        "username": "auditor1", "password": "auditor1-demo-pass"})),
+    "GET /audit/verify": Policy(frozenset({"admin", "auditor"}), _get(lambda w: "/audit/verify")),
+    "GET /institutions": Policy(EVERYONE, _get(lambda w: "/institutions")),
+    "POST /institutions": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/institutions", json={
+        "code": f"BANK_MX{next(w.serial)}", "kind": "bank", "name": "矩阵测试银行", "uscc": w.new_uscc()})),
+    "GET /institutions/{institution_id}": Policy(EVERYONE, _get(lambda w: f"/institutions/{w.institution_id()}"),
+                                                 owned_by_bank_a=True),
+    "GET /institutions/{institution_id}/keys": Policy(frozenset({"admin"}),
+                                                      _get(lambda w: f"/institutions/{w.institution_id()}/keys")),
+    "POST /institutions/{institution_id}/keys": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/institutions/{w.institution_id('BANK_C')}/keys", json={"label": "matrix"})),
+    "DELETE /institutions/keys/{prefix}": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "DELETE", f"/institutions/keys/{w.fresh_key_prefix()}")),
+    "GET /enterprises": Policy(EVERYONE, _get(lambda w: "/enterprises")),
+    "POST /enterprises": Policy(frozenset(BANKS) | {"admin"}, lambda w, r: Call("POST", "/enterprises", json={
+        "uscc": w.new_uscc(), "name": "深圳市矩阵测试科技有限公司"})),
+    "GET /enterprises/{enterprise_id}": Policy(EVERYONE, _get(lambda w: "/enterprises/1")),
+    "GET /enterprise-categories": Policy(EVERYONE, _get(lambda w: "/enterprise-categories")),
+    "POST /list-memberships/import": Policy(frozenset({"admin"}), _membership_csv),
+    "GET /programs": Policy(EVERYONE, _get(lambda w: "/programs")),
+    "GET /programs/{code}": Policy(EVERYONE, _get(lambda w: "/programs/sz-sme-pool")),
+    "GET /programs/{code}/budget": Policy(frozenset(STAFF), _get(lambda w: "/programs/sz-sme-pool/budget")),
+    "GET /programs/{code}/admissions": Policy(EVERYONE, _get(lambda w: "/programs/sz-sme-pool/admissions")),
+    "PUT /programs/{code}/admissions/{institution_id}": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "PUT", f"/programs/sz-sme-pool/admissions/{w.institution_id('BANK_C')}",
+        json={"status": "active", "reason": "矩阵测试"})),
+    "POST /programs/{code}/admissions/{institution_id}/lift": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/programs/sz-sme-pool/admissions/{w.institution_id('BANK_C')}/lift", json={"reason": "矩阵测试"})),
+    "GET /loans": Policy(EVERYONE, _get(lambda w: "/loans")),
+    "POST /loans": Policy(frozenset(BANKS), _new_loan),
+    "POST /loans/bulk": Policy(frozenset(BANKS), _bulk_loans),
+    "GET /loans/bulk/{report_id}/report": Policy(frozenset(BANKS), _get(
+        lambda w: f"/loans/bulk/{w.bulk_report()}/report"), owned_by_bank_a=True),
+    "GET /loans/{loan_id}": Policy(EVERYONE, _get(lambda w: f"/loans/{w.loan().id}"), owned_by_bank_a=True),
+    "POST /loans/{loan_id}/status": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/loans/{w.loan().id}/status", json={"status": "overdue", "as_of": "2026-02-28",
+                                                         "days_overdue": 95}), owned_by_bank_a=True),
+    "GET /claims": Policy(EVERYONE, _get(lambda w: "/claims")),
+    "POST /claims": Policy(frozenset(BANKS), _new_claim, owned_by_bank_a=True),
+    "GET /claims/{claim_id}": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}"), owned_by_bank_a=True),
+    "PATCH /claims/{claim_id}": Policy(frozenset(BANKS), lambda w, r: (lambda c: Call(
+        "PATCH", f"/claims/{c.id}", json={"note": "补充说明"}, headers=_with_etag(c)))(w.claim()),
+        owned_by_bank_a=True),
+    "POST /claims/{claim_id}/transitions": Policy(frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"},
+                                                  _transition, owned_by_bank_a=True),
+    "GET /claims/{claim_id}/documents": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}/documents"),
+                                               owned_by_bank_a=True),
+    "POST /claims/{claim_id}/documents": Policy(frozenset(BANKS), _document_upload, owned_by_bank_a=True),
+    "GET /claims/{claim_id}/documents/{document_id}": Policy(EVERYONE, _document_download, owned_by_bank_a=True),
+    "GET /claims/{claim_id}/recoveries": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim('paid').id}/recoveries"),
+                                                owned_by_bank_a=True),
+    "POST /claims/{claim_id}/recoveries": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/claims/{w.claim('paid').id}/recoveries", json={"amount": "10000.00", "recovered_on": "2026-03-01"}),
+        owned_by_bank_a=True),
+}
+
+
+def route_operations(app) -> list[str]:
+    """Every "METHOD /openapi/path" the app routes, read from its URL map."""
+    operations = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NON_API:
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operations.add(f"{method} {path}")
+    return sorted(operations)
+
+
+def _route_table() -> list[str]:
+    from claims.app import create_app
+    from claims.settings import load_settings
+
+    app = create_app(load_settings("test").with_overrides(database_url="sqlite://"))
+    operations = route_operations(app)
+    app.extensions["claims"]["engine"].dispose()
+    return operations
+
+
+OPERATIONS = _route_table()
+
+
+@pytest.fixture
+def headers_by_role(app, callers, db) -> dict[str, dict[str, str]]:
+    """Request headers for each of the ten kinds of caller."""
+    bank_a = db.exec(select(Institution).where(Institution.code == "BANK_A")).one()
+    _, revoked = issue_api_key(db, institution=bank_a, label="revoked")
+    from claims.auth import revoke_api_key
+
+    revoke_api_key(db, prefix=revoked.split("_")[1])
+    db.commit()
+    admin = db.exec(select(User).where(User.username == "admin")).one()
+    ttl = app.extensions["claims"]["settings"].token_ttl_seconds
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - ttl - 60):
+        expired = issue_token(admin, secret_key=app.config["SECRET_KEY"])
+    return {"bank_a": callers["BANK_A"].headers, "bank_b": callers["BANK_B"].headers,
+            "reviewer": callers["reviewer1"].headers, "approver": callers["approver2"].headers,
+            "payer": callers["payer1"].headers, "admin": callers["admin"].headers,
+            "auditor": callers["auditor1"].headers, "anonymous": {}, "revoked_key": {"X-API-Key": revoked},
+            "expired_token": {"Authorization": f"Bearer {expired}"}}
+
+
+def expected(policy: Policy, role: str) -> tuple[int, str | None]:
+    """The designed answer for a role: 2xx, 401 for bad credentials, 404 for bank B on bank A's rows, else 403."""
+    if role in BAD_CREDENTIALS and role not in policy.allowed:
+        return 401, BAD_CREDENTIALS[role]
+    if role == "bank_b" and policy.owned_by_bank_a and role in policy.allowed:
+        return 404, "not_found"
+    if role in policy.allowed:
+        return 200, None
+    return 403, None
+
+
+def _send(client, call: Call, headers: dict[str, str]):
+    kwargs = {"headers": {**headers, **call.headers}}
+    if call.json is not None:
+        kwargs["json"] = call.json
+    if call.data is not None:
+        kwargs.update(data=call.data, content_type="multipart/form-data")
+    return client.open(call.path, method=call.method, **kwargs)
+
+
+def test_every_endpoint_has_a_declared_policy():
+    undeclared = [op for op in OPERATIONS if op not in POLICY]
+    stale = [op for op in POLICY if op not in OPERATIONS]
+    assert not undeclared, f"add a POLICY row (who may call it) for: {undeclared}"
+    assert not stale, f"POLICY names operations the app no longer routes: {stale}"
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_each_caller_gets_the_designed_answer(operation, app, client, callers, db, headers_by_role, database_url):
+    policy, roles = POLICY.get(operation), ROLES
+    if policy is None:
+        # Undeclared (the test above fails): still, no bad credential may pass a secured endpoint.
+        method, path = operation.split(" ", 1)
+        policy = Policy(frozenset(), lambda w, r: Call(method, re.sub(r"\{[^}]+\}", "1", path)))
+        roles = tuple(BAD_CREDENTIALS)
+    app.extensions["claims"]["today"] = TODAY
+    world = World(app, headers_by_role)
+    failures = []
+    try:
+        for role in roles:
+            call = policy.build(world, role)
+            response = _send(client, call, headers_by_role[role])
+            status, code = expected(policy, role)
+            ok = (200 <= response.status_code < 300) if status == 200 else response.status_code == status
+            if ok and status >= 400:
+                ok = response.mimetype == "application/problem+json" and (
+                    code is None or (response.get_json() or {}).get("code") == code)
+            if not ok:
+                failures.append((role, call.method, call.path, f"expected {status} {code or ''}".strip(),
+                                 response.status_code, response.get_data(as_text=True)[:200]))
+            CHECKED["sqlite" if database_url.startswith("sqlite") else "postgres"] += 1
+    finally:
+        world.session.close()
+    assert not failures, "\n".join(map(str, failures))
