@@ -94,7 +94,7 @@ def opening_positions(session: Session, *, program_code: str, before: datetime) 
     application = _application_model()
     if application is not None:
         add(session.exec(select(application.institution_id, func.sum(paid.c.amount_fen))
-                         .join(paid, (paid.c.subject_id == application.id) & (paid.c.subject_type != "claim"))
+                         .join(paid, (paid.c.subject_id == application.id) & (paid.c.subject_type == "application"))
                          .group_by(application.institution_id)).all())
     owed = _recovery_postings(program_code).where(LedgerPosting.at < before).subquery()
     add((institution_id, -total) for institution_id, total in session.exec(
@@ -174,25 +174,40 @@ def period_movements(session: Session, *, program_code: str, program_kind: str, 
     return sorted(found, key=lambda m: (m.at, m.posting_id))
 
 
+def application_trace_summary(application) -> str:
+    """The key steps of a subsidy or reward computation in one printable line."""
+    parts = [f"期间{application.period_start:%Y-%m-%d}至{application.period_end:%Y-%m-%d}",
+             f"计算基数{format_fen(application.basis_fen)}"]
+    for step in application.trace or []:
+        name, value, detail = step.get("step", ""), step.get("value"), step.get("detail")
+        if name == "rule":
+            parts.append(f"规则{value}")
+        elif name in ("rate", "share"):
+            parts.append(f"{'补贴利率' if name == 'rate' else '补贴比例'}{value}")
+        elif name.startswith("tier:") and isinstance(detail, dict) and detail.get("applies"):
+            parts.append(f"{detail.get('label') or name[5:]}{value}")
+        elif name.startswith("cap:") and isinstance(detail, dict) and detail.get("bound"):
+            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{value}生效")
+    return "；".join(parts)
+
+
 def _application_movements(session: Session, paid, program_kind: str) -> list[Movement]:
     application = _application_model()
     if application is None:
         return []
     rows = session.exec(paid.add_columns(application)
                         .join(application, (application.id == LedgerPosting.subject_id)
-                              & (LedgerPosting.subject_type != "claim"))).all()
-    enterprise_ids = {getattr(a, "enterprise_id", None) for _, _, a in rows} - {None}
+                              & (LedgerPosting.subject_type == "application"))).all()
+    enterprise_ids = {a.enterprise_id for _, _, a in rows if a.enterprise_id}
     enterprises = dict(session.exec(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(enterprise_ids)))
                        .all()) if enterprise_ids else {}
     found = []
     for posting, amount, app in rows:
-        section = "reward" if (getattr(app, "kind", None) or program_kind) == "reward" else "subsidy"
-        reference = getattr(app, "number", None) or f"AP-{app.id:06d}"
-        name = enterprises.get(getattr(app, "enterprise_id", None)) or posting.memo or "—"
-        steps = [f"{s.get('step')} {s.get('value')}" for s in (getattr(app, "trace", None) or [])
-                 if s.get("step") in ("base", "rate", "days", "ratio", "cap", "amount")]
-        found.append(Movement(section, app.institution_id, posting.at, posting.id, reference, name, (int(amount),),
-                              "；".join(steps)))
+        section = "reward" if (app.kind or program_kind) == "reward" else "subsidy"
+        # A reward is the institution's own: it has no firm, so the line names the program's purpose instead.
+        name = enterprises.get(app.enterprise_id) or ("机构奖励" if section == "reward" else "—")
+        found.append(Movement(section, app.institution_id, posting.at, posting.id, f"AP-{app.id:06d}", name,
+                              (int(amount),), application_trace_summary(app)))
     return found
 
 

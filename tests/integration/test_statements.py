@@ -44,8 +44,10 @@ def statements(db, **where) -> list[Statement]:
     return list(db.exec(query))
 
 
-def packed_text(path) -> str:
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+def packed_text(path, *, layout: bool = True) -> str:
+    """The PDF's text without whitespace, so wrapped cells and poppler's spacing stop mattering."""
+    options = ["-layout"] if layout else []
+    text = subprocess.run(["pdftotext", *options, str(path), "-"], check=True, capture_output=True, text=True).stdout
     return re.sub(r"\s+", "", text)
 
 
@@ -156,3 +158,39 @@ def test_a_program_without_activity_issues_nothing_unless_nil_statements_are_ask
     # Banks A-D are admitted to the pool: four nil statements and the summary, every total zero.
     assert len(rows) == 5 and issued.counts["created"] >= 5
     assert {r.totals["net_fen"] for r in rows} == {0} and {r.totals["lines"] for r in rows} == {0}
+
+
+def test_a_paid_subsidy_application_prints_in_the_subsidy_section_and_the_totals(app, db, deps):
+    from datetime import datetime
+
+    from claims.models import Enterprise, Institution, LedgerPosting, RuleVersion
+    from claims.models.application import Application
+
+    bank = db.exec(select(Institution).where(Institution.code == "BANK_B")).one()
+    firm = db.exec(select(Enterprise).order_by(Enterprise.id)).first()
+    rule = db.exec(select(RuleVersion).where(RuleVersion.program_code == "sz-tech-interest")).first()
+    application = Application(institution_id=bank.id, program_code="sz-tech-interest", rule_version_id=rule.id,
+                              kind="interest_subsidy", enterprise_id=firm.id, status="paid",
+                              period_start=date(2026, 4, 1), period_end=date(2026, 6, 30), applied_on=date(2026, 7, 3),
+                              basis_fen=3_000_000_00, computed_fen=12_345_67, approved_fen=12_345_67,
+                              paid_fen=12_345_67, budget_year=2026, trace=[{"step": "share", "value": "0.50"}])
+    db.add(application)
+    db.flush()
+    keys = {"program_code": "sz-tech-interest", "subject_type": "application", "subject_id": application.id}
+    ledger.reserve_budget(db, year=2026, budget_fen=50_000_000_00, amount_fen=12_345_67, **keys)
+    ledger.post_payment(db, year=2026, amount_fen=12_345_67, **keys)
+    db.commit()
+    for posting in db.exec(select(LedgerPosting).where(LedgerPosting.subject_type.in_(("application", "budget")))):
+        posting.at = datetime(2026, 8, 3, 2, 0)
+        db.add(posting)
+    db.commit()
+
+    run = run_job(deps, "period_statements", today=ISSUED_ON)
+    assert (run.status, run.counts["created"]) == ("done", 2), run.error
+    row = statements(db, program_code="sz-tech-interest", scope=f"institution:{bank.id}")[0]
+    assert (row.totals["subsidies_fen"], row.totals["claims_paid_fen"], row.totals["net_fen"]) == (12_345_67, 0,
+                                                                                                   12_345_67)
+    # Reading order (no -layout) keeps a wrapped explanation cell in one piece.
+    text = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path, layout=False)
+    for printed in (firm.name, f"AP-{application.id:06d}", "12,345.67", "补贴比例0.50", "壹万贰仟叁佰肆拾伍元陆角柒分"):
+        assert printed in text, printed
