@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
@@ -25,7 +26,7 @@ from workflows.compensation import CompensationError, compute_compensation, loss
 from workflows.facts import ClaimFacts
 from workflows.flows import STAGE_OF_STATE, review_flow
 from workflows.machine import Transition, TransitionError
-from workflows.money import format_fen
+from workflows.money import format_fen, split_largest_remainder
 from workflows.recovery import compute_recovery_return
 
 OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "approved", "deferred")
@@ -118,8 +119,8 @@ def _available_fen(session: Session, program_code: str, year: int, budget_fen: i
     return budget_fen
 
 
-def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date) -> None:
-    """Recompute the payout with today's cap usage; store amount, ratio, shares and trace on the claim."""
+def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date) -> str | None:
+    """Recompute the payout with today's cap usage; store amount, ratio, shares and trace; name the cap that bound."""
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
     budget_fen = rule.annual_budget_fen(today.year)
     usage = cap_usage(session, loan=loan, program_code=claim.program_code, year=today.year,
@@ -136,6 +137,7 @@ def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today
         amount = claim.requested_fen
     claim.computed_fen, claim.ratio, claim.trace = amount, str(result.ratio), trace
     claim.shares = {party: format_fen(fen) for party, fen in (result.split or result.shares).items()}
+    return result.binding_cap if amount == result.amount_fen else "requested"
 
 
 def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, today: date) -> None:
@@ -156,10 +158,16 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                today: date) -> Claim:
     """File a draft claim on one of the institution's defaulted loans, with its amount computed."""
     if not principal.is_institution:
-        raise Forbidden("Only the lending institution files a claim.", code="institution_only")
+        raise Forbidden("Only the lending institution (or a guarantee fund's guarantor) files a claim.",
+                        code="institution_only")
     begin_write(session)
-    loan = session.exec(select(Loan).where(Loan.id == loan_id, Loan.institution_id == principal.institution_id)
+    loan = session.exec(select(Loan).where(Loan.id == loan_id, or_(Loan.institution_id == principal.institution_id,
+                                                                    Loan.guarantor_id == principal.institution_id))
                         .with_for_update()).first()
+    # In a guarantee fund the guarantor that registered guarantee on the loan may file (代偿申请) as well.
+    if loan is not None and loan.institution_id != principal.institution_id and \
+            loaded_rule(session, registry, rule_version_id=loan.rule_version_id).kind != "guarantee_fund":
+        loan = None
     if loan is None:
         raise NotFound(f"No loan {loan_id}.", errors={"loan_id": ["no such loan of yours"]})
     open_claim = session.exec(select(Claim.id).where(Claim.loan_id == loan.id, Claim.status.in_(OPEN_STATES))).first()
@@ -169,7 +177,7 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
     if loan.status not in CLAIMABLE_LOAN_STATES:
         raise Unprocessable(f"Loan {loan.id} is {loan.status}; report it overdue or non-performing first.",
                             code="loan_not_in_default", errors={"loan_id": [f"loan status is {loan.status}"]})
-    claim = Claim(loan_id=loan.id, institution_id=loan.institution_id, program_code=loan.program_code,
+    claim = Claim(loan_id=loan.id, institution_id=principal.institution_id, program_code=loan.program_code,
                   rule_version_id=loan.rule_version_id, status="draft", default_on=data.default_on,
                   days_overdue=data.days_overdue, classification=data.classification,
                   outstanding_principal_fen=data.outstanding_principal_fen,
@@ -281,16 +289,23 @@ def transition_claim(session: Session, *, principal: Principal, registry, claim_
 def _apply(session: Session, registry, principal: Principal, flow, transition: Transition, claim: Claim, rule,
            today: date, reason: str, amount_fen: int | None) -> None:
     """Carry out one planned transition: effects, new state, SLA clock, decision row and audit event."""
-    before = claim.status
+    before, previous_fen = claim.status, claim.computed_fen
     loan = session.get(Loan, claim.loan_id)
-    decided_amount = None
+    decided_amount = binding_cap = None
     for effect in transition.effects:
         if effect == "compute":
-            compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+            binding_cap = compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
         elif effect == "mark_first_reviewer":
             claim.first_reviewer_id = principal.user_id
         elif effect == "reserve_budget":
             decided_amount = claim.computed_fen if amount_fen is None else amount_fen
+            if binding_cap == "program_budget" and (decided_amount > claim.computed_fen or not claim.computed_fen):
+                # What is left of the budget cut the recompute: say so, never approve a reduced or zero amount.
+                wanted = previous_fen if amount_fen is None else amount_fen
+                raise ledger.BudgetExceeded(
+                    f"The {today.year} budget of {claim.program_code} has {format_fen(claim.computed_fen)} available; "
+                    f"{format_fen(wanted)} cannot be reserved.",
+                    extra={"available": format_fen(claim.computed_fen), "requested": format_fen(wanted)})
             if decided_amount > claim.computed_fen:
                 # The recompute just above may have lowered the amount (another claim used a cap meanwhile).
                 raise Unprocessable(f"The approved amount may not exceed the computed amount "
@@ -328,8 +343,10 @@ def _apply(session: Session, registry, principal: Principal, flow, transition: T
                  data={"from": before, "to": claim.status, "reason": reason, "computed_fen": claim.computed_fen,
                        "amount_fen": decided_amount})
     if transition.action == "approve":
-        breakers.evaluate_breaker(session, rule=rule, institution_id=claim.institution_id, year=today.year,
-                                  actor=principal.actor)
+        # The claimant (bank, or guarantor in a fund) and the lending bank each answer for their own metrics.
+        for institution_id in dict.fromkeys((claim.institution_id, loan.institution_id)):
+            breakers.evaluate_breaker(session, rule=rule, institution_id=institution_id, year=today.year,
+                                      actor=principal.actor)
 
 
 def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,
@@ -346,14 +363,16 @@ def record_recovery(session: Session, *, principal: Principal, registry, claim_i
         raise Unprocessable("Recovery costs exceed the amount recovered.", code="costs_exceed_recovery",
                             errors={"costs": ["more than the amount recovered"]})
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    weights = {s.party: s.share for s in rule.risk_shares} if rule.risk_shares else None
     # Pro rata to what the program actually bore: paid ÷ loss base, not the nominal ratio before caps.
     loss = loss_base_fen(rule, _claim_facts(claim, recovered_on))
     ratio_paid = (Decimal(claim.paid_fen) / Decimal(loss)) if loss else Decimal(0)
     result = compute_recovery_return(claim.paid_fen, min(ratio_paid, Decimal(1)), amount_fen, costs_fen,
-                                     claim.returned_fen, weights)
+                                     claim.returned_fen)
+    trace = list(result.trace)
+    if rule.risk_shares:
+        trace.append(_party_shares(rule, result, amount_fen - costs_fen))
     recovery = Recovery(claim_id=claim.id, amount_fen=amount_fen, costs_fen=costs_fen, returned_fen=result.returned_fen,
-                        recovered_on=recovered_on, trace=result.trace)
+                        recovered_on=recovered_on, trace=trace)
     session.add(recovery)
     session.flush()
     if result.returned_fen:
@@ -369,6 +388,22 @@ def record_recovery(session: Session, *, principal: Principal, registry, claim_i
                        "returned_fen": result.returned_fen})
     session.commit()
     return recovery
+
+
+def _party_shares(rule, result, net_fen: int) -> dict:
+    """The trace step splitting a recovery back over the risk-sharing parties as the loss was split.
+
+    The program's party gets what is returned to the program; the others share the rest of the net
+    recovery by their risk shares (largest remainder), so the parts add up to the net recovery.
+    """
+    program_party = next(s.party for s in rule.risk_shares if s.program)
+    others = {s.party: s.share for s in rule.risk_shares if not s.program and s.share > 0}
+    rest = max(net_fen - result.due_fen, 0)
+    split = {program_party: result.returned_fen, **(split_largest_remainder(rest, others) if others else {})}
+    return {"step": "party_shares", "value": {party: format_fen(fen) for party, fen in split.items()},
+            "detail": f"{program_party} gets what is returned to the program; the other parties share the rest "
+                      f"of the net recovery {format_fen(rest)} by their risk shares (largest remainder)",
+            "fen": split}
 
 
 def lift_breaker(session: Session, *, principal: Principal, registry, institution_id: int, program_code: str,

@@ -173,7 +173,9 @@ class _Registrar:
         if reasons:
             return None, reasons
         attributes = dict(item.attributes)
-        attributes["borrower_kind"] = "individual" if individual_id else "enterprise"
+        # Program conditions name the borrower kind "borrower" (config/programs/sz-startup-guarantee); set
+        # both from the borrower actually resolved, so a client attribute cannot lift an individual's ceiling.
+        attributes["borrower_kind"] = attributes["borrower"] = "individual" if individual_id else "enterprise"
         facts_loan = LoanFacts(principal_fen=item.principal_fen, disbursed_on=item.disbursed_on,
                                maturity_on=item.maturity_on, security_type=item.security_type,
                                unsecured_share=item.unsecured_share, first_loan=item.first_loan,
