@@ -62,6 +62,11 @@ def seed(demo: bool) -> None:
             click.echo(f"demo activity: {activity.loans} loans, claims by state {activity.claims}")
         for line in activity.skipped:
             click.echo(f"demo activity skipped {line}", err=True)
+        from reports.jobs import JobDeps
+
+        run = seeding.load_demo_statements(JobDeps.from_app(current_app), today=today())
+        click.echo(f"demo statements (last closed periods): {run.status}, {run.counts.get('created', 0)} issued, "
+                   f"{run.counts.get('unchanged', 0)} unchanged; list them at GET /statements")
 
 
 @main.command("create-user")
@@ -129,6 +134,39 @@ def audit_verify() -> None:
     click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
                f"({report.checked} events verified before it)", err=True)
     sys.exit(1)
+
+
+@main.command("scheduler")
+@click.option("--once", multiple=True, metavar="JOB", help="Fire this job now and exit when done (repeatable).")
+def scheduler(once: tuple[str, ...]) -> None:
+    """Run the job scheduler in the foreground (jobs and cron from config/schedule.toml, Asia/Shanghai)."""
+    from reports.scheduler import run_forever, run_once
+
+    app = current_app._get_current_object()
+    if once:
+        run_once(app, once)
+    else:
+        run_forever(app)
+
+
+@main.command("run-job")
+@click.argument("name")
+@click.option("--period", default=None, help="period_statements: 2026-09, 2026Q3 or 2026 instead of the last closed")
+@click.option("--today", "business_date", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Business date to run as (default: today in Asia/Shanghai)")
+def run_job_command(name: str, period: str | None, business_date) -> None:
+    """Run one job now under its lock and print its job_run; exit 1 unless it finished."""
+    from reports.jobs import JobDeps, UnknownJob, run_job
+    from reports.periods import PeriodError, parse_period
+
+    try:
+        run = run_job(JobDeps.from_app(current_app), name, trigger="cli", period=parse_period(period) if period else None,
+                      today=business_date.date() if business_date else None)
+    except (UnknownJob, PeriodError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"job {run.job} run {run.id}: {run.status} {run.counts}" + (f" — {run.error}" if run.error else ""))
+    if run.status != "done":
+        sys.exit(1)
 
 
 @main.command("serve")

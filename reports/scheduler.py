@@ -22,7 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from reports.jobs import JobDeps, run_job
+from reports.jobs import JOBS, JobDeps, UnknownJob, run_job
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def build_scheduler(app, *, background: bool, scheduled: bool = True, once: tupl
                                   CronTrigger.from_crontab(spec.cron, timezone=zone), id=spec.name, name=spec.name,
                                   replace_existing=True)
     for name in once:
+        if name not in JOBS:
+            raise UnknownJob(f"no job {name!r}; known: {', '.join(sorted(JOBS))}")
         scheduler.add_job(_runner(app, deps, name, "startup"), DateTrigger(run_date=datetime.now(zone)),
                           id=f"once:{name}", name=name)
     return scheduler

@@ -160,3 +160,17 @@ def load_demo_admissions(session: Session, registry, report: SeedReport) -> None
                 session.add(Admission(institution_id=institution.id, program_code=code))
                 report.count("admission")
     session.flush()
+
+
+def load_demo_statements(deps, *, today: date):
+    """Issue the last closed period's statements for the demo (nil ones too, so every admitted bank has one).
+
+    Goes through the job runner, so it takes the job lock, records a job_run and is idempotent: a second
+    `claims seed --demo` finds the same content and issues nothing new. Returns the job run.
+    """
+    from dataclasses import replace
+
+    from reports.jobs import run_job
+
+    with_nil = replace(deps, schedule=replace(deps.schedule, nil_statements=True))
+    return run_job(with_nil, "period_statements", trigger="seed", today=today)

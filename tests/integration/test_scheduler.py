@@ -161,3 +161,19 @@ def test_the_scheduler_runs_the_configured_jobs_in_shanghai_time_with_hours_of_g
         assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (12 * 3600, True, 1)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_the_cli_runs_a_job_for_a_period_and_refuses_unknown_jobs(app, client, callers, db):
+    from flask.cli import ScriptInfo
+
+    from claims.cli import main
+    from reports.periods import parse_period
+
+    build_history(app, client, callers, db, parse_period("2026Q3"))
+    runner = app.test_cli_runner()
+    obj = ScriptInfo(create_app=lambda: app)
+    done = runner.invoke(main, ["run-job", "period_statements", "--period", "2026Q3", "--today", "2026-10-09"], obj=obj)
+    assert done.exit_code == 0, done.output
+    assert ": done {" in done.output and "'created': 2" in done.output and "'period': '2026Q3'" in done.output
+    unknown = runner.invoke(main, ["run-job", "payday"], obj=obj)
+    assert unknown.exit_code == 1 and "no job 'payday'" in unknown.output
