@@ -66,8 +66,9 @@ def post(session: Session, *, kind: str, subject_type: str, subject_id: int, leg
 
 def balance(session: Session, acct: LedgerAccount) -> int:
     """An account's balance: the sum of its entries (debits positive)."""
-    return session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-                        .where(LedgerEntry.account_id == acct.id)).one()
+    # PostgreSQL sums BIGINT as NUMERIC (a Decimal in Python): money stays integer fen.
+    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+                            .where(LedgerEntry.account_id == acct.id)).one())
 
 
 def lock_budget(session: Session, *, program_code: str, year: int, budget_fen: int | None) -> BudgetYear:
