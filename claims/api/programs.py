@@ -1,6 +1,12 @@
 """Programs: their rule versions, budgets, and institution admissions (with circuit breakers)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import tomllib
+from decimal import Decimal
+
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -8,6 +14,7 @@ from marshmallow import fields, validate
 from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims import ledger
+from claims.errors import Unprocessable
 from claims.services import claims, programs
 
 blp = Blueprint("programs", __name__, url_prefix="/programs", description="Programs, budgets and admissions")
@@ -77,6 +84,40 @@ class ProgramByCode(MethodView):
         session = context.session()
         program = programs.get_program(session, code=code)
         return {**program.model_dump(), "versions": programs.versions_of(session, code=code)}
+
+
+@blp.route("/<string:code>/versions")
+class ProgramVersions(MethodView):
+    @blp.response(201, RuleVersionSchema)
+    @blp.doc(requestBody={"required": True, "description": "A program file: TOML text, or the same document as JSON",
+                          "content": {"application/toml": {"schema": {"type": "string"}},
+                                      "application/json": {"schema": {"type": "object"}}}})
+    def post(self, code):
+        """Publish a new rule version (admin): validated, effective-dated, no overlaps, immutable once referenced."""
+        principal = context.principal()
+        principal.require("admin")
+        document, sha256 = rule_document(request)
+        row, created = programs.publish_version(context.session(), principal=principal, registry=context.programs(),
+                                                code=code, document=document, sha256=sha256)
+        return row, 201 if created else 200
+
+
+def rule_document(req) -> tuple[dict, str]:
+    """The posted rule as a document and the SHA-256 of what was sent (TOML text or canonical JSON)."""
+    raw = req.get_data()
+    try:
+        if req.mimetype == "application/json":
+            document = json.loads(raw, parse_float=Decimal)
+            digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+                                    .encode()).hexdigest()
+        else:
+            document = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+            digest = hashlib.sha256(raw).hexdigest()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(f"The body is not a TOML or JSON program document: {exc}", code="rule_invalid") from exc
+    if not isinstance(document, dict):
+        raise Unprocessable("The body must be a program document (a table/object).", code="rule_invalid")
+    return document, digest
 
 
 @blp.route("/<string:code>/budget")

@@ -134,13 +134,21 @@ def record_seeding(session: Session, report: SeedReport) -> None:
 
 
 def sync_programs(session: Session, registry, report: SeedReport) -> None:
-    """Publish every program version found in config/programs; a published version may not change."""
+    """Publish every program version in config/programs (immutable once published) and load the LPR history."""
+    from claims.services.lpr import load_fixings
     from claims.services.programs import publish_rule
 
+    program_dirs = set()
     for code in registry.programs():
         for rule in registry.versions(code):
             if publish_rule(session, rule=rule, actor="system"):
                 report.count("rule_version")
+            if rule.path is not None:
+                program_dirs.add(rule.path.parent.parent)
+    # The LPR history sits beside the program directories (config/programs/lpr.toml).
+    for directory in sorted(program_dirs):
+        for _ in range(load_fixings(session, directory / "lpr.toml")):
+            report.count("lpr_fixing")
 
 
 def load_demo_admissions(session: Session, registry, report: SeedReport) -> None:

@@ -1,0 +1,437 @@
+"""Use cases for subsidy and reward applications: filing inside the window, computing, review with budget effects.
+
+Applications go through the same review flow as claims (workflows/flows.review_flow) and reserve, post
+and release against their own program's budget exactly like claims, with subject_type "application".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from claims import ledger
+from claims.audit import record_event
+from claims.auth import Principal
+from claims.db import begin_write, lock_rows
+from claims.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from claims.models import Application, Decision, Institution, Loan
+from claims.models.application import APPLICATION_KINDS
+from claims.models.base import utcnow
+from claims.paging import Page, PageRequest, fetch_page
+from claims.services import lpr
+from claims.services import programs as program_service
+from claims.services.claims import CALENDAR, _available_fen, _loan_facts, _plain, _translate
+from workflows import eligibility
+from workflows.flows import STAGE_OF_STATE, review_flow
+from workflows.machine import Transition, TransitionError
+from workflows.money import format_fen
+from workflows.subsidy import (FeeFacts, InterestFacts, SubsidyError, SubsidyUsage, compute_fee_subsidy,
+                               compute_interest_subsidy, compute_reward)
+
+SUBSIDY_KINDS = ("interest_subsidy", "fee_subsidy")
+COMMITTED_STATES = ("approved", "paid")
+CLOSED_STATES = ("rejected", "withdrawn")
+EDITABLE_STATES = ("draft", "returned")
+NOT_CURRENT_LOAN_STATES = ("overdue", "non_performing", "compensated")
+_FIRM_LOCK = 0x4649524D << 32  # "FIRM" + enterprise id: one firm's cross-program caps, one approval at a time
+
+
+@dataclass
+class ApplicationInput:
+    """What the institution states: program, period, the amount actually paid (or issued) and the loan."""
+
+    program: str
+    period_start: date
+    period_end: date
+    basis_fen: int
+    loan_id: int | None = None
+    fee_kind: str = ""
+    outstanding_principal_fen: int | None = None
+    note: str = ""
+
+
+def scoped_applications(principal: Principal):
+    """The select of applications the caller may see: its own for an institution, all for staff."""
+    statement = select(Application)
+    if principal.is_institution:
+        return statement.where(Application.institution_id == principal.institution_id)
+    principal.require("reviewer", "approver", "payer", "admin", "auditor")
+    return statement
+
+
+def get_application(session: Session, *, principal: Principal, application_id: int, lock: bool = False) -> Application:
+    """One application, or 404 when it does not exist or belongs to another institution."""
+    statement = scoped_applications(principal).where(Application.id == application_id)
+    if lock:
+        statement = statement.with_for_update()
+    application = session.exec(statement).first()
+    if application is None:
+        raise NotFound(f"No application {application_id}.")
+    return application
+
+
+def list_applications(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
+                      program: str | None = None, kind: str | None = None, institution_id: int | None = None,
+                      loan_id: int | None = None, enterprise_id: int | None = None) -> Page[Application]:
+    """Applications visible to the caller, filtered; with a status filter the oldest submissions come first."""
+    statement = scoped_applications(principal)
+    if status:
+        statement = statement.where(Application.status.in_([s.strip() for s in status.split(",")]))
+    for column, value in ((Application.program_code, program), (Application.kind, kind),
+                          (Application.institution_id, institution_id), (Application.loan_id, loan_id),
+                          (Application.enterprise_id, enterprise_id)):
+        if value is not None:
+            statement = statement.where(column == value)
+    order = (Application.submitted_at, Application.id) if status else (Application.id.desc(),)
+    return fetch_page(session, statement.order_by(*order), page)
+
+
+def decisions_of(session: Session, *, application: Application) -> list[Decision]:
+    """Every decision taken on an application, oldest first."""
+    return list(session.exec(select(Decision).where(Decision.subject_type == "application",
+                                                    Decision.subject_id == application.id).order_by(Decision.id)))
+
+
+def _period_start_of(cadence: str, period_end: date) -> date:
+    if cadence == "month":
+        return period_end.replace(day=1)
+    if cadence == "quarter":
+        return date(period_end.year, period_end.month - (period_end.month - 1) % 3, 1)
+    return date(period_end.year, 1, 1)
+
+
+def registered_basis_fen(session: Session, *, institution: Institution, period_start: date, period_end: date) -> int:
+    """Loans issued (bank) or underwritten (insurer) through guarantee insurance in the period, from registrations.
+
+    A bank's basis is the principal of the insured loans it registered; an insurer's is the principal
+    of the insured loans that name it as insurer (loan attribute `insurer` = its institution code).
+    """
+    statement = select(Loan).where(Loan.security_type == "insured", Loan.disbursed_on >= period_start,
+                                   Loan.disbursed_on <= period_end)
+    if institution.kind == "bank":
+        statement = statement.where(Loan.institution_id == institution.id)
+        return sum(loan.principal_fen for loan in session.exec(statement))
+    return sum(loan.principal_fen for loan in session.exec(statement)
+               if (loan.attributes or {}).get("insurer") == institution.code)
+
+
+def _window(rule, period_end: date) -> dict:
+    spec = rule.application
+    opens = period_end + timedelta(days=spec.opens_days_after_period_end + 1)
+    closes = spec.window.deadline(period_end, CALENDAR)
+    return {"opens": opens.isoformat(), "closes": closes.isoformat(), "length": spec.window.describe()}
+
+
+def _eligibility_reasons(session: Session, rule, institution: Institution, loan: Loan | None, data: ApplicationInput,
+                         today: date) -> list[eligibility.Reason]:
+    facts = _loan_facts(session, loan) if loan is not None else None
+    reasons = eligibility.check_application(
+        rule, period_end=data.period_end, applied_on=today, loan=facts,
+        overdue=loan is not None and loan.status in NOT_CURRENT_LOAN_STATES,
+        extended=loan is not None and bool((loan.attributes or {}).get("extended")),
+        institution_kind=institution.kind, calendar=CALENDAR)
+    Reason = eligibility.Reason
+    cadence_start = _period_start_of(rule.application.cadence, data.period_end)
+    if not cadence_start <= data.period_start <= data.period_end:
+        reasons.append(Reason("period_misaligned", f"the period must start between {cadence_start.isoformat()} and "
+                              f"{data.period_end.isoformat()} (one {rule.application.cadence})", "period_start"))
+    if rule.kind in SUBSIDY_KINDS:
+        if loan is None:
+            reasons.append(Reason("loan_required", "a subsidy is applied for on a registered loan", "loan_id"))
+        elif loan.enterprise_id is None:
+            reasons.append(Reason("loan_has_no_enterprise", "subsidies are for enterprises' loans", "loan_id"))
+        elif loan.disbursed_on > data.period_end:
+            reasons.append(Reason("period_before_disbursement", "the loan was disbursed after the period", "period_end"))
+    elif loan is not None:
+        reasons.append(Reason("reward_takes_no_loan", "a reward is applied for on the period's business, not a loan",
+                              "loan_id"))
+    if rule.kind == "fee_subsidy" and rule.fee.kind(data.fee_kind) is None:
+        covered = ", ".join(k.kind for k in rule.fee.kinds)
+        reasons.append(Reason("fee_kind_not_covered", f"fee_kind must be one of {covered}", "fee_kind"))
+    if rule.kind != "fee_subsidy" and data.fee_kind:
+        reasons.append(Reason("fee_kind_not_applicable", "fee_kind is only for fee subsidies", "fee_kind"))
+    if rule.kind == "reward":
+        registered = registered_basis_fen(session, institution=institution, period_start=data.period_start,
+                                          period_end=data.period_end)
+        if data.basis_fen > registered:
+            reasons.append(Reason("basis_above_registered", f"{format_fen(data.basis_fen)} is more than the "
+                                  f"{format_fen(registered)} of insured loans registered for the period", "basis"))
+    return reasons
+
+
+def _refuse(rule, data: ApplicationInput, today: date, reasons: list[eligibility.Reason]) -> Unprocessable:
+    errors: dict[str, list[str]] = {}
+    for reason in reasons:
+        errors.setdefault(reason.field or "application", []).append(f"{reason.message} [{reason.code}]")
+    extra: dict = {"reasons": [r.to_dict() for r in reasons]}
+    detail = "The application does not meet the program's rules: " + "; ".join(r.message for r in reasons) + "."
+    if rule.application is not None:
+        window = _window(rule, data.period_end)
+        extra["window"] = window
+        if any(r.code == eligibility.APPLICATION_LATE for r in reasons):
+            # Late filings are refused, never back-dated: say which window was missed.
+            detail = (f"Applications for the period ending {data.period_end.isoformat()} were open "
+                      f"{window['opens']} to {window['closes']} ({window['length']} after the period end); "
+                      f"filed on {today.isoformat()}, it is late and cannot be accepted.")
+    codes = {r.code for r in reasons}
+    code = codes.pop() if len(codes) == 1 else "application_ineligible"
+    return Unprocessable(detail, code=code, errors=errors, extra=extra)
+
+
+def file_application(session: Session, *, principal: Principal, registry, data: ApplicationInput,
+                     today: date) -> Application:
+    """File a draft subsidy or reward application inside the program's window, with its amount computed."""
+    if not principal.is_institution:
+        raise Forbidden("Only an institution files applications, with its own API key.", code="institution_only")
+    begin_write(session)
+    program_service.get_program(session, code=data.program)
+    institution = session.get(Institution, principal.institution_id)
+    loan = None
+    if data.loan_id is not None:
+        # The lending bank applies for its borrower; a guarantor may apply for the fee on loans it guarantees.
+        loan = session.exec(select(Loan).where(Loan.id == data.loan_id, or_(
+            Loan.institution_id == principal.institution_id, Loan.guarantor_id == principal.institution_id))).first()
+        if loan is None:
+            raise NotFound(f"No loan {data.loan_id}.", errors={"loan_id": ["no such loan of yours"]})
+    rule, row = program_service.rule_governing(session, registry, code=data.program, dates={
+        "application": today, "disbursement": loan.disbursed_on if loan else None})
+    if rule.kind not in APPLICATION_KINDS:
+        raise Unprocessable(f"{data.program} is a {rule.kind}; file claims there, not applications.",
+                            code="not_an_application_program", errors={"program": ["takes no applications"]})
+    admission = program_service.admission_of(session, institution_id=institution.id, program_code=data.program)
+    if admission is None or admission.status not in ("active", "claims_deferred"):
+        raise Unprocessable(f"Your institution is not admitted (or is suspended) in {data.program}.",
+                            code="not_admitted", errors={"program": ["not admitted"]})
+    reasons = _eligibility_reasons(session, rule, institution, loan, data, today)
+    if reasons:
+        raise _refuse(rule, data, today, reasons)
+    _refuse_duplicate(session, data, institution.id, rule.kind)
+    application = Application(
+        institution_id=institution.id, program_code=data.program, rule_version_id=row.id, kind=rule.kind,
+        enterprise_id=loan.enterprise_id if loan else None, loan_id=loan.id if loan else None,
+        fee_kind=data.fee_kind, period_start=data.period_start, period_end=data.period_end, applied_on=today,
+        basis_fen=data.basis_fen, outstanding_principal_fen=data.outstanding_principal_fen, note=data.note)
+    session.add(application)
+    session.flush()
+    compute_application(session, registry=registry, application=application, today=today)
+    session.add(application)
+    record_event(session, actor=principal.actor, entity="application", entity_id=application.id, action="filed",
+                 data={"program": data.program, "kind": rule.kind, "loan_id": application.loan_id,
+                       "period_end": data.period_end.isoformat(), "basis_fen": data.basis_fen,
+                       "computed_fen": application.computed_fen})
+    session.commit()
+    return application
+
+
+def _refuse_duplicate(session: Session, data: ApplicationInput, institution_id: int, kind: str) -> None:
+    statement = select(Application.id).where(Application.program_code == data.program,
+                                             Application.period_end == data.period_end,
+                                             Application.status.not_in(CLOSED_STATES))
+    if kind == "reward":
+        statement = statement.where(Application.institution_id == institution_id)
+    else:
+        statement = statement.where(Application.loan_id == data.loan_id, Application.fee_kind == data.fee_kind)
+    existing = session.exec(statement).first()
+    if existing:
+        raise Conflict(f"Application {existing} already covers this period.", code="application_exists",
+                       extra={"application_id": existing})
+
+
+def subsidy_usage(session: Session, *, application: Application, year: int,
+                  budget_available_fen: int | None) -> SubsidyUsage:
+    """What is already approved or paid against the caps this application counts against (itself excluded).
+
+    Subsidies: the firm's amounts in this program (and fee kind) this year, and across every subsidy
+    program this year and in total. Rewards: the institution's rewards in this program this year.
+    """
+    amount = func.coalesce(func.sum(func.coalesce(Application.approved_fen, 0)), 0)
+
+    def total(*conditions) -> int:
+        return int(session.exec(select(amount).where(Application.id != application.id,
+                                                     Application.status.in_(COMMITTED_STATES), *conditions)).one())
+
+    this_year = Application.budget_year == year
+    in_program = Application.program_code == application.program_code
+    if application.kind == "reward":
+        return SubsidyUsage(program_year_fen=total(in_program, this_year,
+                                                   Application.institution_id == application.institution_id),
+                            program_budget_remaining_fen=budget_available_fen)
+    firm = (Application.enterprise_id == application.enterprise_id, Application.kind.in_(SUBSIDY_KINDS))
+    return SubsidyUsage(
+        program_year_fen=total(*firm, in_program, this_year, Application.fee_kind == application.fee_kind),
+        firm_year_all_subsidies_fen=total(*firm, this_year),
+        firm_lifetime_all_subsidies_fen=total(*firm),
+        program_budget_remaining_fen=budget_available_fen,
+    )
+
+
+def compute_application(session: Session, *, registry, application: Application, today: date) -> None:
+    """Recompute the amount with today's cap usage and LPR history; store amount and trace on the application."""
+    rule = program_service.loaded_rule(session, registry, rule_version_id=application.rule_version_id)
+    budget_fen = rule.annual_budget_fen(today.year)
+    usage = subsidy_usage(session, application=application, year=today.year,
+                          budget_available_fen=_available_fen(session, application.program_code, today.year,
+                                                              budget_fen))
+    loan = session.get(Loan, application.loan_id) if application.loan_id else None
+    try:
+        if application.kind == "interest_subsidy":
+            facts = InterestFacts(
+                loan=_loan_facts(session, loan), loan_rate=Decimal(loan.annual_rate),
+                period_start=application.period_start, period_end=application.period_end,
+                interest_paid_fen=application.basis_fen, outstanding_principal_fen=application.outstanding_principal_fen,
+                overdue=loan.status in NOT_CURRENT_LOAN_STATES, extended=bool((loan.attributes or {}).get("extended")),
+                applied_on=application.applied_on)
+            result = compute_interest_subsidy(rule, facts, lpr.lpr_table(session), usage)
+        elif application.kind == "fee_subsidy":
+            facts = FeeFacts(loan=_loan_facts(session, loan), fee_kind=application.fee_kind,
+                             fee_paid_fen=application.basis_fen, applied_on=application.applied_on)
+            result = compute_fee_subsidy(rule, facts, usage)
+        else:
+            institution = session.get(Institution, application.institution_id)
+            result = compute_reward(rule, institution.kind, application.basis_fen, usage)
+    except SubsidyError as exc:
+        raise Unprocessable(str(exc), code=exc.code) from exc
+    except LookupError as exc:
+        raise Unprocessable(f"The LPR history does not cover the period: {exc}.", code="lpr_missing") from exc
+    application.computed_fen, application.trace = result.amount_fen, list(result.trace)
+
+
+CORRECTABLE = ("basis_fen", "outstanding_principal_fen", "note")
+
+
+def correct_application(session: Session, *, principal: Principal, registry, application_id: int,
+                        expected_version: int, changes: dict, today: date) -> Application:
+    """Correct a draft or returned application (退回补正); the amount is recomputed."""
+    if not principal.is_institution:
+        raise Forbidden("Only the applying institution corrects its application.", code="institution_only")
+    begin_write(session)
+    application = get_application(session, principal=principal, application_id=application_id, lock=True)
+    _check_version(application, expected_version)
+    if application.status not in EDITABLE_STATES:
+        raise Conflict(f"Application {application.id} is {application.status}; only draft or returned applications "
+                       f"can be corrected.", code="application_not_editable")
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise Unprocessable(f"{', '.join(unknown)} cannot be corrected.", code="field_not_correctable",
+                            errors={key: ["read-only"] for key in unknown})
+    before = {k: getattr(application, k) for k in changes}
+    for key, value in changes.items():
+        setattr(application, key, value)
+    if application.kind == "reward" and "basis_fen" in changes:
+        institution = session.get(Institution, application.institution_id)
+        registered = registered_basis_fen(session, institution=institution, period_start=application.period_start,
+                                          period_end=application.period_end)
+        if application.basis_fen > registered:
+            raise Unprocessable(f"{format_fen(application.basis_fen)} is more than the {format_fen(registered)} of "
+                                f"insured loans registered for the period.", code="basis_above_registered",
+                                errors={"basis": ["above the registered loans"]})
+    compute_application(session, registry=registry, application=application, today=today)
+    application.updated_at = utcnow()
+    session.add(application)
+    _flush_versioned(session)
+    record_event(session, actor=principal.actor, entity="application", entity_id=application.id, action="corrected",
+                 data={"before": {k: _plain(v) for k, v in before.items()},
+                       "after": {k: _plain(v) for k, v in changes.items()}, "computed_fen": application.computed_fen})
+    session.commit()
+    return application
+
+
+def _check_version(application: Application, expected_version: int) -> None:
+    if application.version != expected_version:
+        raise PreconditionFailed(f"Application {application.id} is at version {application.version}, not "
+                                 f"{expected_version}; read it again.", extra={"current_version": application.version})
+
+
+def _flush_versioned(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise PreconditionFailed("The application changed while you were acting on it; read it again.") from None
+
+
+def flow_for(rule):
+    """The review flow of a program's applications (the same stages and guards as claims)."""
+    return review_flow("application", rule.review_stages)
+
+
+def transition_application(session: Session, *, principal: Principal, registry, application_id: int, action: str,
+                           expected_version: int, today: date, reason: str = "",
+                           amount_fen: int | None = None) -> Application:
+    """Take one workflow action on an application: role-checked, guarded, one transaction with decision, ledger, audit."""
+    begin_write(session)
+    application = get_application(session, principal=principal, application_id=application_id, lock=True)
+    _check_version(application, expected_version)
+    if action == "approve" and application.enterprise_id is not None:
+        # Per-firm caps span every subsidy program: approvals for one firm queue so none can pass the cap.
+        lock_rows(session, _FIRM_LOCK + application.enterprise_id)
+    rule = program_service.loaded_rule(session, registry, rule_version_id=application.rule_version_id)
+    flow = flow_for(rule)
+    # Circuit breakers measure claim books (loss, payout, overdue rates); they hold claims, not applications.
+    context = {"actor_user_id": principal.user_id, "first_reviewer_id": application.first_reviewer_id,
+               "amount_fen": amount_fen, "computed_fen": application.computed_fen, "reason": reason,
+               "breaker_holds": False}
+    try:
+        transition = flow.plan(action, application.status, principal.roles, context)
+    except TransitionError as exc:
+        raise _translate(exc) from exc
+    if action == "approve" and amount_fen is not None and amount_fen > 0 and application.computed_fen == 0:
+        raise Unprocessable("Nothing is payable on this application.", code="nothing_payable")
+    _apply(session, registry, principal, flow, transition, application, rule, today, reason, amount_fen)
+    session.commit()
+    return application
+
+
+def _apply(session: Session, registry, principal: Principal, flow, transition: Transition, application: Application,
+           rule, today: date, reason: str, amount_fen: int | None) -> None:
+    """Carry out one planned transition: effects, new state, SLA clock, decision row and audit event."""
+    before = application.status
+    decided_amount = None
+    ledger_keys = {"program_code": application.program_code, "subject_type": "application",
+                   "subject_id": application.id}
+    for effect in transition.effects:
+        if effect == "compute":
+            compute_application(session, registry=registry, application=application, today=today)
+        elif effect == "mark_first_reviewer":
+            application.first_reviewer_id = principal.user_id
+        elif effect == "reserve_budget":
+            decided_amount = application.computed_fen if amount_fen is None else amount_fen
+            if decided_amount > application.computed_fen:
+                # The recompute just above may have lowered the amount (another approval used a cap meanwhile).
+                raise Unprocessable(f"The approved amount may not exceed the computed amount "
+                                    f"{format_fen(application.computed_fen)}.", code="amount_above_computed",
+                                    errors={"amount": ["above the computed amount"]})
+            ledger.reserve_budget(session, year=today.year, budget_fen=rule.annual_budget_fen(today.year),
+                                  amount_fen=decided_amount, **ledger_keys)
+            application.approved_fen, application.budget_year = decided_amount, today.year
+        elif effect == "release_budget":
+            decided_amount = application.approved_fen
+            ledger.release_budget(session, year=application.budget_year, amount_fen=application.approved_fen,
+                                  **ledger_keys)
+        elif effect == "post_payment":
+            decided_amount = application.approved_fen
+            ledger.post_payment(session, year=application.budget_year, amount_fen=application.approved_fen,
+                                **ledger_keys)
+            application.paid_fen, application.paid_on = application.approved_fen, today
+    application.status = transition.target
+    if transition.action == "submit":
+        application.submitted_at = utcnow()
+    stage = STAGE_OF_STATE.get(application.status)
+    sla = flow.sla_working_days.get(stage) if stage else None
+    application.stage_due_on = CALENDAR.add_working_days(today, sla) if sla else None
+    application.updated_at = utcnow()
+    session.add(application)
+    _flush_versioned(session)
+    role = sorted(principal.roles & transition.roles)[0] if principal.roles & transition.roles else "system"
+    session.add(Decision(subject_type="application", subject_id=application.id, actor=principal.actor,
+                         user_id=principal.user_id, role=role, action=transition.action, from_state=before,
+                         to_state=application.status, reason=reason,
+                         amount_fen=decided_amount if decided_amount is not None else application.computed_fen))
+    record_event(session, actor=principal.actor, entity="application", entity_id=application.id,
+                 action=transition.action, data={"from": before, "to": application.status, "reason": reason,
+                                                 "computed_fen": application.computed_fen,
+                                                 "amount_fen": decided_amount})
