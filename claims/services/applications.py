@@ -110,13 +110,11 @@ def registered_basis_fen(session: Session, *, institution: Institution, period_s
     A bank's basis is the principal of the insured loans it registered; an insurer's is the principal
     of the insured loans that name it as insurer (loan attribute `insurer` = its institution code).
     """
-    statement = select(Loan).where(Loan.security_type == "insured", Loan.disbursed_on >= period_start,
-                                   Loan.disbursed_on <= period_end)
-    if institution.kind == "bank":
-        statement = statement.where(Loan.institution_id == institution.id)
-        return sum(loan.principal_fen for loan in session.exec(statement))
-    return sum(loan.principal_fen for loan in session.exec(statement)
-               if (loan.attributes or {}).get("insurer") == institution.code)
+    party = (Loan.institution_id == institution.id if institution.kind == "bank"
+             else Loan.attributes["insurer"].as_string() == institution.code)
+    return int(session.exec(select(func.coalesce(func.sum(Loan.principal_fen), 0)).where(
+        Loan.security_type == "insured", Loan.disbursed_on >= period_start, Loan.disbursed_on <= period_end,
+        party)).one())
 
 
 def _window(rule, period_end: date) -> dict:
