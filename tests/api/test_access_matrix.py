@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -51,13 +52,16 @@ class Call:
     json: dict | None = None
     data: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str | None = None
 
 
 class World:
     """Builds bank A's rows through the use cases, fresh for each caller that may change them."""
 
-    def __init__(self, app, callers):
-        self.app, self.callers = app, callers
+    def __init__(self, app, callers, db=None, test_callers=None):
+        self.app, self.callers, self.db, self.test_callers = app, callers, db, test_callers
+        self._statement_id: int | None = None
         self.session = app.extensions["claims"]["sessions"]()
         self.registry = app.extensions["claims"]["programs"]
         self.serial = itertools.count(1)
@@ -144,6 +148,51 @@ class World:
         return response.get_json()["report_id"]
 
 
+    def subsidy_loan(self) -> int:
+        """A fresh bank A first loan to a high-tech firm (2024-03-15), the base of an interest subsidy; today 2024-10-10."""
+        from tests.api.test_subsidies import listed_firms
+
+        client, ext = self.app.test_client(), self.app.extensions["claims"]
+        firms = listed_firms(self.db, date(2024, 10, 10))
+        ext["today"] = date(2024, 3, 20)
+        loan = client.post("/loans", headers=self.callers["bank_a"], json={
+            "program": "sz-sme-pool", "contract_no": f"TI-MX-{next(self.serial)}", "principal": "2000000.00",
+            "enterprise_uscc": firms[next(self.serial) % len(firms)].uscc, "disbursed_on": "2024-03-15",
+            "maturity_on": "2025-03-14", "annual_rate": "0.0600", "first_loan": True})
+        assert loan.status_code == 201, loan.get_json()
+        ext["today"] = date(2024, 10, 10)
+        return loan.get_json()["id"]
+
+    def application(self, steps: tuple[tuple[str, str], ...] = ()) -> dict:
+        """A fresh bank A interest-subsidy application for 2024Q3, taken through the review steps."""
+        client = self.app.test_client()
+        application = client.post("/applications", headers=self.callers["bank_a"], json=subsidy_body(
+            self.subsidy_loan()))
+        assert application.status_code == 201, application.get_json()
+        application = application.get_json()
+        for who, action in steps:
+            moved = client.post(f"/applications/{application['id']}/transitions", json={"action": action},
+                                headers={**self.callers[who], "If-Match": f'"{application["version"]}"'})
+            assert moved.status_code == 200, moved.get_json()
+            application = moved.get_json()
+        return application
+
+    def statement_id(self) -> int:
+        """Bank A's 2026Q3 statement, issued by the admin's run of period_statements (built once per test)."""
+        if self._statement_id is None:
+            from reports.periods import parse_period
+            from tests.integration.statement_history import build_history
+
+            client = self.app.test_client()
+            build_history(self.app, client, self.test_callers, self.db, parse_period("2026Q3"))
+            self.app.extensions["claims"]["today"] = date(2026, 10, 9)
+            run = client.post("/jobs/period_statements/run", json={"period": "2026Q3"}, headers=self.callers["admin"])
+            assert run.status_code == 200, run.get_json()
+            own = client.get("/statements", headers=self.callers["bank_a"]).get_json()
+            self._statement_id = own[0]["id"]
+        return self._statement_id
+
+
 def _with_etag(claim, **extra) -> dict[str, str]:
     return {"If-Match": f'"{claim.version}"', **extra}
 
@@ -190,6 +239,36 @@ def _document_upload(w: World, role: str) -> Call:
 def _document_download(w: World, role: str) -> Call:
     claim = w.claim("draft")
     return Call("GET", f"/claims/{claim.id}/documents/{w.document(claim.id)}")
+
+
+# role -> the review steps that bring a fresh application to the state where that role acts, and the action
+APPLICATION_STEPS = {
+    "submitted": (("bank_a", "submit"),),
+    "second_review": (("bank_a", "submit"), ("reviewer", "start_review"), ("reviewer", "pass")),
+    "approved": (("bank_a", "submit"), ("reviewer", "start_review"), ("reviewer", "pass"), ("approver_1", "approve")),
+}
+
+
+def _application_transition(w: World, role: str) -> Call:
+    state, action = TRANSITIONS.get(role, ("draft", "submit"))
+    application = w.application(APPLICATION_STEPS.get(state, ()))
+    return Call("POST", f"/applications/{application['id']}/transitions", json={"action": action},
+                headers={"If-Match": f'"{application["version"]}"'})
+
+
+def subsidy_body(loan_id: int) -> dict:
+    """An interest-subsidy application for 2024Q3 on the loan."""
+    return {"program": "sz-tech-interest", "loan_id": loan_id, "period_start": "2024-07-01",
+            "period_end": "2024-09-30", "basis": "30163.93"}
+
+
+def _new_application(w: World, role: str) -> Call:
+    return Call("POST", "/applications", json=subsidy_body(w.subsidy_loan()))
+
+
+def _program_file(w: World, role: str) -> Call:
+    source = (Path(__file__).resolve().parents[2] / "config/programs/sz-sme-pool/2023.1.toml").read_text()
+    return Call("POST", "/programs/sz-sme-pool/versions", body=source.encode(), content_type="application/toml")
 
 
 @dataclass(frozen=True)
@@ -262,6 +341,29 @@ POLICY: dict[str, Policy] = {
     "POST /claims/{claim_id}/recoveries": Policy(frozenset(BANKS), lambda w, r: Call(
         "POST", f"/claims/{w.claim('paid').id}/recoveries", json={"amount": "10000.00", "recovered_on": "2026-03-01"}),
         owned_by_bank_a=True),
+    "GET /lpr": Policy(EVERYONE, _get(lambda w: "/lpr")),
+    "POST /lpr": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/lpr", json={
+        "effective_on": (date(2030, 1, 20) + timedelta(days=31 * next(w.serial))).isoformat(),
+        "one_year": "0.0300", "five_year": "0.0350"})),
+    "POST /programs/{code}/versions": Policy(frozenset({"admin"}), _program_file),
+    "GET /jobs/runs": Policy(frozenset({"admin"}), _get(lambda w: "/jobs/runs")),
+    "POST /jobs/{name}/run": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/jobs/sla_sweep/run", json={})),
+    "GET /statements": Policy(EVERYONE, _get(lambda w: "/statements")),
+    "GET /statements/{statement_id}": Policy(EVERYONE, _get(lambda w: f"/statements/{w.statement_id()}"),
+                                             owned_by_bank_a=True),
+    "GET /statements/{statement_id}/pdf": Policy(EVERYONE, _get(lambda w: f"/statements/{w.statement_id()}/pdf"),
+                                                 owned_by_bank_a=True),
+    "GET /statements/{statement_id}/verify": Policy(EVERYONE, _get(
+        lambda w: f"/statements/{w.statement_id()}/verify"), owned_by_bank_a=True),
+    "GET /applications": Policy(EVERYONE, _get(lambda w: "/applications")),
+    "POST /applications": Policy(frozenset(BANKS), _new_application, owned_by_bank_a=True),
+    "GET /applications/{application_id}": Policy(EVERYONE, _get(lambda w: f"/applications/{w.application()['id']}"),
+                                                 owned_by_bank_a=True),
+    "PATCH /applications/{application_id}": Policy(frozenset(BANKS), lambda w, r: (lambda a: Call(
+        "PATCH", f"/applications/{a['id']}", json={"note": "补充说明"}, headers={"If-Match": f'"{a["version"]}"'}))(
+        w.application()), owned_by_bank_a=True),
+    "POST /applications/{application_id}/transitions": Policy(
+        frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"}, _application_transition, owned_by_bank_a=True),
 }
 
 
@@ -307,7 +409,7 @@ def headers_by_role(app, callers, db) -> dict[str, dict[str, str]]:
             "reviewer": callers["reviewer1"].headers, "approver": callers["approver2"].headers,
             "payer": callers["payer1"].headers, "admin": callers["admin"].headers,
             "auditor": callers["auditor1"].headers, "anonymous": {}, "revoked_key": {"X-API-Key": revoked},
-            "expired_token": {"Authorization": f"Bearer {expired}"}}
+            "expired_token": {"Authorization": f"Bearer {expired}"}, "approver_1": callers["approver1"].headers}
 
 
 def expected(policy: Policy, role: str) -> tuple[int, str | None]:
@@ -327,6 +429,8 @@ def _send(client, call: Call, headers: dict[str, str]):
         kwargs["json"] = call.json
     if call.data is not None:
         kwargs.update(data=call.data, content_type="multipart/form-data")
+    if call.body is not None:
+        kwargs.update(data=call.body, content_type=call.content_type)
     return client.open(call.path, method=call.method, **kwargs)
 
 
@@ -346,7 +450,7 @@ def test_each_caller_gets_the_designed_answer(operation, app, client, callers, d
         policy = Policy(frozenset(), lambda w, r: Call(method, re.sub(r"\{[^}]+\}", "1", path)))
         roles = tuple(BAD_CREDENTIALS)
     app.extensions["claims"]["today"] = TODAY
-    world = World(app, headers_by_role)
+    world = World(app, headers_by_role, db, callers)
     failures = []
     try:
         for role in roles:
