@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import (
+    fen_column,
+    fk_column,
+    id_column,
+    json_column,
+    timestamp_column,
+    utcnow,
+)
 
 APPLICATION_KINDS = ("interest_subsidy", "fee_subsidy", "reward")
 

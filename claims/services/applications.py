@@ -17,20 +17,39 @@ from claims import ledger
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write, lock_rows
-from claims.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from claims.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
 from claims.models import Application, Decision, Institution, Loan
 from claims.models.application import APPLICATION_KINDS
 from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services import lpr
 from claims.services import programs as program_service
-from claims.services.claims import CALENDAR, _available_fen, _loan_facts, _plain, _translate
+from claims.services.claims import (
+    CALENDAR,
+    _available_fen,
+    _loan_facts,
+    _plain,
+    _translate,
+)
 from workflows import eligibility
 from workflows.flows import STAGE_OF_STATE, review_flow
 from workflows.machine import Transition, TransitionError
 from workflows.money import format_fen
-from workflows.subsidy import (FeeFacts, InterestFacts, SubsidyError, SubsidyUsage, compute_fee_subsidy,
-                               compute_interest_subsidy, compute_reward)
+from workflows.subsidy import (
+    FeeFacts,
+    InterestFacts,
+    SubsidyError,
+    SubsidyUsage,
+    compute_fee_subsidy,
+    compute_interest_subsidy,
+    compute_reward,
+)
 
 SUBSIDY_KINDS = ("interest_subsidy", "fee_subsidy")
 COMMITTED_STATES = ("approved", "paid")
@@ -424,7 +443,7 @@ def _apply(session: Session, registry, principal: Principal, flow, transition: T
     application.updated_at = utcnow()
     session.add(application)
     _flush_versioned(session)
-    role = sorted(principal.roles & transition.roles)[0] if principal.roles & transition.roles else "system"
+    role = min(principal.roles & transition.roles) if principal.roles & transition.roles else "system"
     session.add(Decision(subject_type="application", subject_id=application.id, actor=principal.actor,
                          user_id=principal.user_id, role=role, action=transition.action, from_state=before,
                          to_state=application.status, reason=reason,
