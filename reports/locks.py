@@ -26,7 +26,7 @@ def job_lock(engine: Engine, name: str, lock_dir: Path) -> Iterator[bool]:
     next to the data does the same (it is per open file, so two threads of one process exclude too).
     """
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine, lock_key(name)) as held:
+        with _advisory_lock(engine, name) as held:
             yield held
         return
     lock_dir.mkdir(parents=True, exist_ok=True)
@@ -46,10 +46,14 @@ def job_lock(engine: Engine, name: str, lock_dir: Path) -> Iterator[bool]:
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, key: int) -> Iterator[bool]:
+def _advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
     connection = engine.connect()
     held = False
     try:
+        # Advisory locks are per database, not per schema: name the schema so that deployments (or test
+        # workers) sharing one database in separate schemas do not turn each other's jobs away.
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+        key = lock_key(f"{schema}:{name}")
         held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
         connection.commit()  # the lock is session-level: it outlives this transaction, which must not idle open
         yield held
