@@ -1,0 +1,1 @@
+"""Reports: settlement statements (assembly, PDF, idempotent generation) and the scheduled jobs."""
