@@ -65,9 +65,14 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def _pg_schema_url() -> str:
-    # Each xdist worker gets its own schema in the shared `test` database.
-    schema = f"claims_test_{_worker()}"
+def _pg_schema() -> str:
+    # Each run and each xdist worker gets its own schema in the shared `test` database, so that two
+    # test runs on one machine (a developer's and CI's) cannot wipe each other's tables.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or str(os.getpid())
+    return f"claims_test_{run}_{_worker()}"
+
+
+def _pg_schema_url(schema: str) -> str:
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -77,13 +82,22 @@ def _pg_schema_url() -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+def _drop_pg_schema(schema: str) -> None:
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path_factory) -> str:
     """A migrated database of each kind, shared by the tests of one worker."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'claims.db'}"
     else:
-        url = _pg_schema_url()
+        schema = _pg_schema()
+        url = _pg_schema_url(schema)
+        request.addfinalizer(lambda: _drop_pg_schema(schema))
     upgrade(url)
     return url
 
