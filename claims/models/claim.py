@@ -9,7 +9,11 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from claims.models.base import BigId, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+from workflows.flows import CLAIM_FINAL, CLAIM_STATES
 
+# The states a review queue lists; the final ones (paid, rejected, withdrawn) are most of the table.
+OPEN_STATES = tuple(sorted(CLAIM_STATES - CLAIM_FINAL))
+OPEN_QUEUE = sa.text("status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")")
 _claim_version = sa.Column("version", sa.Integer, nullable=False, default=1)
 
 
@@ -17,8 +21,13 @@ class Claim(SQLModel, table=True):
     """A loss or guarantee-compensation claim on a registered loan."""
 
     __table_args__ = (
-        Index("ix_claim_queue", "program_code", "status", "submitted_at"),
-        Index("ix_claim_institution_status", "institution_id", "status", "created_at"),
+        Index("ix_claim_queue", "program_code", "status", "submitted_at", "id"),
+        Index("ix_claim_institution_status", "institution_id", "status", "submitted_at", "id"),
+        # A queue over several open states (submitted + first_review) cannot be read in order from the
+        # per-status index: without these the database sorts every open claim of a program per page.
+        Index("ix_claim_open_queue", "program_code", "submitted_at", "id",
+              postgresql_where=OPEN_QUEUE, sqlite_where=OPEN_QUEUE),
+        Index("ix_claim_open_by_age", "submitted_at", "id", postgresql_where=OPEN_QUEUE, sqlite_where=OPEN_QUEUE),
     )
     # One explicit Column shared with __mapper_args__ is the only way version_id_col works in SQLModel.
     __mapper_args__ = {"version_id_col": _claim_version}
