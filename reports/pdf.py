@@ -27,11 +27,12 @@ from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from reports.fonts import ensure_covered, register_cjk_font
+from reports.paged_table import PagedTable
 from reports.statement_model import Statement, StatementSection
 from workflows.money import format_fen, rmb_upper
 
-# Table's row layout is quadratic in the rows it has to split, so long sections are cut into
-# tables of at most this many rows (measured: 10k rows in one table take ~8 s, in 500-row chunks ~2.5 s).
+# Long sections are cut into tables of at most this many rows, each starting with its header row.
+# (It bounded reportlab's quadratic Table split; PagedTable now splits in linear time.)
 CHUNK_ROWS = 500
 
 # Page geometry is in PDF points (1/72 inch), reportlab's binary floats; amounts never pass through it.
@@ -50,6 +51,8 @@ TABLE_FONT_SIZE = 7.5
 TABLE_LEADING = 9.2
 BODY_FONT_SIZE = 9
 CELL_PAD_X = 3
+CELL_PAD_TOP = 2  # line tables; a row is its cells' most lines x TABLE_LEADING plus these two
+CELL_PAD_BOTTOM = 2.5
 SEQ_WIDTH = 10 * mm
 REFERENCE_MIN_WIDTH = 24 * mm
 REFERENCE_MAX_WIDTH = 34 * mm
@@ -297,7 +300,7 @@ def _fit_width(texts: list[str], font: str, floor: Points, ceiling: Points) -> P
     return min(max(stringWidth(longest, font, TABLE_FONT_SIZE) + 2 * CELL_PAD_X + 1, floor), ceiling)
 
 
-def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> Iterator[Table]:
+def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> Iterator[Table | PagedTable]:
     amount_count = len(section.columns)
     amounts = [list(map(format_amount, line.amounts_fen)) for line in section.lines]
     subtotal_text = format_amount(section.subtotal_fen)
@@ -342,20 +345,33 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
     subtotal = ["", "小计", "", *[""] * amount_count, ""]
     subtotal[3] = subtotal_text
 
+    subtotal_commands = [
+        ("SPAN", (1, -1), (2, -1)),
+        ("BACKGROUND", (0, -1), (-1, -1), SUBTOTAL_FILL),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.8, GRID),
+        ("ALIGN", (1, -1), (2, -1), "CENTER"),
+        ("SPAN", (3, -1), (3 + subtotal_col, -1)),
+    ]
+    if not section.lines:
+        commands = _table_commands(font, amount_count, empty=True) + subtotal_commands
+        yield _table([header, *body, subtotal], drawn, colWidths=widths, repeatRows=1, style=TableStyle(commands))
+        return
     chunks = [body[i : i + CHUNK_ROWS] for i in range(0, len(body), CHUNK_ROWS)]
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
-        rows = [header, *chunk, subtotal] if last else [header, *chunk]
-        commands = _table_commands(font, amount_count, empty=not section.lines)
-        if last:
-            commands += [
-                ("SPAN", (1, -1), (2, -1)),
-                ("BACKGROUND", (0, -1), (-1, -1), SUBTOTAL_FILL),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.8, GRID),
-                ("ALIGN", (1, -1), (2, -1), "CENTER"),
-                ("SPAN", (3, -1), (3 + subtotal_col, -1)),
-            ]
-        yield _table(rows, drawn, colWidths=widths, repeatRows=1, style=TableStyle(commands))
+        rows = [*chunk, subtotal] if last else chunk
+        drawn.extend(header)
+        for row in rows:
+            drawn.extend(row)
+        yield PagedTable(
+            header,
+            rows,
+            col_widths=widths,
+            leading=TABLE_LEADING,
+            padding=CELL_PAD_BOTTOM + CELL_PAD_TOP,
+            commands=_table_commands(font, amount_count, empty=False),
+            last_row_commands=subtotal_commands if last else [],
+        )
 
 
 def _table_commands(font: str, amount_count: int, *, empty: bool) -> list[tuple]:
@@ -367,8 +383,8 @@ def _table_commands(font: str, amount_count: int, *, empty: bool) -> list[tuple]
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
         ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("TOPPADDING", (0, 0), (-1, -1), CELL_PAD_TOP),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PAD_BOTTOM),
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("ALIGN", (0, 0), (-1, 0), "CENTER"),
         ("ALIGN", (0, 1), (0, -1), "CENTER"),

@@ -1,0 +1,106 @@
+"""A long table of plain-text rows that splits page by page in linear time.
+
+reportlab's Table splits by building a new Table from every row that did not fit and measuring it
+again, so each page costs work in proportion to the rows still to come (quadratic in the section).
+PagedTable keeps all rows in one shared list, knows each row's height up front (every cell is a
+string in one font, so a row is its tallest cell's line count times the leading, plus padding), and
+on each split hands the frame a Table of just the rows that fit, with the header repeated, and keeps
+the rest as a view on the same list. The pages come out as reportlab's own split would lay them out.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+
+from reportlab.platypus import Flowable, Table, TableStyle
+
+# Points, reportlab's binary floats; amounts never pass through here.
+Points = float
+
+
+class PagedTable(Flowable):
+    """A header row and body rows of strings, drawn as one Table per page that repeats the header."""
+
+    def __init__(
+        self,
+        header: list[str],
+        body: list[list[str]],
+        *,
+        col_widths: list[Points],
+        leading: Points,
+        padding: Points,
+        commands: list[tuple],
+        last_row_commands: list[tuple] = (),
+    ):
+        super().__init__()
+        self._header = header
+        self._body = body
+        self._col_widths = col_widths
+        self._commands = commands
+        self._last_row_commands = list(last_row_commands)
+        # The height reportlab's Table gives a row of string cells: lines x leading + top + bottom padding.
+        self._header_height = _row_height(header, leading, padding)
+        self._heights = [_row_height(row, leading, padding) for row in body]
+        self._below = [*accumulate(reversed(self._heights), initial=0.0)][::-1]  # height of rows i.. to the end
+        self._start = 0
+        self.width = sum(col_widths)
+        self.height = 0.0
+
+    def _rest(self, start: int) -> PagedTable:
+        # A view on the same rows: copy only this class's fields, not what the frame and the
+        # document template set on the flowable (canv, _frame, _postponed).
+        rest = object.__new__(PagedTable)
+        Flowable.__init__(rest)
+        for name in _OWN_FIELDS:
+            setattr(rest, name, getattr(self, name))
+        rest._start = start
+        return rest
+
+    def wrap(self, availWidth: Points, availHeight: Points) -> tuple[Points, Points]:
+        """Width of the columns and height of the header plus every remaining row."""
+        self._avail = availWidth, availHeight
+        self.height = self._header_height + self._below[self._start]
+        return self.width, self.height
+
+    def split(self, availWidth: Points, availHeight: Points) -> list[Flowable]:
+        """The rows that fit in availHeight as a Table, then the rest; nothing if no body row fits."""
+        used = self._header_height
+        if used > availHeight:
+            return []
+        end = self._start
+        for height in self._heights[self._start :]:
+            if used + height > availHeight:
+                break
+            used += height
+            end += 1
+        if end == self._start:
+            return []
+        if end == len(self._body):
+            return [self._table(end)]
+        return [self._table(end), self._rest(end)]
+
+    def drawOn(self, canvas, x: Points, y: Points, _sW: Points = 0) -> None:
+        """Draw every remaining row (the frame found they fit) as one Table."""
+        table = self._table(len(self._body))
+        table.wrap(*self._avail)
+        table.drawOn(canvas, x, y, _sW)
+
+    def _table(self, end: int) -> Table:
+        commands = self._commands + (self._last_row_commands if end == len(self._body) else [])
+        return Table(
+            [self._header, *self._body[self._start : end]],
+            colWidths=self._col_widths,
+            rowHeights=[self._header_height, *self._heights[self._start : end]],
+            repeatRows=1,
+            style=TableStyle(commands),
+        )
+
+
+_OWN_FIELDS = (
+    "_header", "_body", "_col_widths", "_commands", "_last_row_commands", "_header_height", "_heights", "_below",
+    "width",
+)
+
+
+def _row_height(row: list[str], leading: Points, padding: Points) -> Points:
+    return leading * max(cell.count("\n") + 1 for cell in row) + padding
