@@ -136,14 +136,15 @@ class RecoverySchema(StrictSchema):
     trace = fields.List(fields.Dict())
 
 
-def _detail(claim):
+def _detail(claim, decisions=None):
+    """The claim document with its ETag; decisions are read unless the caller knows them (none for a new claim)."""
     session, principal = context.session(), context.principal()
     from claims.services.programs import loaded_rule
     from workflows.flows import review_flow
 
     rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
     data = ClaimDetailSchema().dump({**claim.model_dump(), "version": claim.version,
-                                     "decisions": claims.decisions_of(session, claim=claim),
+                                     "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
                                      "available_actions": review_flow("claim", rule.review_stages).actions_from(
                                          claim.status, principal.roles)})
     response = current_app.response_class(current_app.json.dumps(data), mimetype="application/json")
@@ -169,7 +170,7 @@ class Claims(MethodView):
         loan_id = body.pop("loan_id")
         claim = claims.file_claim(context.session(), principal=context.principal(), registry=context.programs(),
                                   loan_id=loan_id, data=claims.ClaimInput(**body), today=context.today())
-        response = _detail(claim)
+        response = _detail(claim, decisions=[])
         response.status_code = 201
         return response
 

@@ -23,7 +23,7 @@ from claims.services.programs import loaded_rule
 from workflows import eligibility
 from workflows.calendar import WorkCalendar
 from workflows.compensation import CompensationError, compute_compensation, loss_base_fen
-from workflows.facts import ClaimFacts
+from workflows.facts import ClaimFacts, LoanFacts
 from workflows.flows import STAGE_OF_STATE, review_flow
 from workflows.machine import Transition, TransitionError
 from workflows.money import format_fen, split_largest_remainder
@@ -119,15 +119,17 @@ def _available_fen(session: Session, program_code: str, year: int, budget_fen: i
     return budget_fen
 
 
-def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date) -> str | None:
+def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date,
+                  facts: LoanFacts | None = None) -> str | None:
     """Recompute the payout with today's cap usage; store amount, ratio, shares and trace; name the cap that bound."""
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    budget_fen = rule.annual_budget_fen(today.year)
+    # The ledger is read only when the rule caps by the remaining budget; the engine ignores it otherwise.
+    available = (_available_fen(session, claim.program_code, today.year, rule.annual_budget_fen(today.year))
+                 if rule.caps.program_budget else None)
     usage = cap_usage(session, loan=loan, program_code=claim.program_code, year=today.year,
-                      budget_available_fen=_available_fen(session, claim.program_code, today.year, budget_fen),
-                      exclude_claim_id=claim.id)
+                      budget_available_fen=available, exclude_claim_id=claim.id, caps=rule.caps)
     try:
-        result = compute_compensation(rule, _loan_facts(session, loan), _claim_facts(claim, today), usage)
+        result = compute_compensation(rule, facts or _loan_facts(session, loan), _claim_facts(claim, today), usage)
     except CompensationError as exc:
         raise Unprocessable(str(exc), code=exc.code) from exc
     amount, trace = result.amount_fen, list(result.trace)
@@ -140,9 +142,10 @@ def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today
     return result.binding_cap if amount == result.amount_fen else "requested"
 
 
-def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, today: date) -> None:
+def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, today: date,
+                       facts: LoanFacts | None = None) -> None:
     rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id)
-    reasons = eligibility.check_claim(rule, _loan_facts(session, loan), _claim_facts(claim, today))
+    reasons = eligibility.check_claim(rule, facts or _loan_facts(session, loan), _claim_facts(claim, today))
     if claim.outstanding_principal_fen > loan.principal_fen:
         reasons.append(eligibility.Reason("principal_exceeds_loan", "outstanding principal exceeds the loan's "
                                           "principal", "outstanding_principal"))
@@ -164,9 +167,9 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
     loan = session.exec(select(Loan).where(Loan.id == loan_id, or_(Loan.institution_id == principal.institution_id,
                                                                     Loan.guarantor_id == principal.institution_id))
                         .with_for_update()).first()
+    rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id) if loan is not None else None
     # In a guarantee fund the guarantor that registered guarantee on the loan may file (代偿申请) as well.
-    if loan is not None and loan.institution_id != principal.institution_id and \
-            loaded_rule(session, registry, rule_version_id=loan.rule_version_id).kind != "guarantee_fund":
+    if loan is not None and loan.institution_id != principal.institution_id and rule.kind != "guarantee_fund":
         loan = None
     if loan is None:
         raise NotFound(f"No loan {loan_id}.", errors={"loan_id": ["no such loan of yours"]})
@@ -183,11 +186,13 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                   outstanding_principal_fen=data.outstanding_principal_fen,
                   unpaid_interest_fen=data.unpaid_interest_fen, recovered_before_fen=data.recovered_before_fen,
                   requested_fen=data.requested_fen, note=data.note)
-    _check_claim_rules(session, registry, claim, loan, today)
+    facts = _loan_facts(session, loan)
+    _check_claim_rules(session, registry, claim, loan, today, facts)
+    # Computed before the claim is stored, so it is written by one INSERT: a new draft is in no committed
+    # state, so leaving it out of the cap usage (as the recompute of a stored claim does) changes nothing.
+    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today, facts=facts)
     session.add(claim)
     session.flush()
-    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
-    session.add(claim)
     record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="filed",
                  data={"loan_id": loan.id, "computed_fen": claim.computed_fen})
     session.commit()
@@ -215,8 +220,9 @@ def correct_claim(session: Session, *, principal: Principal, registry, claim_id:
             raise Unprocessable(f"{key} cannot be corrected.", code="field_not_correctable", errors={key: ["read-only"]})
         setattr(claim, key, value)
     loan = session.get(Loan, claim.loan_id)
-    _check_claim_rules(session, registry, claim, loan, today)
-    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+    facts = _loan_facts(session, loan)
+    _check_claim_rules(session, registry, claim, loan, today, facts)
+    compute_claim(session, registry=registry, claim=claim, loan=loan, today=today, facts=facts)
     claim.updated_at = utcnow()
     session.add(claim)
     _flush_versioned(session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from claims.models import Claim, Enterprise, ListMembership, Loan
@@ -45,34 +45,60 @@ def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
                      enterprise=enterprise)
 
 
-def _committed_sum(session: Session, *conditions) -> int:
-    amount = func.coalesce(func.sum(func.coalesce(Claim.approved_fen, 0)), 0)
-    statement = select(amount).join(Loan, Loan.id == Claim.loan_id).where(
-        Claim.status.in_(COMMITTED_CLAIM_STATES), *conditions)
-    return int(session.exec(statement).one())
+def _committed_sums(session: Session, *, loan: Loan, program_code: str, year: int,
+                    exclude_claim_id: int | None) -> tuple[int, int, int]:
+    """Approved or paid amounts: (enterprise this year, enterprise all years, institution this year), in one query."""
+    enterprise = (Loan.enterprise_id == loan.enterprise_id if loan.enterprise_id is not None
+                  else Loan.individual_id == loan.individual_id)
+    institution = Claim.institution_id == loan.institution_id
+    in_year = Claim.budget_year == year
+    amount = func.coalesce(Claim.approved_fen, 0)
+
+    def total(*when):
+        return func.coalesce(func.sum(case((and_(*when), amount), else_=0)), 0)
+
+    others = [Claim.id != exclude_claim_id] if exclude_claim_id else []
+    statement = select(total(enterprise, in_year), total(enterprise), total(institution, in_year)).select_from(
+        Claim).join(Loan, Loan.id == Claim.loan_id).where(
+        Claim.status.in_(COMMITTED_CLAIM_STATES), Claim.program_code == program_code, *others,
+        or_(enterprise, institution))
+    return tuple(int(value) for value in session.execute(statement).one())
+
+
+def _principal_bases(session: Session, *, loan: Loan, program_code: str, year: int, registered: bool,
+                     prior_balance: bool) -> tuple[int | None, int | None]:
+    """The institution's principal registered this year and its balance carried in from earlier years (as asked)."""
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
+    wanted = {"registered": and_(Loan.disbursed_on >= year_start, Loan.disbursed_on <= year_end) if registered else None,
+              "prior": and_(Loan.disbursed_on < year_start, Loan.maturity_on >= year_start) if prior_balance else None}
+    conditions = {name: condition for name, condition in wanted.items() if condition is not None}
+    if not conditions:
+        return None, None
+    statement = select(*(func.coalesce(func.sum(case((condition, Loan.principal_fen), else_=0)), 0)
+                         for condition in conditions.values())).where(
+        Loan.institution_id == loan.institution_id, Loan.program_code == program_code, or_(*conditions.values()))
+    sums = dict(zip(conditions, (int(value) for value in session.execute(statement).one())))
+    return sums.get("registered"), sums.get("prior")
 
 
 def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_available_fen: int | None,
-              exclude_claim_id: int | None = None) -> CapUsage:
-    """What this enterprise and institution have already been granted, for the caps to count against."""
-    others = [Claim.id != exclude_claim_id] if exclude_claim_id else []
-    in_program = [Claim.program_code == program_code, *others]
-    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-    in_year = [Claim.budget_year == year]
-    enterprise_condition = ([Loan.enterprise_id == loan.enterprise_id] if loan.enterprise_id is not None
-                            else [Loan.individual_id == loan.individual_id])
-    registered = session.exec(select(func.coalesce(func.sum(Loan.principal_fen), 0)).where(
-        Loan.institution_id == loan.institution_id, Loan.program_code == program_code,
-        Loan.disbursed_on >= year_start, Loan.disbursed_on <= year_end)).one()
-    prior_balance = session.exec(select(func.coalesce(func.sum(Loan.principal_fen), 0)).where(
-        Loan.institution_id == loan.institution_id, Loan.program_code == program_code,
-        Loan.disbursed_on < year_start, Loan.maturity_on >= year_start)).one()
+              exclude_claim_id: int | None = None, caps=None) -> CapUsage:
+    """What this enterprise and institution have already been granted, for the caps to count against.
+
+    Given the rule's caps, a proportional cap's base is read only when the rule has that cap (the
+    engine ignores the others); without them every base is read.
+    """
+    enterprise_year, enterprise_lifetime, institution_year = _committed_sums(
+        session, loan=loan, program_code=program_code, year=year, exclude_claim_id=exclude_claim_id)
+    registered, prior_balance = _principal_bases(
+        session, loan=loan, program_code=program_code, year=year,
+        registered=caps is None or caps.per_institution_year_share_of_registered is not None,
+        prior_balance=caps is None or caps.per_institution_year_share_of_prior_balance is not None)
     return CapUsage(
-        enterprise_year_fen=_committed_sum(session, *in_program, *in_year, *enterprise_condition),
-        enterprise_lifetime_fen=_committed_sum(session, *in_program, *enterprise_condition),
-        institution_year_fen=_committed_sum(session, *in_program, *in_year,
-                                            Claim.institution_id == loan.institution_id),
-        institution_registered_principal_fen=int(registered),
-        institution_prior_year_balance_fen=int(prior_balance),
+        enterprise_year_fen=enterprise_year,
+        enterprise_lifetime_fen=enterprise_lifetime,
+        institution_year_fen=institution_year,
+        institution_registered_principal_fen=registered,
+        institution_prior_year_balance_fen=prior_balance,
         program_budget_remaining_fen=budget_available_fen,
     )

@@ -137,9 +137,18 @@ def rule_of_row(registry, row: RuleVersion):
                        code="rule_version_not_loaded") from exc
 
 
+_SESSION_RULES = "claims.loaded_rules"
+
+
 def loaded_rule(session: Session, registry, *, rule_version_id: int):
-    """The loaded (validated) rule object for a published rule version row."""
-    return rule_of_row(registry, rule_version_by_id(session, rule_version_id=rule_version_id))
+    """The loaded (validated) rule object for a published rule version row (read once per session)."""
+    # A use case asks for the same version several times (check, compute, the response); the row is read
+    # once per session. Only publish_version changes a row in place, and it forgets what was read.
+    memo = session.info.setdefault(_SESSION_RULES, {})
+    rule = memo.get(rule_version_id)
+    if rule is None:
+        rule = memo[rule_version_id] = rule_of_row(registry, rule_version_by_id(session, rule_version_id=rule_version_id))
+    return rule
 
 
 def rule_governing(session: Session, registry, *, code: str, dates: dict) -> tuple:
@@ -205,6 +214,7 @@ def publish_version(session: Session, *, principal: Principal, registry, code: s
             raise Conflict(f"{code} version {rule.version} is already published and in use (or shipped in "
                            f"config/programs); publish a new version instead.", code="rule_version_immutable")
         before = same.sha256
+        session.info.pop(_SESSION_RULES, None)
         same.effective_from, same.effective_to = rule.effective_from, rule.effective_to
         same.parameters, same.source, same.sha256, same.published_at = rule.to_dict(), rule.source, rule.sha256, utcnow()
         session.add(same)
