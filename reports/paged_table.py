@@ -13,9 +13,12 @@ from __future__ import annotations
 from itertools import accumulate
 
 from reportlab.platypus import Flowable, Table, TableStyle
+from reportlab.platypus.tables import LINECOMMANDS
 
 # Points, reportlab's binary floats; amounts never pass through here.
 Points = float
+# Commands a Table keeps and applies while drawing; every other command sets cell styles up front.
+_DRAWING_COMMANDS = frozenset(("BACKGROUND", "ROWBACKGROUNDS", "COLBACKGROUNDS", "SPAN", "NOSPLIT", *LINECOMMANDS))
 
 
 class PagedTable(Flowable):
@@ -36,8 +39,13 @@ class PagedTable(Flowable):
         self._header = header
         self._body = body
         self._col_widths = col_widths
-        self._commands = commands
-        self._last_row_commands = list(last_row_commands)
+        self._commands = [c for c in commands if c[0] in _DRAWING_COMMANDS]
+        self._last_row_commands = [c for c in last_row_commands if c[0] in _DRAWING_COMMANDS]
+        # Cell styles depend only on whether a row is the header, a body row or the last row, so they
+        # are worked out once on a three-row stand-in and shared, rather than set cell by cell per page.
+        styles = Table([header, body[0], body[-1]], colWidths=col_widths,
+                       style=TableStyle([*commands, *last_row_commands]))._cellStyles
+        self._header_styles, self._body_styles, self._last_styles = styles
         # The height reportlab's Table gives a row of string cells: lines x leading + top + bottom padding.
         self._header_height = _row_height(header, leading, padding)
         self._heights = [_row_height(row, leading, padding) for row in body]
@@ -86,19 +94,27 @@ class PagedTable(Flowable):
         table.drawOn(canvas, x, y, _sW)
 
     def _table(self, end: int) -> Table:
-        commands = self._commands + (self._last_row_commands if end == len(self._body) else [])
+        count = end - self._start
+        if end == len(self._body):
+            commands = self._commands + self._last_row_commands
+            styles = [self._header_styles, *[self._body_styles] * (count - 1), self._last_styles]
+        else:
+            commands = self._commands
+            styles = [self._header_styles, *[self._body_styles] * count]
         return Table(
             [self._header, *self._body[self._start : end]],
             colWidths=self._col_widths,
             rowHeights=[self._header_height, *self._heights[self._start : end]],
             repeatRows=1,
+            normalizedData=1,  # every cell is already a str
+            cellStyles=styles,
             style=TableStyle(commands),
         )
 
 
 _OWN_FIELDS = (
-    "_header", "_body", "_col_widths", "_commands", "_last_row_commands", "_header_height", "_heights", "_below",
-    "width",
+    "_header", "_body", "_col_widths", "_commands", "_last_row_commands", "_header_styles", "_body_styles",
+    "_last_styles", "_header_height", "_heights", "_below", "width",
 )
 
 
