@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from workflows.facts import CapUsage, ClaimFacts, EnterpriseFacts, ListMembership, LoanFacts
 from workflows.money import fen_floor, fen_times, format_fen, split_largest_remainder
 from workflows.rules import ProgramRule
-from workflows.trace import Trace
+from workflows.trace import Trace, plain
 
 __all__ = [
     "CapUsage",
@@ -55,18 +56,81 @@ class CompensationResult:
     rule_version: str = ""
 
 
+# Trace steps are appended to the step list as the plain dicts Trace.add would make (same keys, same
+# order, same text), without its generic conversion: every value's type is known here.
+def _amount(steps: list, step: str, fen: int, detail) -> None:
+    steps.append({"step": step, "value": format_fen(fen), "detail": detail, "fen": fen})
+
+
+class _Plan:
+    """What the engine needs from one rule version, worked out once: the constant trace texts and the caps."""
+
+    def __init__(self, rule: ProgramRule):
+        comp, caps = rule.compensation, rule.caps
+        self.rule_value = f"{rule.code}@{rule.version}"
+        self.rule_detail = (plain(rule.source), plain(rule.sha256))
+        add = comp.combine == "add"
+        verb = "+" if add else "max with"
+        self.add = add
+        self.uplifts = tuple((f"uplift:{u.name}", u.when, u.add if add else u.ratio,
+                              f"{verb} {u.add if add else u.ratio}", plain(u.label)) for u in comp.uplifts)
+        self.flat = None if comp.bands else (comp.base_ratio or Decimal(0))
+        self.flat_text = None if self.flat is None else plain(self.flat)
+        self.ceiling = comp.ceiling
+        self.ceiling_text = plain(comp.ceiling)
+        # Caps in the order they are checked and traced: (step, limit, usage field of what is used,
+        # limit text, note) for fixed limits; shares of a base carry (step, share, base field, what).
+        fixed = []
+        if caps.per_loan_fen is not None:
+            fixed.append(("per_loan", caps.per_loan_fen, None, "per loan"))
+        if caps.per_enterprise_year_fen is not None:
+            fixed.append(("per_enterprise_year", caps.per_enterprise_year_fen, "enterprise_year_fen", "enterprise, this year"))
+        if caps.per_enterprise_lifetime_fen is not None:
+            fixed.append(("per_enterprise_lifetime", caps.per_enterprise_lifetime_fen, "enterprise_lifetime_fen",
+                          "enterprise, all years"))
+        if caps.per_institution_year_fen is not None:
+            fixed.append(("per_institution_year", caps.per_institution_year_fen, "institution_year_fen", "institution, this year"))
+        self.fixed_caps = tuple((name, f"cap:{name}", limit, used, format_fen(limit), note) for name, limit, used, note in fixed)
+        shares = []
+        for name, share, base, what in (
+            ("per_institution_year_share_of_registered", caps.per_institution_year_share_of_registered,
+             "institution_registered_principal_fen", "registered principal this year"),
+            ("per_institution_year_share_of_prior_balance", caps.per_institution_year_share_of_prior_balance,
+             "institution_prior_year_balance_fen", "prior-year balance"),
+        ):
+            if share is not None:
+                shares.append((name, f"cap:{name}", share, base, what, f"{share} x {what} "))
+        self.share_caps = tuple(shares)
+        self.program_budget = bool(caps.program_budget)
+
+
+def _plan(rule: ProgramRule) -> _Plan:
+    # A rule version is immutable, so its plan is kept on it (in its __dict__, as functools.cached_property does).
+    plan = rule.__dict__.get("_compensation_plan")
+    if plan is None:
+        plan = _Plan(rule)
+        rule.__dict__["_compensation_plan"] = plan
+    return plan
+
+
 def _dates(loan: LoanFacts, claim: ClaimFacts) -> dict:
     return {"disbursement": loan.disbursed_on, "default": claim.default_on, "claim": claim.claimed_on}
 
 
+def _no_compensation(rule: ProgramRule) -> CompensationError:
+    return CompensationError("not_a_compensation_program", f"program {rule.code} has no [compensation]")
+
+
 def loss_base_fen(rule: ProgramRule, claim: ClaimFacts, trace: Trace | None = None) -> int:
     """The loss the ratio applies to: unrecovered principal, plus interest up to the day cap if covered."""
-    trace = trace or Trace()
-    comp = rule.compensation
-    if comp is None:
-        raise CompensationError("not_a_compensation_program", f"program {rule.code} has no [compensation]")
+    if rule.compensation is None:
+        raise _no_compensation(rule)
+    return _loss_base(rule.compensation, claim, (trace or Trace()).steps)
+
+
+def _loss_base(comp, claim: ClaimFacts, steps: list) -> int:
     loss = claim.outstanding_principal_fen
-    trace.amount("principal", claim.outstanding_principal_fen, "outstanding principal at default")
+    _amount(steps, "principal", loss, "outstanding principal at default")
     if comp.loss_base == "principal_and_interest":
         interest = claim.unpaid_interest_fen
         cap = comp.interest_day_cap or 0
@@ -77,87 +141,74 @@ def loss_base_fen(rule: ProgramRule, claim: ClaimFacts, trace: Trace | None = No
             note = f"{format_fen(claim.unpaid_interest_fen)} x {cap}/{claim.interest_days} days, half-up to the fen"
         else:
             note = f"{claim.interest_days} days, within the {cap}-day cap"
-        trace.amount("interest", interest, note)
+        _amount(steps, "interest", interest, note)
         loss += interest
-    if claim.recovered_before_claim_fen:
-        trace.amount("recovered_before_claim", -claim.recovered_before_claim_fen, "deducted from the loss")
-        loss -= claim.recovered_before_claim_fen
+    recovered = claim.recovered_before_claim_fen
+    if recovered:
+        _amount(steps, "recovered_before_claim", -recovered, "deducted from the loss")
+        loss -= recovered
     loss = max(loss, 0)
-    trace.amount("loss_base", loss, comp.loss_base)
+    _amount(steps, "loss_base", loss, plain(comp.loss_base))
     return loss
 
 
 def compensation_ratio(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, trace: Trace | None = None) -> tuple[Decimal | None, bool]:
     """The ratio for this loan after bands, uplifts and the ceiling; None when no band applies."""
-    trace = trace or Trace()
-    comp = rule.compensation
-    if comp is None:
-        raise CompensationError("not_a_compensation_program", f"program {rule.code} has no [compensation]")
-    if comp.bands:
+    if rule.compensation is None:
+        raise _no_compensation(rule)
+    return _ratio(rule.compensation, _plan(rule), loan, claim, (trace or Trace()).steps)
+
+
+def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, steps: list) -> tuple[Decimal | None, bool]:
+    if plan.flat is None:
         measured = loan.principal_fen if comp.band_by == "principal" else loan.enterprise.revenue_fen
         if measured is None:
-            trace.add("base_ratio", None, f"firm revenue unknown: no {comp.band_by} band can be chosen")
+            steps.append({"step": "base_ratio", "value": None,
+                          "detail": f"firm revenue unknown: no {comp.band_by} band can be chosen"})
             return None, False
         band = next((b for b in comp.bands if b.range.contains(measured)), None)
         if band is None:
-            trace.add("base_ratio", None, f"{comp.band_by} {format_fen(measured)} falls in no band: not eligible")
+            steps.append({"step": "base_ratio", "value": None,
+                          "detail": f"{comp.band_by} {format_fen(measured)} falls in no band: not eligible"})
             return None, False
         ratio = band.ratio
-        trace.add("base_ratio", ratio, f"{comp.band_by} {format_fen(measured)} in band {band.range.describe()} (fen)")
+        steps.append({"step": "base_ratio", "value": plain(ratio),
+                      "detail": f"{comp.band_by} {format_fen(measured)} in band {band.range.describe()} (fen)"})
     else:
-        ratio = comp.base_ratio or Decimal(0)
-        trace.add("base_ratio", ratio, "flat base ratio")
-    dates = _dates(loan, claim)
-    for uplift in comp.uplifts:
-        applies, notes = uplift.when.evaluate(loan, dates)
-        value = uplift.add if comp.combine == "add" else uplift.ratio
-        if applies and comp.combine == "add":
-            ratio += value
-        elif applies:
-            ratio = max(ratio, value)
-        verb = "+" if comp.combine == "add" else "max with"
-        trace.add(
-            f"uplift:{uplift.name}",
-            ratio,
-            {"applies": applies, "combine": f"{verb} {value}", "conditions": notes, "label": uplift.label},
-        )
-    bound = ratio > comp.ceiling
+        ratio = plan.flat
+        steps.append({"step": "base_ratio", "value": plan.flat_text, "detail": "flat base ratio"})
+    if plan.uplifts:
+        dates = _dates(loan, claim)
+        add = plan.add
+        for step, when, value, combine, label in plan.uplifts:
+            applies, notes = when.evaluate(loan, dates)
+            if applies:
+                ratio = ratio + value if add else max(ratio, value)
+            steps.append({"step": step, "value": plain(ratio),
+                          "detail": {"applies": applies, "combine": combine, "conditions": notes, "label": label}})
+    bound = ratio > plan.ceiling
     if bound:
-        ratio = comp.ceiling
-    trace.add("ceiling", ratio, {"ceiling": comp.ceiling, "bound": bound})
+        ratio = plan.ceiling
+    steps.append({"step": "ceiling", "value": plain(ratio), "detail": {"ceiling": plan.ceiling_text, "bound": bound}})
     return ratio, bound
 
 
-def _cap_limits(rule: ProgramRule, usage: CapUsage) -> list[tuple[str, int, int, str]]:
-    """Each cap as (name, limit, already used, note); the remaining room is limit - used."""
-    caps = rule.caps
-    limits: list[tuple[str, int, int, str]] = []
-    if caps.per_loan_fen is not None:
-        limits.append(("per_loan", caps.per_loan_fen, 0, "per loan"))
-    if caps.per_enterprise_year_fen is not None:
-        limits.append(("per_enterprise_year", caps.per_enterprise_year_fen, usage.enterprise_year_fen, "enterprise, this year"))
-    if caps.per_enterprise_lifetime_fen is not None:
-        limits.append(
-            ("per_enterprise_lifetime", caps.per_enterprise_lifetime_fen, usage.enterprise_lifetime_fen, "enterprise, all years")
-        )
-    if caps.per_institution_year_fen is not None:
-        limits.append(("per_institution_year", caps.per_institution_year_fen, usage.institution_year_fen, "institution, this year"))
-    for name, share, base, what in (
-        ("per_institution_year_share_of_registered", caps.per_institution_year_share_of_registered,
-         usage.institution_registered_principal_fen, "registered principal this year"),
-        ("per_institution_year_share_of_prior_balance", caps.per_institution_year_share_of_prior_balance,
-         usage.institution_prior_year_balance_fen, "prior-year balance"),
-    ):
-        if share is None:
-            continue
+def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple[str, str, int, int, str, str]]:
+    """Each cap as (name, step, limit, already used, limit text if known, note); the room is limit - used."""
+    limits = [(name, step, limit, 0 if used is None else getattr(usage, used), text, note)
+              for name, step, limit, used, text, note in plan.fixed_caps]
+    for name, step, share, field_name, what, prefix in plan.share_caps:
+        base = getattr(usage, field_name)
         if base is None:
             raise CompensationError("cap_input_missing", f"cap {name} needs the institution's {what}")
         # A limit is never rounded up: flooring keeps the payout provably within it.
-        limits.append((name, fen_floor(base, share), usage.institution_year_fen, f"{share} x {what} {format_fen(base)}, floored"))
-    if caps.program_budget:
-        if usage.program_budget_remaining_fen is None:
+        limit = fen_floor(base, share)
+        limits.append((name, step, limit, usage.institution_year_fen, None, f"{prefix}{format_fen(base)}, floored"))
+    if plan.program_budget:
+        remaining = usage.program_budget_remaining_fen
+        if remaining is None:
             raise CompensationError("cap_input_missing", "the program budget cap needs the remaining budget")
-        limits.append(("program_budget", usage.program_budget_remaining_fen, 0, "remaining program budget"))
+        limits.append(("program_budget", "cap:program_budget", remaining, 0, None, "remaining program budget"))
     return limits
 
 
@@ -174,76 +225,85 @@ def _split_risk_shares(rule: ProgramRule, loss: int) -> dict[str, int]:
     return {s.party: own if s.program else rest.get(s.party, 0) for s in rule.risk_shares}
 
 
+def _inputs(loan: LoanFacts, claim: ClaimFacts) -> dict:
+    # The facts' declared types are already plain except dates and the share; anything else still goes
+    # through plain() so the trace reads the same whatever a caller passed.
+    p, d, sec, sh, fl, pt = (loan.principal_fen, loan.disbursed_on, loan.security_type, loan.unsecured_share,
+                             loan.first_loan, loan.policy_tool)
+    rev, dd, out, unpaid, days, rec = (loan.enterprise.revenue_fen, claim.default_on, claim.outstanding_principal_fen,
+                                       claim.unpaid_interest_fen, claim.interest_days, claim.recovered_before_claim_fen)
+    return {
+        "principal_fen": p if type(p) is int else plain(p),
+        "disbursed_on": d.isoformat() if type(d) is date else plain(d),
+        "security_type": sec if type(sec) is str else plain(sec),
+        "unsecured_share": plain(sh),
+        "first_loan": fl if type(fl) is bool else plain(fl),
+        "policy_tool": pt if type(pt) is bool else plain(pt),
+        "revenue_fen": rev if type(rev) is int else plain(rev),
+        "default_on": dd.isoformat() if type(dd) is date else plain(dd),
+        "outstanding_principal_fen": out if type(out) is int else plain(out),
+        "unpaid_interest_fen": unpaid if type(unpaid) is int else plain(unpaid),
+        "interest_days": days if type(days) is int else plain(days),
+        "recovered_before_claim_fen": rec if type(rec) is int else plain(rec),
+    }
+
+
 def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, usage: CapUsage | None = None) -> CompensationResult:
     """Compute the payout on a loss claim under the rule, with every step in the trace."""
     usage = usage or CapUsage()
     comp = rule.compensation
     if comp is None:
         raise CompensationError("not_a_compensation_program", f"program {rule.code} is a {rule.kind}, not a compensation program")
-    trace = Trace()
-    trace.add("rule", f"{rule.code}@{rule.version}", {"source": rule.source, "sha256": rule.sha256})
-    trace.add(
-        "inputs",
-        None,
-        {
-            "principal_fen": loan.principal_fen,
-            "disbursed_on": loan.disbursed_on,
-            "security_type": loan.security_type,
-            "unsecured_share": loan.unsecured_share,
-            "first_loan": loan.first_loan,
-            "policy_tool": loan.policy_tool,
-            "revenue_fen": loan.enterprise.revenue_fen,
-            "default_on": claim.default_on,
-            "outstanding_principal_fen": claim.outstanding_principal_fen,
-            "unpaid_interest_fen": claim.unpaid_interest_fen,
-            "interest_days": claim.interest_days,
-            "recovered_before_claim_fen": claim.recovered_before_claim_fen,
-        },
-    )
-    loss = loss_base_fen(rule, claim, trace)
+    plan = _plan(rule)
+    source, sha256 = plan.rule_detail
+    steps: list[dict] = [
+        {"step": "rule", "value": plan.rule_value, "detail": {"source": source, "sha256": sha256}},
+        {"step": "inputs", "value": None, "detail": _inputs(loan, claim)},
+    ]
+    loss = _loss_base(comp, claim, steps)
     ceiling_bound = False
     if rule.risk_shares:
         party = next(s for s in rule.risk_shares if s.program)
         shares = _split_risk_shares(rule, loss)
         ratio = party.share
         gross = shares[party.party]
-        trace.add("risk_shares", {k: format_fen(v) for k, v in shares.items()},
-                  f"{party.party} floored to the fen; the rest split by largest remainder")
-        trace.amount("gross", gross, f"share of {party.party} ({party.share})")
+        steps.append({"step": "risk_shares", "value": {str(k): format_fen(v) for k, v in shares.items()},
+                      "detail": f"{party.party} floored to the fen; the rest split by largest remainder"})
+        _amount(steps, "gross", gross, f"share of {party.party} ({party.share})")
     else:
-        found, ceiling_bound = compensation_ratio(rule, loan, claim, trace)
+        found, ceiling_bound = _ratio(comp, plan, loan, claim, steps)
         if found is None:
-            trace.amount("amount", 0, "no base ratio applies: nothing payable")
+            _amount(steps, "amount", 0, "no base ratio applies: nothing payable")
             return CompensationResult(
                 amount_fen=0, ratio=Decimal(0), loss_base_fen=loss, gross_fen=0, shares={comp.payer_party: 0},
-                trace=trace.as_list(), reasons=("no_band",), rule_code=rule.code, rule_version=rule.version,
+                trace=steps, reasons=("no_band",), rule_code=rule.code, rule_version=rule.version,
             )
         ratio = found
         gross = fen_times(loss, ratio)
-        trace.amount("gross", gross, f"{format_fen(loss)} x {ratio}, half-up to the fen (the one rounding point)")
+        _amount(steps, "gross", gross, f"{format_fen(loss)} x {ratio}, half-up to the fen (the one rounding point)")
         shares = {}
     split = dict(shares)
     amount = gross
     binding = None
-    for name, limit, used, note in _cap_limits(rule, usage):
+    for name, step, limit, used, limit_text, note in _cap_limits(plan, usage):
         room = max(limit - used, 0)
         bound = room < amount
         if bound:
             amount, binding = room, name
-        trace.amount(f"cap:{name}", room, {"limit": format_fen(limit), "used": format_fen(used), "bound": bound, "note": note})
+        _amount(steps, step, room, {"limit": limit_text or format_fen(limit), "used": format_fen(used), "bound": bound, "note": note})
     if rule.risk_shares:
         party = next(s for s in rule.risk_shares if s.program)
         shares = {**shares, party.party: amount}
     else:
         shares = {comp.payer_party: amount}
-    trace.amount("amount", amount, f"bound by {binding}" if binding else "no cap bound")
+    _amount(steps, "amount", amount, f"bound by {binding}" if binding else "no cap bound")
     return CompensationResult(
         amount_fen=amount,
         ratio=ratio,
         loss_base_fen=loss,
         gross_fen=gross,
         shares=shares,
-        trace=trace.as_list(),
+        trace=steps,
         binding_cap=binding,
         ceiling_bound=ceiling_bound,
         split=split,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from workflows.facts import SECURITY_TYPES, LoanFacts
 from workflows.rule_reader import Reader
@@ -127,38 +128,64 @@ class Condition:
     revenue: Range | None = None
     attributes: tuple[AttributeTest, ...] = ()
 
+    @cached_property
+    def _texts(self) -> dict[str, tuple[str, str]]:
+        # The notes are constant but for the list date; worked out once per condition, not per loan.
+        def both(note: str) -> tuple[str, str]:
+            return "met: " + note, "not met: " + note
+
+        texts = {"lists": both(f"on list {' or '.join(self.lists_any)} on "), "list_on": (f" ({self.list_on} date)",), "first_loan": both(f"first_loan is {self.first_loan}"),
+                 "policy_tool": both(f"policy_tool is {self.policy_tool}")}
+        if self.security_types is not None:
+            texts["security_types"] = both(f"security type in {', '.join(self.security_types)}")
+        for name, label in (("unsecured_share", "unsecured share"), ("principal", "principal (fen)"), ("revenue", "revenue (fen)")):
+            if getattr(self, name) is not None:
+                texts[name] = both(f"{label} in {getattr(self, name).describe()}")
+        texts["attributes"] = tuple(both(f"attribute {test.name} matches") for test in self.attributes)
+        return texts
+
     def evaluate(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, list[str]]:
         """Tell whether the loan meets every test, with a line per test saying why."""
         notes: list[str] = []
         ok = True
-
-        def check(passed: bool, note: str) -> None:
-            nonlocal ok
-            ok = ok and passed
-            notes.append(("met: " if passed else "not met: ") + note)
-
+        texts = self._texts
         if self.lists_any:
             on = dates.get(self.list_on)
             if on is None:
                 raise ValueError(f"condition looks at list membership on the {self.list_on} date, which was not given")
-            found = [c for c in self.lists_any if loan.enterprise.on_list(c, on)]
-            check(bool(found), f"on list {' or '.join(self.lists_any)} on {on.isoformat()} ({self.list_on} date)")
+            lists = self.lists_any
+            found = any(m.category in lists and m.covers(on) for m in loan.enterprise.memberships)
+            ok = found
+            notes.append(texts["lists"][not found] + on.isoformat() + texts["list_on"][0])
         if self.first_loan is not None:
-            check(loan.first_loan == self.first_loan, f"first_loan is {self.first_loan}")
+            passed = loan.first_loan == self.first_loan
+            ok = ok and passed
+            notes.append(texts["first_loan"][not passed])
         if self.policy_tool is not None:
-            check(loan.policy_tool == self.policy_tool, f"policy_tool is {self.policy_tool}")
+            passed = loan.policy_tool == self.policy_tool
+            ok = ok and passed
+            notes.append(texts["policy_tool"][not passed])
         if self.security_types is not None:
-            check(loan.security_type in self.security_types, f"security type in {', '.join(self.security_types)}")
+            passed = loan.security_type in self.security_types
+            ok = ok and passed
+            notes.append(texts["security_types"][not passed])
         if self.unsecured_share is not None:
-            check(self.unsecured_share.contains(loan.unsecured_share), f"unsecured share in {self.unsecured_share.describe()}")
+            passed = self.unsecured_share.contains(loan.unsecured_share)
+            ok = ok and passed
+            notes.append(texts["unsecured_share"][not passed])
         if self.principal is not None:
-            check(self.principal.contains(loan.principal_fen), f"principal (fen) in {self.principal.describe()}")
+            passed = self.principal.contains(loan.principal_fen)
+            ok = ok and passed
+            notes.append(texts["principal"][not passed])
         if self.revenue is not None:
             revenue = loan.enterprise.revenue_fen
-            check(revenue is not None and self.revenue.contains(revenue), f"revenue (fen) in {self.revenue.describe()}")
-        for test in self.attributes:
-            value = loan.attributes.get(test.name, loan.enterprise.attributes.get(test.name))
-            check(test.holds(value), f"attribute {test.name} matches")
+            passed = revenue is not None and self.revenue.contains(revenue)
+            ok = ok and passed
+            notes.append(texts["revenue"][not passed])
+        for test, text in zip(self.attributes, texts["attributes"], strict=True):
+            passed = test.holds(loan.attributes.get(test.name, loan.enterprise.attributes.get(test.name)))
+            ok = ok and passed
+            notes.append(text[not passed])
         return ok, notes
 
 

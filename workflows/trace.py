@@ -8,7 +8,8 @@ from decimal import Decimal
 from workflows.money import format_fen
 
 
-def _plain(value):
+def plain(value):
+    """The value as JSON-ready data: Decimals and dates become strings, mappings and sequences are converted deeply."""
     # Most values are already plain; checking the exact type first keeps traces cheap.
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
@@ -18,9 +19,9 @@ def _plain(value):
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -32,9 +33,9 @@ class Trace:
 
     def add(self, step: str, value, detail: str | dict | None = None, **extra) -> None:
         """Record a step; Decimals and dates become strings so the trace stores as JSON."""
-        entry = {"step": step, "value": _plain(value), "detail": _plain(detail) if detail is not None else ""}
+        entry = {"step": step, "value": plain(value), "detail": plain(detail) if detail is not None else ""}
         if extra:
-            entry.update({k: _plain(v) for k, v in extra.items()})
+            entry.update({k: plain(v) for k, v in extra.items()})
         self.steps.append(entry)
 
     def amount(self, step: str, fen: int, detail: str | dict | None = None, **extra) -> None:
