@@ -1,8 +1,10 @@
 """Benchmark: render_statement against reportlab drawing the same cells on a bare canvas, same run.
 
-The floor is the least work that puts the same strings, in the same embedded font, on pages:
-one canvas.drawString per cell and a new page every ROWS_PER_PAGE rows, no tables, no wrapping, no
-"page x of y". Each measurement runs in a fresh forked process so its peak RSS is its own.
+The floor is the least work that puts the same text, in the same embedded font, on the same pages:
+the cells wrapped to ours' column widths (greedy, cached per text), one canvas.drawString per text
+line, rows paged at ours' row heights and margins with the column labels on each page, the opening
+block, the totals, budget and signature texts and "page x of y" footers; no tables, grid lines, fills,
+alignment or kinsoku. Each measurement runs in a fresh forked process so its peak RSS is its own.
 
     .venv/bin/python bench/statement_pdf.py            # 1 000, 10 000 and 20 000 lines
     .venv/bin/python bench/statement_pdf.py 10000 -r 5
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 
 from reports.fonts import register_cjk_font
@@ -38,9 +41,21 @@ from reports.statement_model import (
     StatementSection,
     StatementTotals,
 )
+from workflows.money import rmb_upper
 
-ROWS_PER_PAGE = 40
-COLUMN_X_MM = (14, 24, 52, 100, 120, 140, 160)
+# The floor lays rows out as ours does (same columns, wrapped lines, leading and padding, margins), with
+# none of the tables, grids, fills or alignment.
+PAGE_WIDTH, PAGE_HEIGHT = A4
+TABLE_FONT_SIZE = 7.5
+ROW_LEADING = 9.2
+CELL_PAD = 3
+ROW_PADDING = 4.5
+TEXT_LEFT = 12 * mm + 6
+CONTENT_WIDTH = PAGE_WIDTH - 2 * TEXT_LEFT
+PAGE_TOP = PAGE_HEIGHT - 18 * mm - 6
+FIRST_PAGE_TOP = PAGE_TOP - 60 * mm  # below the title and the addressee block
+BOTTOM = 20 * mm + 6
+CLOSING_LEADING = 12
 ENTERPRISES = (
     "深圳市星河微电子科技有限公司",
     "深圳市南山区鹏程精密制造有限公司",
@@ -99,27 +114,148 @@ def ours(statement: Statement) -> tuple[int, str]:
 
 
 def floor(statement: Statement) -> tuple[int, str]:
-    """Draw the same cell strings with one drawString each on a bare canvas; return pages and digest."""
+    """Draw the same text lines with one drawString each on bare canvases; return pages and digest."""
     font = register_cjk_font()
+    lines_of: dict[str, list[str]] = {}  # names and traces repeat, so each is wrapped once
+    section = statement.sections[0]
+    amounts = [list(map(format_amount, line.amounts_fen)) for line in section.lines]
+    widths = _column_widths(section, amounts, font)
+    xs = [TEXT_LEFT + CELL_PAD + sum(widths[:i]) for i in range(len(widths))]
+    text_widths = [width - 2 * CELL_PAD for width in widths]
+    rows = []
+    for seq, (line, figures) in enumerate(zip(section.lines, amounts), start=1):
+        # Figures fit their fitted columns; the texts are wrapped to theirs.
+        rows.append([
+            [str(seq)],
+            _lines(line.reference, text_widths[1], font, lines_of),
+            _lines(line.name, text_widths[2], font, lines_of),
+            *([figure] for figure in figures),
+            _lines(line.trace, text_widths[-1], font, lines_of),
+        ])
+    heights = [ROW_LEADING * max(map(len, row)) + ROW_PADDING for row in rows]
+    header = [_lines(label, width, font, lines_of) for label, width in zip(_labels(statement), text_widths)]
+    header_height = ROW_LEADING * max(map(len, header)) + ROW_PADDING
+    # Page breaks first, so every footer can say "of y pages" as ours does.
+    pages, y = [[]], FIRST_PAGE_TOP - header_height
+    for index, height in enumerate(heights):
+        if y - height < BOTTOM:
+            pages.append([])
+            y = PAGE_TOP - header_height
+        pages[-1].append(index)
+        y -= height
+    closing = _closing_texts(statement)
+    if y - CLOSING_LEADING * len(closing) < BOTTOM:
+        pages.append([])
     buffer = io.BytesIO()
     canvas = rl_canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-    xs = [x * mm for x in COLUMN_X_MM]
-    pages = 0
-    for section in statement.sections:
-        for row, line in enumerate(section.lines):
-            slot = row % ROWS_PER_PAGE
-            if slot == 0:
-                if row:
-                    canvas.showPage()
-                pages += 1
-                canvas.setFont(font, 7.5)
-            y = A4[1] - 20 * mm - slot * 6.5 * mm
-            cells = (str(row + 1), line.reference, line.name, *map(format_amount, line.amounts_fen), line.trace)
-            for x, text in zip(xs, cells):
-                canvas.drawString(x, y, text)
-    canvas.showPage()
+    for number, page in enumerate(pages, start=1):
+        canvas.setFont(font, TABLE_FONT_SIZE)
+        y = PAGE_TOP
+        if number == 1:
+            for text in _opening_texts(statement):
+                canvas.drawString(xs[0], y, text)
+                y -= CLOSING_LEADING
+        else:
+            canvas.drawString(xs[0], PAGE_TOP + 6 * mm, f"{statement.program.name} · {statement.institution.name}")
+            canvas.drawString(xs[-1], PAGE_TOP + 6 * mm, statement.number)
+        if page:
+            y = _draw_row(canvas, xs, y, header)
+            for index in page:
+                y = _draw_row(canvas, xs, y, rows[index])
+        if number == len(pages):
+            for text in closing:
+                canvas.drawString(xs[0], y - CLOSING_LEADING, text)
+                y -= CLOSING_LEADING
+        canvas.drawString(xs[0], BOTTOM - 10 * mm, f"对账单编号 {statement.number}")
+        canvas.drawString(PAGE_WIDTH / 2, BOTTOM - 10 * mm, f"第 {number} 页 / 共 {len(pages)} 页")
+        canvas.drawRightString(PAGE_WIDTH - TEXT_LEFT, BOTTOM - 10 * mm, "本对账单 SHA-256 摘要已由系统登记备查")
+        canvas.showPage()
     canvas.save()
-    return pages, hashlib.sha256(buffer.getvalue()).hexdigest()
+    return len(pages), hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def _draw_row(canvas, xs: list[float], y: float, row: list[list[str]]) -> float:
+    for x, lines in zip(xs, row):
+        line_y = y - CELL_PAD - TABLE_FONT_SIZE
+        for text in lines:
+            canvas.drawString(x, line_y, text)
+            line_y -= ROW_LEADING
+    return y - ROW_LEADING * max(map(len, row)) - ROW_PADDING
+
+
+def _column_widths(section, amounts: list[list[str]], font: str) -> list[float]:
+    """Columns fitted to their longest text as ours fits them (figures share one advance width)."""
+
+    def fit(texts, floor: float, ceiling: float) -> float:
+        longest = max(texts, key=len, default="")
+        return min(max(stringWidth(longest, font, TABLE_FONT_SIZE) + 2 * CELL_PAD + 1, floor), ceiling)
+
+    figures = [fit([row[col] for row in amounts], 18 * mm, 36 * mm) for col in range(len(section.columns))]
+    reference = fit([line.reference for line in section.lines], 24 * mm, 34 * mm)
+    free = CONTENT_WIDTH - 10 * mm - reference - sum(figures)
+    name = fit([line.name for line in section.lines], free * 0.4, free * 0.55)
+    return [10 * mm, reference, name, *figures, free - name]
+
+
+def _lines(text: str, width: float, font: str, cache: dict[str, list[str]]) -> list[str]:
+    """Greedy wrap at any character, cached per text (the least a renderer must do to keep text on the page)."""
+    lines = cache.get(text)
+    if lines is None and "\n" not in text and stringWidth(text, font, TABLE_FONT_SIZE) <= width:
+        lines = [text]  # most cells: one measurement
+    elif lines is None:
+        lines, start, used = [], 0, 0.0
+        for index, char in enumerate(text):
+            if char == "\n":
+                lines.append(text[start:index])
+                start, used = index + 1, 0.0
+                continue
+            advance = stringWidth(char, font, TABLE_FONT_SIZE)
+            if used + advance > width and index > start:
+                lines.append(text[start:index])
+                start, used = index, 0.0
+            used += advance
+        lines.append(text[start:])
+        cache[text] = lines
+    return lines
+
+
+def _labels(statement: Statement) -> list[str]:
+    section = statement.sections[0]
+    return ["序号", section.reference_label, section.name_label, *section.columns, section.trace_label]
+
+
+def _opening_texts(statement: Statement) -> list[str]:
+    """The title, the addressee block and the section heading, one string each."""
+    institution = statement.institution
+    return [
+        statement.title,
+        f"对账单编号 {statement.number}", f"版本 第 {statement.version} 版",
+        f"合作机构 {institution.name}", f"统一社会信用代码 {institution.code}",
+        f"项目 {statement.program.name}（{statement.program.code}）", f"出具日期 {statement.issue_date}",
+        f"结算期间 {statement.period_label} {statement.period_start}至{statement.period_end}",
+        f"期初余额（元） {format_amount(statement.opening_fen)}",
+        f"一、{statement.sections[0].title}",
+    ]
+
+
+def _closing_texts(statement: Statement) -> list[str]:
+    """The subtotal, totals, budget and signature blocks, one string per row."""
+    t, budget = statement.totals, statement.budget
+    texts = [f"小计 {format_amount(section.subtotal_fen)}" for section in statement.sections]
+    texts += [
+        "二、本期汇总",
+        f"期初余额 {format_amount(statement.opening_fen)}",
+        f"本期已拨付代偿（补偿）款 {format_amount(t.claims_paid_fen)} 加项",
+        f"本期贴息、贴保等补贴 {format_amount(t.subsidies_fen)} 加项",
+        f"本期机构奖励 {format_amount(t.rewards_fen)} 加项",
+        f"本期退回追偿款 {format_amount(t.recoveries_returned_fen)} 减项",
+        f"本期净额 {format_amount(t.net_fen)}",
+        f"净额人民币（大写） {rmb_upper(abs(t.net_fen))}",
+        f"{budget.fiscal_year}年度项目预算（元） {format_amount(budget.annual_fen)}",
+        f"年初至今已使用（元） {format_amount(budget.used_ytd_fen)} 使用率 {budget.used_percent}%",
+    ]
+    texts += [f"{party.role}：{party.name}（盖章） 经办人签字： 日期：    年   月   日" for party in statement.signatures]
+    return texts
 
 
 def _child(kind: str, line_count: int, conn) -> None:
@@ -167,7 +303,7 @@ def main() -> None:
             f"{best_ours[0] / best_floor[0]:>7.2f}{best_ours[3] / 1024:>16.0f} / {best_floor[3] / 1024:<9.0f}"
         )
     print(
-        f"best of {args.repeat}; floor = drawString per cell, {ROWS_PER_PAGE} rows per page, same font; "
+        f"best of {args.repeat}; floor = drawString per text line, rows wrapped and paged like ours, same font; "
         "every repeat of ours gave the same SHA-256"
     )
 
