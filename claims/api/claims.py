@@ -136,6 +136,10 @@ class RecoverySchema(StrictSchema):
     trace = fields.List(fields.Dict())
 
 
+# Built once: a schema instance is stateless when dumping, and building one per response costs more than the dump.
+_DETAIL_SCHEMA = ClaimDetailSchema()
+
+
 def _detail(claim, decisions=None):
     """The claim document with its ETag; decisions are read unless the caller knows them (none for a new claim)."""
     session, principal = context.session(), context.principal()
@@ -143,7 +147,7 @@ def _detail(claim, decisions=None):
     from workflows.flows import review_flow
 
     rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
-    data = ClaimDetailSchema().dump({**claim.model_dump(), "version": claim.version,
+    data = _DETAIL_SCHEMA.dump({**claim.model_dump(), "version": claim.version,
                                      "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
                                      "available_actions": review_flow("claim", rule.review_stages).actions_from(
                                          claim.status, principal.roles)})

@@ -1,10 +1,11 @@
 """Turn stored rows into the plain facts the rule engine evaluates (no rules here, only mapping)."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, select
 
 from claims.models import Claim, Enterprise, ListMembership, Loan
@@ -17,9 +18,10 @@ def enterprise_facts(session: Session, enterprise: Enterprise | None) -> Enterpr
     """An enterprise's revenue, industry and dated list memberships."""
     if enterprise is None:
         return EnterpriseFacts()
-    memberships = session.exec(select(ListMembership).where(ListMembership.enterprise_id == enterprise.id)).all()
+    memberships = session.execute(select(ListMembership.category, ListMembership.valid_from, ListMembership.valid_to)
+                                  .where(ListMembership.enterprise_id == enterprise.id)).all()
     return EnterpriseFacts(revenue_fen=enterprise.annual_revenue_fen, industry=enterprise.industry or None,
-                           memberships=tuple(MembershipFact(m.category, m.valid_from, m.valid_to) for m in memberships))
+                           memberships=tuple(MembershipFact(*m) for m in memberships))
 
 
 def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> dict[int, EnterpriseFacts]:
@@ -45,40 +47,64 @@ def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
                      enterprise=enterprise)
 
 
-def _committed_sums(session: Session, *, loan: Loan, program_code: str, year: int,
-                    exclude_claim_id: int | None) -> tuple[int, int, int]:
-    """Approved or paid amounts: (enterprise this year, enterprise all years, institution this year), in one query."""
-    enterprise = (Loan.enterprise_id == loan.enterprise_id if loan.enterprise_id is not None
-                  else Loan.individual_id == loan.individual_id)
-    institution = Claim.institution_id == loan.institution_id
-    in_year = Claim.budget_year == year
+# These two statements run on every filing and recompute; they are built once per shape and take their
+# values as bound parameters (building the expression costs more than running it on SQLite).
+@functools.lru_cache(maxsize=None)
+def _committed_sums_statement(owner: str, excluding: bool):
+    column = Loan.enterprise_id if owner == "enterprise" else Loan.individual_id
+    # A loan without a borrower id compares it IS NULL, as `column == None` always did.
+    enterprise = column.is_(None) if owner == "none" else column == bindparam("owner_id")
+    institution = Claim.institution_id == bindparam("institution_id")
+    in_year = Claim.budget_year == bindparam("year")
     amount = func.coalesce(Claim.approved_fen, 0)
 
     def total(*when):
         return func.coalesce(func.sum(case((and_(*when), amount), else_=0)), 0)
 
-    others = [Claim.id != exclude_claim_id] if exclude_claim_id else []
-    statement = select(total(enterprise, in_year), total(enterprise), total(institution, in_year)).select_from(
+    others = [Claim.id != bindparam("exclude_claim_id")] if excluding else []
+    return select(total(enterprise, in_year), total(enterprise), total(institution, in_year)).select_from(
         Claim).join(Loan, Loan.id == Claim.loan_id).where(
-        Claim.status.in_(COMMITTED_CLAIM_STATES), Claim.program_code == program_code, *others,
+        Claim.status.in_(COMMITTED_CLAIM_STATES), Claim.program_code == bindparam("program_code"), *others,
         or_(enterprise, institution))
-    return tuple(int(value) for value in session.execute(statement).one())
+
+
+def _committed_sums(session: Session, *, loan: Loan, program_code: str, year: int,
+                    exclude_claim_id: int | None) -> tuple[int, int, int]:
+    """Approved or paid amounts: (enterprise this year, enterprise all years, institution this year), in one query."""
+    if loan.enterprise_id is not None:
+        owner, owner_id = "enterprise", loan.enterprise_id
+    else:
+        owner, owner_id = ("individual", loan.individual_id) if loan.individual_id is not None else ("none", None)
+    statement = _committed_sums_statement(owner, bool(exclude_claim_id))
+    params = {"institution_id": loan.institution_id, "year": year, "program_code": program_code}
+    if owner_id is not None:
+        params["owner_id"] = owner_id
+    if exclude_claim_id:
+        params["exclude_claim_id"] = exclude_claim_id
+    return tuple(int(value) for value in session.execute(statement, params).one())
+
+
+@functools.lru_cache(maxsize=None)
+def _principal_bases_statement(registered: bool, prior_balance: bool):
+    start, end = bindparam("year_start"), bindparam("year_end")
+    conditions = [condition for wanted, condition in (
+        (registered, and_(Loan.disbursed_on >= start, Loan.disbursed_on <= end)),
+        (prior_balance, and_(Loan.disbursed_on < start, Loan.maturity_on >= start))) if wanted]
+    return select(*(func.coalesce(func.sum(case((condition, Loan.principal_fen), else_=0)), 0)
+                    for condition in conditions)).where(
+        Loan.institution_id == bindparam("institution_id"), Loan.program_code == bindparam("program_code"),
+        or_(*conditions))
 
 
 def _principal_bases(session: Session, *, loan: Loan, program_code: str, year: int, registered: bool,
                      prior_balance: bool) -> tuple[int | None, int | None]:
     """The institution's principal registered this year and its balance carried in from earlier years (as asked)."""
-    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-    wanted = {"registered": and_(Loan.disbursed_on >= year_start, Loan.disbursed_on <= year_end) if registered else None,
-              "prior": and_(Loan.disbursed_on < year_start, Loan.maturity_on >= year_start) if prior_balance else None}
-    conditions = {name: condition for name, condition in wanted.items() if condition is not None}
-    if not conditions:
+    if not (registered or prior_balance):
         return None, None
-    statement = select(*(func.coalesce(func.sum(case((condition, Loan.principal_fen), else_=0)), 0)
-                         for condition in conditions.values())).where(
-        Loan.institution_id == loan.institution_id, Loan.program_code == program_code, or_(*conditions.values()))
-    sums = dict(zip(conditions, (int(value) for value in session.execute(statement).one())))
-    return sums.get("registered"), sums.get("prior")
+    row = iter(session.execute(_principal_bases_statement(registered, prior_balance), {
+        "year_start": date(year, 1, 1), "year_end": date(year, 12, 31), "institution_id": loan.institution_id,
+        "program_code": program_code}).one())
+    return (int(next(row)) if registered else None), (int(next(row)) if prior_balance else None)
 
 
 def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_available_fen: int | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from claims.audit import record_event
@@ -147,7 +148,12 @@ def loaded_rule(session: Session, registry, *, rule_version_id: int):
     memo = session.info.setdefault(_SESSION_RULES, {})
     rule = memo.get(rule_version_id)
     if rule is None:
-        rule = memo[rule_version_id] = rule_of_row(registry, rule_version_by_id(session, rule_version_id=rule_version_id))
+        # The stored document and source are only needed when config/programs does not ship the version.
+        row = session.get(RuleVersion, rule_version_id,
+                          options=[defer(RuleVersion.parameters), defer(RuleVersion.source)])
+        if row is None:
+            raise NotFound(f"No rule version {rule_version_id}.")
+        rule = memo[rule_version_id] = rule_of_row(registry, row)
     return rule
 
 
