@@ -77,18 +77,16 @@ def ensure_covered(font_name: str, texts: Iterable[str]) -> None:
     """Raise MissingGlyphError naming every character in texts that the font cannot draw."""
     font = pdfmetrics.getFont(font_name)
     covered = font.face.charToGlyph
+    texts = texts if isinstance(texts, (list, tuple)) else list(texts)
+    # One pass in C over every character of every text; only a failure goes back for the texts to quote.
+    chars: set[str] = set()
+    chars.update(*texts)
+    uncovered = {char for char in chars if ord(char) not in covered} - {"\n", "\r", "\t"}
+    if not uncovered:
+        return
     missing: dict[str, str] = {}
-    seen: set[str] = set()
     for text in texts:
-        # Checking each distinct character once keeps this linear in the statement size.
-        fresh = set(text) - seen
-        if not fresh:
-            continue
-        seen |= fresh
-        for char in sorted(fresh):
-            if char in "\n\r\t":
-                continue
-            if ord(char) not in covered and char not in missing:
+        for char in sorted(uncovered.intersection(text)):
+            if char not in missing:
                 missing[char] = text if len(text) <= 60 else text[:57] + "..."
-    if missing:
-        raise MissingGlyphError(font_name, missing)
+    raise MissingGlyphError(font_name, missing)

@@ -90,7 +90,14 @@ def group_thousands(amount: str) -> str:
 
 def format_amount(fen: int) -> str:
     """Amount in yuan with two decimals and thousands separators, e.g. 1234560 -> "12,345.60"."""
-    return group_thousands(format_fen(fen))
+    if type(fen) is not int:  # format_fen says what is wrong with it
+        return group_thousands(format_fen(fen))
+    # Every figure of every line passes through here: integer formatting, same text as group_thousands.
+    if fen < 0:
+        whole, cents = divmod(-fen, 100)
+        return f"-{whole:,}.{cents:02d}"
+    whole, cents = divmod(fen, 100)
+    return f"{whole:,}.{cents:02d}"
 
 
 def render_statement(statement: Statement, out: BinaryIO | str | os.PathLike[str]) -> RenderInfo:
