@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from itertools import accumulate
 
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 from reportlab.platypus.tables import LINECOMMANDS
 
@@ -101,7 +102,7 @@ class PagedTable(Flowable):
         else:
             commands = self._commands
             styles = [self._header_styles, *[self._body_styles] * count]
-        return Table(
+        return _PageTable(
             [self._header, *self._body[self._start : end]],
             colWidths=self._col_widths,
             rowHeights=[self._header_height, *self._heights[self._start : end]],
@@ -110,6 +111,69 @@ class PagedTable(Flowable):
             cellStyles=styles,
             style=TableStyle(commands),
         )
+
+
+class _PageTable(Table):
+    """A Table that sets all its string cells in one PDF text object rather than one per line.
+
+    reportlab draws each line of each cell with canvas.drawString: a text object, a font selection and
+    a BT/ET pair per string. Here the lines go into one text object per page table, placed exactly
+    where Table._drawCell would put them, and are written out before the grid lines as before.
+    """
+
+    def draw(self) -> None:
+        """Draw backgrounds, cells and lines as Table does, batching the text."""
+        self._text = None
+        super().draw()
+
+    def _drawCell(self, cellval, cellstyle, pos, size) -> None:
+        if not isinstance(cellval, str) or cellstyle.alignment == "DECIMAL" or cellstyle.direction or \
+                cellstyle.shaping or cellstyle.href or cellstyle.destination:
+            super()._drawCell(cellval, cellstyle, pos, size)
+            return
+        colpos, rowpos = pos
+        colwidth, rowheight = size
+        text = self._text
+        if text is None:
+            text = self._text = self.canv.beginText()
+            self._text_style = None
+        current = self._text_style
+        if current is None or cellstyle.color != current.color:
+            text.setFillColor(cellstyle.color)
+        if current is None or (cellstyle.fontname, cellstyle.fontsize, cellstyle.leading) != \
+                (current.fontname, current.fontsize, current.leading):
+            text.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+        self._text_style = cellstyle
+        lines = cellval.split("\n")
+        leading, fontsize = cellstyle.leading, cellstyle.fontsize
+        # Table._drawCell's placement, line for line.
+        if cellstyle.valign == "BOTTOM":
+            y = rowpos + cellstyle.bottomPadding + len(lines) * leading - fontsize
+        elif cellstyle.valign == "TOP":
+            y = rowpos + rowheight - cellstyle.topPadding - fontsize
+        else:
+            y = rowpos + (cellstyle.bottomPadding + rowheight - cellstyle.topPadding + len(lines) * leading) / 2.0 \
+                - fontsize
+        just = cellstyle.alignment
+        for line in lines:
+            if line:
+                if just == "LEFT":
+                    x = colpos + cellstyle.leftPadding
+                else:
+                    width = stringWidth(line, cellstyle.fontname, fontsize)
+                    if just == "RIGHT":
+                        x = colpos + colwidth - cellstyle.rightPadding - width
+                    else:
+                        x = colpos + (colwidth + cellstyle.leftPadding - cellstyle.rightPadding) * 0.5 - 0.5 * width
+                text.setTextOrigin(x, y)
+                text.textOut(line)
+            y -= leading
+
+    def _drawLines(self) -> None:
+        if self._text is not None:
+            self.canv.drawText(self._text)
+            self._text = None
+        super()._drawLines()
 
 
 _OWN_FIELDS = (
