@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from workflows.facts import CapUsage, ClaimFacts, EnterpriseFacts, ListMembership, LoanFacts
+from workflows.compensation_trace import amount as render_amount
+from workflows.compensation_trace import cap as render_cap
+from workflows.compensation_trace import ceiling as render_ceiling
+from workflows.compensation_trace import final as render_final
+from workflows.compensation_trace import gross as render_gross
+from workflows.compensation_trace import inputs as render_inputs
+from workflows.compensation_trace import render
+from workflows.compensation_trace import rule as render_rule
+from workflows.compensation_trace import step as render_step
+from workflows.compensation_trace import uplift as render_uplift
 from workflows.money import fen_floor, fen_times, format_fen, split_largest_remainder
 from workflows.rules import ProgramRule
 from workflows.trace import Trace, plain
@@ -39,7 +48,8 @@ class CompensationResult:
 
     `shares` is what each party bears: for a risk pool only the program's own payout; for a guarantee
     fund every risk-share party, with the program's part after caps. `split` is the uncapped split of
-    the loss base (it sums exactly to loss_base_fen); empty for risk pools.
+    the loss base (it sums exactly to loss_base_fen); empty for risk pools. `record` holds every step
+    with the values it was computed from; `trace` is those steps as plain data, written out on first read.
     """
 
     amount_fen: int
@@ -47,7 +57,7 @@ class CompensationResult:
     loss_base_fen: int
     gross_fen: int
     shares: dict[str, int]
-    trace: list[dict]
+    record: list[tuple] = field(repr=False)
     binding_cap: str | None = None
     ceiling_bound: bool = False
     split: dict[str, int] = field(default_factory=dict)
@@ -55,11 +65,22 @@ class CompensationResult:
     rule_code: str = ""
     rule_version: str = ""
 
+    @property
+    def trace(self) -> list[dict]:
+        """Every step as a plain {step, value, detail[, fen]} dict, JSON-serialisable (written out once)."""
+        trace = self.__dict__.get("_trace")
+        if trace is None:
+            # setdefault keeps the first of two racing threads' (equal) lists, so every reader gets the same one.
+            trace = self.__dict__.setdefault("_trace", render(self.record))
+        return trace
 
-# Trace steps are appended to the step list as the plain dicts Trace.add would make (same keys, same
-# order, same text), without its generic conversion: every value's type is known here.
-def _amount(steps: list, step: str, fen: int, detail) -> None:
-    steps.append({"step": step, "value": format_fen(fen), "detail": detail, "fen": fen})
+
+def _fen(*values) -> None:
+    # An amount the trace will show must be an int; raise now, as formatting it at once would have,
+    # rather than when the trace is read.
+    for value in values:
+        if type(value) is not int:
+            format_fen(value)
 
 
 class _Plan:
@@ -67,19 +88,19 @@ class _Plan:
 
     def __init__(self, rule: ProgramRule):
         comp, caps = rule.compensation, rule.caps
-        self.rule_value = f"{rule.code}@{rule.version}"
-        self.rule_detail = (plain(rule.source), plain(rule.sha256))
+        self.rule_entry = (render_rule, f"{rule.code}@{rule.version}", plain(rule.source), plain(rule.sha256))
         add = comp.combine == "add"
         verb = "+" if add else "max with"
         self.add = add
         self.uplifts = tuple((f"uplift:{u.name}", u.when, u.add if add else u.ratio,
                               f"{verb} {u.add if add else u.ratio}", plain(u.label)) for u in comp.uplifts)
-        self.flat = None if comp.bands else (comp.base_ratio or Decimal(0))
-        self.flat_text = None if self.flat is None else plain(self.flat)
+        flat = None if comp.bands else (comp.base_ratio or Decimal(0))
+        self.flat = flat
+        self.flat_entry = None if flat is None else (render_step, "base_ratio", plain(flat), "flat base ratio")
         self.ceiling = comp.ceiling
         self.ceiling_text = plain(comp.ceiling)
-        # Caps in the order they are checked and traced: (step, limit, usage field of what is used,
-        # limit text, note) for fixed limits; shares of a base carry (step, share, base field, what).
+        # Caps in the order they are checked and traced: (name, step, limit, usage field of what is
+        # used, note) for fixed limits, (name, step, share, usage field of the base, what, note) for shares.
         fixed = []
         if caps.per_loan_fen is not None:
             fixed.append(("per_loan", caps.per_loan_fen, None, "per loan"))
@@ -90,7 +111,7 @@ class _Plan:
                           "enterprise, all years"))
         if caps.per_institution_year_fen is not None:
             fixed.append(("per_institution_year", caps.per_institution_year_fen, "institution_year_fen", "institution, this year"))
-        self.fixed_caps = tuple((name, f"cap:{name}", limit, used, format_fen(limit), note) for name, limit, used, note in fixed)
+        self.fixed_caps = tuple((name, f"cap:{name}", limit, used, note, format_fen(limit)) for name, limit, used, note in fixed)
         shares = []
         for name, share, base, what in (
             ("per_institution_year_share_of_registered", caps.per_institution_year_share_of_registered,
@@ -125,12 +146,18 @@ def loss_base_fen(rule: ProgramRule, claim: ClaimFacts, trace: Trace | None = No
     """The loss the ratio applies to: unrecovered principal, plus interest up to the day cap if covered."""
     if rule.compensation is None:
         raise _no_compensation(rule)
-    return _loss_base(rule.compensation, claim, (trace or Trace()).steps)
+    record: list[tuple] = []
+    loss = _loss_base(rule.compensation, claim, record)
+    if trace is not None:
+        trace.steps.extend(render(record))
+    return loss
 
 
-def _loss_base(comp, claim: ClaimFacts, steps: list) -> int:
+def _loss_base(comp, claim: ClaimFacts, record: list) -> int:
     loss = claim.outstanding_principal_fen
-    _amount(steps, "principal", loss, "outstanding principal at default")
+    if type(loss) is not int:
+        _fen(loss)
+    record.append((render_amount, "principal", loss, "outstanding principal at default"))
     if comp.loss_base == "principal_and_interest":
         interest = claim.unpaid_interest_fen
         cap = comp.interest_day_cap or 0
@@ -141,14 +168,19 @@ def _loss_base(comp, claim: ClaimFacts, steps: list) -> int:
             note = f"{format_fen(claim.unpaid_interest_fen)} x {cap}/{claim.interest_days} days, half-up to the fen"
         else:
             note = f"{claim.interest_days} days, within the {cap}-day cap"
-        _amount(steps, "interest", interest, note)
+        _fen(interest)
+        record.append((render_amount, "interest", interest, note))
         loss += interest
     recovered = claim.recovered_before_claim_fen
     if recovered:
-        _amount(steps, "recovered_before_claim", -recovered, "deducted from the loss")
+        if type(recovered) is not int:
+            _fen(-recovered)
+        record.append((render_amount, "recovered_before_claim", -recovered, "deducted from the loss"))
         loss -= recovered
     loss = max(loss, 0)
-    _amount(steps, "loss_base", loss, plain(comp.loss_base))
+    if type(loss) is not int:
+        _fen(loss)
+    record.append((render_amount, "loss_base", loss, comp.loss_base))
     return loss
 
 
@@ -156,59 +188,61 @@ def compensation_ratio(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, tr
     """The ratio for this loan after bands, uplifts and the ceiling; None when no band applies."""
     if rule.compensation is None:
         raise _no_compensation(rule)
-    return _ratio(rule.compensation, _plan(rule), loan, claim, (trace or Trace()).steps)
+    record: list[tuple] = []
+    found = _ratio(rule.compensation, _plan(rule), loan, claim, record)
+    if trace is not None:
+        trace.steps.extend(render(record))
+    return found
 
 
-def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, steps: list) -> tuple[Decimal | None, bool]:
+def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, record: list) -> tuple[Decimal | None, bool]:
     if plan.flat is None:
         measured = loan.principal_fen if comp.band_by == "principal" else loan.enterprise.revenue_fen
         if measured is None:
-            steps.append({"step": "base_ratio", "value": None,
-                          "detail": f"firm revenue unknown: no {comp.band_by} band can be chosen"})
+            record.append((render_step, "base_ratio", None, f"firm revenue unknown: no {comp.band_by} band can be chosen"))
             return None, False
         band = next((b for b in comp.bands if b.range.contains(measured)), None)
         if band is None:
-            steps.append({"step": "base_ratio", "value": None,
-                          "detail": f"{comp.band_by} {format_fen(measured)} falls in no band: not eligible"})
+            record.append((render_step, "base_ratio", None, f"{comp.band_by} {format_fen(measured)} falls in no band: not eligible"))
             return None, False
         ratio = band.ratio
-        steps.append({"step": "base_ratio", "value": plain(ratio),
-                      "detail": f"{comp.band_by} {format_fen(measured)} in band {band.range.describe()} (fen)"})
+        record.append((render_step, "base_ratio", plain(ratio),
+                       f"{comp.band_by} {format_fen(measured)} in band {band.range.describe()} (fen)"))
     else:
         ratio = plan.flat
-        steps.append({"step": "base_ratio", "value": plan.flat_text, "detail": "flat base ratio"})
+        record.append(plan.flat_entry)
     if plan.uplifts:
         dates = _dates(loan, claim)
         add = plan.add
-        for step, when, value, combine, label in plan.uplifts:
-            applies, notes = when.evaluate(loan, dates)
+        for name, when, value, combine, label in plan.uplifts:
+            applies, found = when.check(loan, dates)
             if applies:
                 ratio = ratio + value if add else max(ratio, value)
-            steps.append({"step": step, "value": plain(ratio),
-                          "detail": {"applies": applies, "combine": combine, "conditions": notes, "label": label}})
+            record.append((render_uplift, name, ratio, applies, combine, when, found, label))
     bound = ratio > plan.ceiling
     if bound:
         ratio = plan.ceiling
-    steps.append({"step": "ceiling", "value": plain(ratio), "detail": {"ceiling": plan.ceiling_text, "bound": bound}})
+    record.append((render_ceiling, ratio, plan.ceiling_text, bound))
     return ratio, bound
 
 
-def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple[str, str, int, int, str, str]]:
-    """Each cap as (name, step, limit, already used, limit text if known, note); the room is limit - used."""
-    limits = [(name, step, limit, 0 if used is None else getattr(usage, used), text, note)
-              for name, step, limit, used, text, note in plan.fixed_caps]
+def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
+    """Each cap as (name, step, limit, already used, note, base of a share, limit text if known); room is limit - used."""
+    limits = [(name, step, limit, 0 if used is None else getattr(usage, used), note, None, text)
+              for name, step, limit, used, note, text in plan.fixed_caps]
     for name, step, share, field_name, what, prefix in plan.share_caps:
         base = getattr(usage, field_name)
         if base is None:
             raise CompensationError("cap_input_missing", f"cap {name} needs the institution's {what}")
         # A limit is never rounded up: flooring keeps the payout provably within it.
         limit = fen_floor(base, share)
-        limits.append((name, step, limit, usage.institution_year_fen, None, f"{prefix}{format_fen(base)}, floored"))
+        _fen(base)
+        limits.append((name, step, limit, usage.institution_year_fen, prefix, base, None))
     if plan.program_budget:
         remaining = usage.program_budget_remaining_fen
         if remaining is None:
             raise CompensationError("cap_input_missing", "the program budget cap needs the remaining budget")
-        limits.append(("program_budget", "cap:program_budget", remaining, 0, None, "remaining program budget"))
+        limits.append(("program_budget", "cap:program_budget", remaining, 0, "remaining program budget", None, None))
     return limits
 
 
@@ -225,29 +259,6 @@ def _split_risk_shares(rule: ProgramRule, loss: int) -> dict[str, int]:
     return {s.party: own if s.program else rest.get(s.party, 0) for s in rule.risk_shares}
 
 
-def _inputs(loan: LoanFacts, claim: ClaimFacts) -> dict:
-    # The facts' declared types are already plain except dates and the share; anything else still goes
-    # through plain() so the trace reads the same whatever a caller passed.
-    p, d, sec, sh, fl, pt = (loan.principal_fen, loan.disbursed_on, loan.security_type, loan.unsecured_share,
-                             loan.first_loan, loan.policy_tool)
-    rev, dd, out, unpaid, days, rec = (loan.enterprise.revenue_fen, claim.default_on, claim.outstanding_principal_fen,
-                                       claim.unpaid_interest_fen, claim.interest_days, claim.recovered_before_claim_fen)
-    return {
-        "principal_fen": p if type(p) is int else plain(p),
-        "disbursed_on": d.isoformat() if type(d) is date else plain(d),
-        "security_type": sec if type(sec) is str else plain(sec),
-        "unsecured_share": plain(sh),
-        "first_loan": fl if type(fl) is bool else plain(fl),
-        "policy_tool": pt if type(pt) is bool else plain(pt),
-        "revenue_fen": rev if type(rev) is int else plain(rev),
-        "default_on": dd.isoformat() if type(dd) is date else plain(dd),
-        "outstanding_principal_fen": out if type(out) is int else plain(out),
-        "unpaid_interest_fen": unpaid if type(unpaid) is int else plain(unpaid),
-        "interest_days": days if type(days) is int else plain(days),
-        "recovered_before_claim_fen": rec if type(rec) is int else plain(rec),
-    }
-
-
 def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, usage: CapUsage | None = None) -> CompensationResult:
     """Compute the payout on a loss claim under the rule, with every step in the trace."""
     usage = usage or CapUsage()
@@ -255,55 +266,59 @@ def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, 
     if comp is None:
         raise CompensationError("not_a_compensation_program", f"program {rule.code} is a {rule.kind}, not a compensation program")
     plan = _plan(rule)
-    source, sha256 = plan.rule_detail
-    steps: list[dict] = [
-        {"step": "rule", "value": plan.rule_value, "detail": {"source": source, "sha256": sha256}},
-        {"step": "inputs", "value": None, "detail": _inputs(loan, claim)},
+    record: list[tuple] = [
+        plan.rule_entry,
+        (render_inputs, loan.principal_fen, loan.disbursed_on, loan.security_type, loan.unsecured_share, loan.first_loan,
+         loan.policy_tool, loan.enterprise.revenue_fen, claim.default_on, claim.outstanding_principal_fen,
+         claim.unpaid_interest_fen, claim.interest_days, claim.recovered_before_claim_fen),
     ]
-    loss = _loss_base(comp, claim, steps)
+    loss = _loss_base(comp, claim, record)
     ceiling_bound = False
     if rule.risk_shares:
         party = next(s for s in rule.risk_shares if s.program)
         shares = _split_risk_shares(rule, loss)
         ratio = party.share
         gross = shares[party.party]
-        steps.append({"step": "risk_shares", "value": {str(k): format_fen(v) for k, v in shares.items()},
-                      "detail": f"{party.party} floored to the fen; the rest split by largest remainder"})
-        _amount(steps, "gross", gross, f"share of {party.party} ({party.share})")
+        record.append((render_step, "risk_shares", {str(k): format_fen(v) for k, v in shares.items()},
+                       f"{party.party} floored to the fen; the rest split by largest remainder"))
+        _fen(gross)
+        record.append((render_amount, "gross", gross, f"share of {party.party} ({party.share})"))
     else:
-        found, ceiling_bound = _ratio(comp, plan, loan, claim, steps)
+        found, ceiling_bound = _ratio(comp, plan, loan, claim, record)
         if found is None:
-            _amount(steps, "amount", 0, "no base ratio applies: nothing payable")
+            record.append((render_amount, "amount", 0, "no base ratio applies: nothing payable"))
             return CompensationResult(
                 amount_fen=0, ratio=Decimal(0), loss_base_fen=loss, gross_fen=0, shares={comp.payer_party: 0},
-                trace=steps, reasons=("no_band",), rule_code=rule.code, rule_version=rule.version,
+                record=record, reasons=("no_band",), rule_code=rule.code, rule_version=rule.version,
             )
         ratio = found
         gross = fen_times(loss, ratio)
-        _amount(steps, "gross", gross, f"{format_fen(loss)} x {ratio}, half-up to the fen (the one rounding point)")
+        record.append((render_gross, gross, loss, ratio))
         shares = {}
     split = dict(shares)
     amount = gross
     binding = None
-    for name, step, limit, used, limit_text, note in _cap_limits(plan, usage):
+    for name, step, limit, used, note, base, limit_text in _cap_limits(plan, usage):
         room = max(limit - used, 0)
         bound = room < amount
         if bound:
             amount, binding = room, name
-        _amount(steps, step, room, {"limit": limit_text or format_fen(limit), "used": format_fen(used), "bound": bound, "note": note})
+        if type(limit) is not int or type(used) is not int or type(room) is not int:
+            _fen(limit, used, room)
+        record.append((render_cap, step, room, limit, used, bound, note, base, limit_text))
     if rule.risk_shares:
         party = next(s for s in rule.risk_shares if s.program)
         shares = {**shares, party.party: amount}
     else:
         shares = {comp.payer_party: amount}
-    _amount(steps, "amount", amount, f"bound by {binding}" if binding else "no cap bound")
+    record.append((render_final, amount, binding))
     return CompensationResult(
         amount_fen=amount,
         ratio=ratio,
         loss_base_fen=loss,
         gross_fen=gross,
         shares=shares,
-        trace=steps,
+        record=record,
         binding_cap=binding,
         ceiling_bound=ceiling_bound,
         split=split,

@@ -129,64 +129,77 @@ class Condition:
     attributes: tuple[AttributeTest, ...] = ()
 
     @cached_property
-    def _texts(self) -> dict[str, tuple[str, str]]:
-        # The notes are constant but for the list date; worked out once per condition, not per loan.
-        def both(note: str) -> tuple[str, str]:
-            return "met: " + note, "not met: " + note
-
-        texts = {"lists": both(f"on list {' or '.join(self.lists_any)} on "), "list_on": (f" ({self.list_on} date)",), "first_loan": both(f"first_loan is {self.first_loan}"),
-                 "policy_tool": both(f"policy_tool is {self.policy_tool}")}
+    def _checks(self) -> tuple[tuple[int, object, str, str], ...]:
+        # The tests this condition makes, in order, as (kind, what is tested against, note if met, note if
+        # not met), worked out once per condition; only a list note still needs its date appended.
+        checks: list[tuple[int, object, str]] = []
+        if self.lists_any:
+            checks.append((_LISTS, self.lists_any, f"on list {' or '.join(self.lists_any)} on "))
+        if self.first_loan is not None:
+            checks.append((_FIRST_LOAN, self.first_loan, f"first_loan is {self.first_loan}"))
+        if self.policy_tool is not None:
+            checks.append((_POLICY_TOOL, self.policy_tool, f"policy_tool is {self.policy_tool}"))
         if self.security_types is not None:
-            texts["security_types"] = both(f"security type in {', '.join(self.security_types)}")
-        for name, label in (("unsecured_share", "unsecured share"), ("principal", "principal (fen)"), ("revenue", "revenue (fen)")):
-            if getattr(self, name) is not None:
-                texts[name] = both(f"{label} in {getattr(self, name).describe()}")
-        texts["attributes"] = tuple(both(f"attribute {test.name} matches") for test in self.attributes)
-        return texts
+            checks.append((_SECURITY, self.security_types, f"security type in {', '.join(self.security_types)}"))
+        if self.unsecured_share is not None:
+            checks.append((_UNSECURED, self.unsecured_share, f"unsecured share in {self.unsecured_share.describe()}"))
+        if self.principal is not None:
+            checks.append((_PRINCIPAL, self.principal, f"principal (fen) in {self.principal.describe()}"))
+        if self.revenue is not None:
+            checks.append((_REVENUE, self.revenue, f"revenue (fen) in {self.revenue.describe()}"))
+        checks.extend((_ATTRIBUTE, test, f"attribute {test.name} matches") for test in self.attributes)
+        return tuple((kind, arg, "met: " + note, "not met: " + note) for kind, arg, note in checks)
+
+    def check(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, tuple]:
+        """Tell whether the loan meets every test, with what the tests found, for notes() to word later."""
+        ok = True
+        on = None
+        found = []
+        for kind, arg, _, _ in self._checks:
+            if kind == _LISTS:
+                on = dates.get(self.list_on)
+                if on is None:
+                    raise ValueError(f"condition looks at list membership on the {self.list_on} date, which was not given")
+                passed = False
+                for membership in loan.enterprise.memberships:
+                    if membership.category in arg and membership.covers(on):
+                        passed = True
+                        break
+            elif kind == _FIRST_LOAN:
+                passed = loan.first_loan == arg
+            elif kind == _POLICY_TOOL:
+                passed = loan.policy_tool == arg
+            elif kind == _SECURITY:
+                passed = loan.security_type in arg
+            elif kind == _UNSECURED:
+                passed = arg.contains(loan.unsecured_share)
+            elif kind == _PRINCIPAL:
+                passed = arg.contains(loan.principal_fen)
+            elif kind == _REVENUE:
+                revenue = loan.enterprise.revenue_fen
+                passed = revenue is not None and arg.contains(revenue)
+            else:
+                passed = arg.holds(loan.attributes.get(arg.name, loan.enterprise.attributes.get(arg.name)))
+            ok = ok and passed
+            found.append(passed)
+        return ok, (on, tuple(found))
+
+    def notes(self, outcome: tuple) -> list[str]:
+        """A line per test saying why it was met or not, from what check() found."""
+        on, found = outcome
+        notes = [met if passed else not_met for (_, _, met, not_met), passed in zip(self._checks, found, strict=True)]
+        if self.lists_any:
+            # The list test comes first, and its note ends with the date it looked at.
+            notes[0] = f"{notes[0]}{on.isoformat()} ({self.list_on} date)"
+        return notes
 
     def evaluate(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, list[str]]:
         """Tell whether the loan meets every test, with a line per test saying why."""
-        notes: list[str] = []
-        ok = True
-        texts = self._texts
-        if self.lists_any:
-            on = dates.get(self.list_on)
-            if on is None:
-                raise ValueError(f"condition looks at list membership on the {self.list_on} date, which was not given")
-            lists = self.lists_any
-            found = any(m.category in lists and m.covers(on) for m in loan.enterprise.memberships)
-            ok = found
-            notes.append(texts["lists"][not found] + on.isoformat() + texts["list_on"][0])
-        if self.first_loan is not None:
-            passed = loan.first_loan == self.first_loan
-            ok = ok and passed
-            notes.append(texts["first_loan"][not passed])
-        if self.policy_tool is not None:
-            passed = loan.policy_tool == self.policy_tool
-            ok = ok and passed
-            notes.append(texts["policy_tool"][not passed])
-        if self.security_types is not None:
-            passed = loan.security_type in self.security_types
-            ok = ok and passed
-            notes.append(texts["security_types"][not passed])
-        if self.unsecured_share is not None:
-            passed = self.unsecured_share.contains(loan.unsecured_share)
-            ok = ok and passed
-            notes.append(texts["unsecured_share"][not passed])
-        if self.principal is not None:
-            passed = self.principal.contains(loan.principal_fen)
-            ok = ok and passed
-            notes.append(texts["principal"][not passed])
-        if self.revenue is not None:
-            revenue = loan.enterprise.revenue_fen
-            passed = revenue is not None and self.revenue.contains(revenue)
-            ok = ok and passed
-            notes.append(texts["revenue"][not passed])
-        for test, text in zip(self.attributes, texts["attributes"], strict=True):
-            passed = test.holds(loan.attributes.get(test.name, loan.enterprise.attributes.get(test.name)))
-            ok = ok and passed
-            notes.append(text[not passed])
-        return ok, notes
+        ok, outcome = self.check(loan, dates)
+        return ok, self.notes(outcome)
+
+
+_LISTS, _FIRST_LOAN, _POLICY_TOOL, _SECURITY, _UNSECURED, _PRINCIPAL, _REVENUE, _ATTRIBUTE = range(8)
 
 
 def read_condition(reader: Reader) -> Condition:
