@@ -14,6 +14,7 @@ from claims.models.base import utcnow
 
 GENESIS = "0" * 64
 _AUDIT_LOCK = 0x4155444954  # "AUDIT": serialises appends to the chain on PostgreSQL
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # built once: every write runs it
 
 
 def canonical_json(value: Any) -> str:
@@ -34,7 +35,7 @@ def record_event(session: Session, *, actor: str, entity: str, entity_id: Any, a
                  data: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction."""
     lock_rows(session, _AUDIT_LOCK)
-    last = session.exec(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    last = session.exec(_LAST_HASH).first()
     event = AuditEvent(at=utcnow(), actor=actor, entity=entity, entity_id=str(entity_id), action=action,
                        data=json.loads(canonical_json(data or {})), prev_hash=last or GENESIS, hash="")
     event.hash = event_hash(event.prev_hash, event)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
@@ -157,6 +157,13 @@ def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, tod
                             errors=errors, extra={"reasons": [r.to_dict() for r in reasons]})
 
 
+# Built once, bound per filing: the loan the institution (or its guarantor) may file on, and an open claim on it.
+_FILABLE_LOAN = select(Loan).where(Loan.id == bindparam("loan_id"), or_(
+    Loan.institution_id == bindparam("institution_id"), Loan.guarantor_id == bindparam("institution_id"))
+).with_for_update()
+_OPEN_CLAIM = select(Claim.id).where(Claim.loan_id == bindparam("loan_id"), Claim.status.in_(OPEN_STATES))
+
+
 def file_claim(session: Session, *, principal: Principal, registry, loan_id: int, data: ClaimInput,
                today: date) -> Claim:
     """File a draft claim on one of the institution's defaulted loans, with its amount computed."""
@@ -164,16 +171,14 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
         raise Forbidden("Only the lending institution (or a guarantee fund's guarantor) files a claim.",
                         code="institution_only")
     begin_write(session)
-    loan = session.exec(select(Loan).where(Loan.id == loan_id, or_(Loan.institution_id == principal.institution_id,
-                                                                    Loan.guarantor_id == principal.institution_id))
-                        .with_for_update()).first()
+    loan = session.exec(_FILABLE_LOAN, params={"loan_id": loan_id, "institution_id": principal.institution_id}).first()
     rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id) if loan is not None else None
     # In a guarantee fund the guarantor that registered guarantee on the loan may file (代偿申请) as well.
     if loan is not None and loan.institution_id != principal.institution_id and rule.kind != "guarantee_fund":
         loan = None
     if loan is None:
         raise NotFound(f"No loan {loan_id}.", errors={"loan_id": ["no such loan of yours"]})
-    open_claim = session.exec(select(Claim.id).where(Claim.loan_id == loan.id, Claim.status.in_(OPEN_STATES))).first()
+    open_claim = session.exec(_OPEN_CLAIM, params={"loan_id": loan.id}).first()
     if open_claim:
         raise Conflict(f"Loan {loan.id} already has open claim {open_claim}.", code="claim_exists",
                        extra={"claim_id": open_claim})
