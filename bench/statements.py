@@ -3,7 +3,7 @@
 Until the job that assembles statements from the ledger is benchmarked end to end, this figure renders
 assembled Statement objects: one per institution, 300 to 700 claim lines each (50 000 lines for 100
 institutions). Ours is render_statement (tables, wrapping, totals, signatures, "page x of y"); the
-floor puts the same text on pages with one drawString per text line: cells wrapped to the same column
+floor puts the same text on pages, one text object per page: cells wrapped to the same column
 widths, rows paged at the same heights, column labels, totals and footers included, but no tables,
 grid, fills or kinsoku line breaking (bench/statement_pdf.py). Fresh process each.
 """
