@@ -181,7 +181,7 @@ def floor(statement: Statement) -> tuple[int, str]:
 
 def _put(text, x: float, y: float, line: str) -> None:
     text.setTextOrigin(x, y)
-    text.textOut(line)
+    text.textLine(line)  # unlike textOut it does not measure the line
 
 
 def _put_row(text, xs: list[float], y: float, row: list[list[str]]) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from itertools import accumulate
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.platypus import Flowable, Table, TableStyle
 from reportlab.platypus.tables import LINECOMMANDS
 
@@ -160,13 +160,13 @@ class _PageTable(Table):
                 if just == "LEFT":
                     x = colpos + cellstyle.leftPadding
                 else:
-                    width = stringWidth(line, cellstyle.fontname, fontsize)
+                    width = getFont(cellstyle.fontname).stringWidth(line, fontsize)
                     if just == "RIGHT":
                         x = colpos + colwidth - cellstyle.rightPadding - width
                     else:
                         x = colpos + (colwidth + cellstyle.leftPadding - cellstyle.rightPadding) * 0.5 - 0.5 * width
                 text.setTextOrigin(x, y)
-                text.textOut(line)
+                text.textLine(line)  # unlike textOut it does not measure the line; each line sets its own origin
             y -= leading
 
     def _drawLines(self) -> None:
