@@ -156,7 +156,7 @@ class Condition:
         on = None
         found = []
         for kind, arg, _, _ in self._checks:
-            if kind == _LISTS:
+            if kind is _LISTS:
                 on = dates.get(self.list_on)
                 if on is None:
                     raise ValueError(f"condition looks at list membership on the {self.list_on} date, which was not given")
@@ -165,24 +165,24 @@ class Condition:
                     if membership.category in arg and membership.covers(on):
                         passed = True
                         break
-            elif kind == _FIRST_LOAN:
+            elif kind is _FIRST_LOAN:
                 passed = loan.first_loan == arg
-            elif kind == _POLICY_TOOL:
+            elif kind is _POLICY_TOOL:
                 passed = loan.policy_tool == arg
-            elif kind == _SECURITY:
+            elif kind is _SECURITY:
                 passed = loan.security_type in arg
-            elif kind == _UNSECURED:
+            elif kind is _UNSECURED:
                 passed = arg.contains(loan.unsecured_share)
-            elif kind == _PRINCIPAL:
+            elif kind is _PRINCIPAL:
                 passed = arg.contains(loan.principal_fen)
-            elif kind == _REVENUE:
+            elif kind is _REVENUE:
                 revenue = loan.enterprise.revenue_fen
                 passed = revenue is not None and arg.contains(revenue)
             else:
                 passed = arg.holds(loan.attributes.get(arg.name, loan.enterprise.attributes.get(arg.name)))
             ok = ok and passed
             found.append(passed)
-        return ok, (on, tuple(found))
+        return ok, (on, found)
 
     def notes(self, outcome: tuple) -> list[str]:
         """A line per test saying why it was met or not, from what check() found."""
@@ -199,7 +199,9 @@ class Condition:
         return ok, self.notes(outcome)
 
 
-_LISTS, _FIRST_LOAN, _POLICY_TOOL, _SECURITY, _UNSECURED, _PRINCIPAL, _REVENUE, _ATTRIBUTE = range(8)
+# The kinds of test, compared by identity in check().
+_LISTS, _FIRST_LOAN, _POLICY_TOOL, _SECURITY, _UNSECURED, _PRINCIPAL, _REVENUE, _ATTRIBUTE = (
+    "lists", "first_loan", "policy_tool", "security", "unsecured", "principal", "revenue", "attribute")
 
 
 def read_condition(reader: Reader) -> Condition:
