@@ -40,13 +40,20 @@ def floor_run(institutions: int) -> tuple[float, float, int, int]:
     return _render("floor", institutions)
 
 
-def run(*, institutions: int) -> Result:
-    """Ours then the floor, each in a fresh process."""
-    (ours_s, ours_cpu, ours_pages, lines), peak_ours = isolated(ours_run, institutions)
-    (floor_s, floor_cpu, floor_pages, _), peak_floor = isolated(floor_run, institutions)
+def run(*, institutions: int, rounds: int = 2) -> Result:
+    """Ours then the floor, each in a fresh process, alternating for a few rounds; the best of each counts."""
+    ours, floors = [], []
+    for _ in range(rounds):
+        # Alternating means a burst of load from elsewhere on the machine hits both alike.
+        ours.append(isolated(ours_run, institutions))
+        floors.append(isolated(floor_run, institutions))
+    (ours_s, _, ours_pages, lines), peak_ours = min(ours, key=lambda run: run[0][0])
+    (floor_s, _, floor_pages, _), peak_floor = min(floors, key=lambda run: run[0][0])
+    ours_cpu = min(run[0][1] for run in ours)
+    floor_cpu = min(run[0][1] for run in floors)
     # Both are single-threaded, so on a busy machine the CPU seconds are the steadier comparison.
     note = (f"{institutions} statements, {lines:,} lines; pages ours {ours_pages:,}, floor {floor_pages:,}; "
-            f"CPU s ours {ours_cpu:.1f}, floor {floor_cpu:.1f} ({ours_cpu / floor_cpu:.2f}x); "
+            f"CPU s ours {ours_cpu:.1f}, floor {floor_cpu:.1f} ({ours_cpu / floor_cpu:.2f}x); best of {rounds}; "
             "assembled Statement objects (no DB)")
     return Result("4 statement run", "-", "s", ours_s, floor_s, False, "<= 2x floor", peak_ours, peak_floor,
                   ours_s <= 2 * floor_s, note)
