@@ -23,6 +23,11 @@ class ClaimCreateSchema(StrictSchema):
     default_on = fields.Date(required=True, metadata={"description": "First day the loan was in default"})
     outstanding_principal_fen = Money(required=True, data_key="outstanding_principal")
     unpaid_interest_fen = Money(load_default=0, data_key="unpaid_interest")
+    interest_days = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                   validate=validate.Range(min=0, max=36500), metadata={
+                                       "description": "Days of interest in unpaid_interest; default: from "
+                                                      "default_on to the filing date. A program's interest-day "
+                                                      "cap prorates the interest by these days."})
     recovered_before_fen = Money(load_default=0, data_key="recovered_before_claim")
     days_overdue = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=36500))
     classification = fields.String(load_default="", validate=validate.OneOf(
@@ -35,6 +40,7 @@ class ClaimCorrectionSchema(StrictSchema):
     default_on = fields.Date()
     outstanding_principal_fen = Money(data_key="outstanding_principal")
     unpaid_interest_fen = Money(data_key="unpaid_interest")
+    interest_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=36500))
     recovered_before_fen = Money(data_key="recovered_before_claim")
     days_overdue = fields.Integer(strict=True, validate=validate.Range(min=0, max=36500))
     classification = fields.String(validate=validate.OneOf(["", "normal", "special_mention", "substandard",
@@ -73,6 +79,7 @@ class ClaimSchema(StrictSchema):
     classification = fields.String()
     outstanding_principal = Money(attribute="outstanding_principal_fen")
     unpaid_interest = Money(attribute="unpaid_interest_fen")
+    interest_days = fields.Integer()
     recovered_before_claim = Money(attribute="recovered_before_fen")
     requested_amount = Money(attribute="requested_fen", allow_none=True)
     computed_amount = Money(attribute="computed_fen")

@@ -42,6 +42,9 @@ class Claim(SQLModel, table=True):
     classification: str = Field(default="", max_length=32)
     outstanding_principal_fen: int = Field(sa_column=fen_column())
     unpaid_interest_fen: int = Field(default=0, sa_column=fen_column())
+    # The days that interest covers, for a program's interest-day cap (a stated fact, kept for recomputes).
+    interest_days: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0,
+                                                              server_default="0"))
     recovered_before_fen: int = Field(default=0, sa_column=fen_column())
     requested_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
     computed_fen: int = Field(default=0, sa_column=fen_column())

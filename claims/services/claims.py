@@ -42,7 +42,7 @@ class ClaimInput:
     default_on: date
     outstanding_principal_fen: int
     unpaid_interest_fen: int = 0
-    interest_days: int = 0
+    interest_days: int | None = None  # days of unpaid interest; None: from the default to the filing date
     recovered_before_fen: int = 0
     days_overdue: int = 0
     classification: str = ""
@@ -100,9 +100,9 @@ def recoveries_of(session: Session, *, claim: Claim) -> list[Recovery]:
     return list(session.exec(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)))
 
 
-def _claim_facts(claim: Claim, today: date, interest_days: int = 0) -> ClaimFacts:
+def _claim_facts(claim: Claim, today: date) -> ClaimFacts:
     return ClaimFacts(default_on=claim.default_on, outstanding_principal_fen=claim.outstanding_principal_fen,
-                      unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=interest_days,
+                      unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=claim.interest_days,
                       recovered_before_claim_fen=claim.recovered_before_fen, claimed_on=today,
                       classification=claim.classification or None)
 
@@ -190,6 +190,8 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                   days_overdue=data.days_overdue, classification=data.classification,
                   outstanding_principal_fen=data.outstanding_principal_fen,
                   unpaid_interest_fen=data.unpaid_interest_fen, recovered_before_fen=data.recovered_before_fen,
+                  interest_days=(data.interest_days if data.interest_days is not None
+                                 else max((today - data.default_on).days, 0)),
                   requested_fen=data.requested_fen, note=data.note)
     facts = _loan_facts(session, loan)
     _check_claim_rules(session, registry, claim, loan, today, facts)
@@ -204,7 +206,7 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
     return claim
 
 
-CORRECTABLE = ("default_on", "outstanding_principal_fen", "unpaid_interest_fen", "recovered_before_fen",
+CORRECTABLE = ("default_on", "outstanding_principal_fen", "unpaid_interest_fen", "interest_days", "recovered_before_fen",
                "days_overdue", "classification", "requested_fen", "note")
 
 

@@ -49,7 +49,7 @@ def test_a_guarantor_claim_splits_four_three_two_one_and_its_recovery_splits_bac
                                                                       "days_overdue": 105}, headers=bank_a.headers)
     assert reported.status_code == 200
     claim_body = {"loan_id": defaulted["id"], "default_on": "2025-09-01", "outstanding_principal": "180000.00",
-                  "unpaid_interest": "2500.03", "days_overdue": 105}
+                  "unpaid_interest": "2500.03", "interest_days": 90, "days_overdue": 105}
     # A guarantor that does not guarantee the loan cannot see it.
     problem(client.post("/claims", json=claim_body, headers=gua_b.headers), 404, "not_found")
     filed = client.post("/claims", json=claim_body, headers=gua_a.headers)
@@ -121,3 +121,37 @@ def test_a_guarantor_cannot_file_on_a_risk_pool_loan_it_guarantees(app, client, 
     # Only a guarantee fund lets the guarantor claim; in a risk pool the bank does.
     problem(client.post("/claims", json=body, headers=callers["GUA_A"].headers), 404, "not_found")
     assert client.post("/claims", json=body, headers=bank_a.headers).status_code == 201
+
+
+def test_interest_beyond_the_day_cap_is_prorated_by_the_days_stated_or_elapsed(app, client, callers, db):
+    bank_a, gua_a = callers["BANK_A"], callers["GUA_A"]
+    person = db.exec(select(Individual).order_by(Individual.id)).first().resident_id
+    pin_today(app, date(2025, 3, 10))
+    loan = startup_loan(client, bank_a, person, "SG-2025-101", "300000.00")
+    pin_today(app, date(2025, 12, 15))
+    assert client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2025-12-15",
+                                                          "days_overdue": 105}, headers=bank_a.headers).status_code == 200
+    body = {"loan_id": loan["id"], "default_on": "2025-09-01", "outstanding_principal": "100000.00",
+            "unpaid_interest": "3000.00", "days_overdue": 105}
+    filed = client.post("/claims", json=body, headers=gua_a.headers)
+    assert filed.status_code == 201, filed.get_json()
+    claim = filed.get_json()
+    # No days stated: 2025-09-01 to the filing on 2025-12-15 is 105 days, over the 90-day cap, so
+    # 3,000.00 x 90/105 = 2,571.428... -> 2,571.43; loss 102,571.43; the fund's 40 % = 41,028.572 -> 41,028.57.
+    interest = next(step for step in claim["trace"] if step["step"] == "interest")
+    assert (claim["interest_days"], interest["value"]) == (105, "2571.43")
+    assert claim["shares"]["guarantee_fund"] == "41028.57"
+    assert claim["computed_amount"] == "41028.57"
+
+    # The guarantor states 60 days instead: within the cap, the whole 3,000.00 counts; 103,000.00 x 0.40.
+    corrected = client.patch(f"/claims/{claim['id']}", json={"interest_days": 60}, headers={
+        **gua_a.headers, "If-Match": f'"{claim["version"]}"'})
+    assert corrected.status_code == 200, corrected.get_json()
+    assert (corrected.get_json()["interest_days"], corrected.get_json()["computed_amount"]) == (60, "41200.00")
+
+    # Review recomputes with the stored days: the amount holds through approval.
+    claim = corrected.get_json()
+    for caller, action in ((gua_a, "submit"), (callers["reviewer1"], "start_review"), (callers["reviewer1"], "pass"),
+                           (callers["approver1"], "approve")):
+        claim = act(client, caller, claim, action)
+    assert (claim["status"], claim["approved_amount"]) == ("approved", "41200.00")
