@@ -35,10 +35,21 @@ def init_db() -> None:
     click.echo(f"database at head: {settings.database_url.split('@')[-1]}")
 
 
+def _require_current_schema() -> None:
+    # Code newer than the schema fails on its first query with a bare SQL error; say what to run instead.
+    from claims.migrate import pending_revisions
+
+    pending = pending_revisions(_ext()["settings"].database_url)
+    if pending:
+        raise click.ClickException(f"the database schema is behind the code (missing {', '.join(pending)}); "
+                                   "run `claims init-db` first")
+
+
 @main.command("seed")
 @click.option("--demo/--no-demo", default=False, help="Also load demo staff, keys, loans and claims.")
 def seed(demo: bool) -> None:
     """Load reference data (and demo data) idempotently."""
+    _require_current_schema()
     from claims.db import unit_of_work
     from claims.services import seeding
 
@@ -140,6 +151,7 @@ def audit_verify() -> None:
 @click.option("--once", multiple=True, metavar="JOB", help="Fire this job now and exit when done (repeatable).")
 def scheduler(once: tuple[str, ...]) -> None:
     """Run the job scheduler in the foreground (jobs and cron from config/schedule.toml, Asia/Shanghai)."""
+    _require_current_schema()
     from reports.scheduler import run_forever, run_once
 
     app = current_app._get_current_object()
@@ -156,6 +168,7 @@ def scheduler(once: tuple[str, ...]) -> None:
               help="Business date to run as (default: today in Asia/Shanghai)")
 def run_job_command(name: str, period: str | None, business_date) -> None:
     """Run one job now under its lock and print its job_run; exit 1 unless it finished."""
+    _require_current_schema()
     from reports.jobs import JobDeps, UnknownJob, run_job
     from reports.periods import PeriodError, parse_period
 
@@ -174,6 +187,7 @@ def run_job_command(name: str, period: str | None, business_date) -> None:
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int)
 def serve(host: str, port: int) -> None:
     """Run the development server (and the embedded scheduler when the settings say so)."""
+    _require_current_schema()
     from claims.services.seeding import DEMO_USERS, demo_api_key
     from sqlmodel import select
     from claims.models import Institution

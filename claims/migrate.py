@@ -18,3 +18,20 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the database schema up to a revision (every head by default, so parallel branches both apply)."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def pending_revisions(database_url: str) -> list[str]:
+    """The head revisions the database has not reached yet (empty when its schema is current)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from claims.db import make_engine
+
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return sorted(heads - current)

@@ -55,3 +55,20 @@ def test_ci_fails_instead_of_skipping_when_postgres_is_unreachable(tmp_path):
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert result.returncode != 0
     assert "CI requires PostgreSQL" in result.stdout + result.stderr
+
+
+def test_commands_refuse_a_schema_behind_the_code_and_name_the_fix(tmp_path):
+    from claims.app import create_app
+    from claims.migrate import upgrade
+    from claims.settings import load_settings
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003_claim_queue_indexes")
+    old = create_app(load_settings("test").with_overrides(database_url=url, data_dir=tmp_path / "var"))
+    refused = run(old, "run-job", "sla_sweep")
+    assert refused.exit_code == 1
+    assert "schema is behind the code (missing 0004_claim_interest_days" in refused.output.replace("\n", " ")
+    assert "claims init-db" in refused.output
+    assert run(old, "init-db").exit_code == 0
+    assert "missing" not in run(old, "run-job", "sla_sweep").output
+    old.extensions["claims"]["engine"].dispose()
