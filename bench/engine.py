@@ -1,4 +1,4 @@
-"""Figure 3, compensation engine: claims evaluated by compute_compensation vs a plain loop with Decimal.
+"""Figure 3, compensation engine: compute_compensation with its trace written out vs a plain Decimal loop.
 
 Both get the same prebuilt facts for the Shenzhen SME pool (2023.1): five kinds of firm (on a listed
 category or not, with dates), first loans, recoveries before the claim, cap usage that sometimes
@@ -110,8 +110,10 @@ def run(*, count: int) -> Result:
     (floor_s, floor_total, floor_digest), peak_floor = isolated(floor, count)
     if (ours_total, ours_digest) != (floor_total, floor_digest):
         raise RuntimeError(f"the engine and the plain loop disagree: {ours_total} vs {floor_total} fen")
+    # The service stores every trace, so the figure is the traced rate; the untraced one shows what the
+    # arithmetic alone costs (the trace is written out on first read).
     note = (f"{count:,} claims, {ours_total / 100:,.2f} yuan in all, equal to the fen; "
-            f"ours {count / ours_s:,.0f}/s with a full trace each ({count / traced_s:,.0f}/s reading every trace too, "
-            f"{traced_s / floor_s:.1f}x floor), floor {count / floor_s:,.0f}/s")
-    return Result("3 compensation engine", "-", "s", ours_s, floor_s, False, "<= 3x floor", peak_ours, peak_floor,
-                  ours_s <= 3 * floor_s, note)
+            f"ours {count / traced_s:,.0f}/s with every trace written out ({count / ours_s:,.0f}/s, "
+            f"{ours_s / floor_s:.1f}x floor, when the traces are recorded but not read), floor {count / floor_s:,.0f}/s")
+    return Result("3 compensation engine", "-", "s", traced_s, floor_s, False, "<= 3x floor", peak_ours, peak_floor,
+                  traced_s <= 3 * floor_s, note)
