@@ -75,9 +75,10 @@ def seed(demo: bool) -> None:
             click.echo(f"demo activity skipped {line}", err=True)
         from reports.jobs import JobDeps
 
-        run = seeding.load_demo_statements(JobDeps.from_app(current_app), today=today())
-        click.echo(f"demo statements (last closed periods): {run.status}, {run.counts.get('created', 0)} issued, "
-                   f"{run.counts.get('unchanged', 0)} unchanged; list them at GET /statements")
+        for label, run in zip(("last closed periods", "open period, interim"),
+                              seeding.load_demo_statements(JobDeps.from_app(current_app), today=today()), strict=True):
+            click.echo(f"demo statements ({label}): {run.status}, {run.counts.get('created', 0)} issued, "
+                       f"{run.counts.get('unchanged', 0)} unchanged; list them at GET /statements")
 
 
 @main.command("create-user")

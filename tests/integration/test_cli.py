@@ -72,3 +72,32 @@ def test_commands_refuse_a_schema_behind_the_code_and_name_the_fix(tmp_path):
     assert run(old, "init-db").exit_code == 0
     assert "missing" not in run(old, "run-job", "sla_sweep").output
     old.extensions["claims"]["engine"].dispose()
+
+
+def test_seed_demo_takes_claims_to_every_state_and_issues_statements_once(app, client, db):
+    from datetime import date
+
+    from claims.audit import verify_chain
+    from claims.ledger import trial_balance
+    from claims.models import Claim, Statement
+    from tests.api.test_claim_lifecycle import pin_today
+
+    pin_today(app, date(2026, 11, 23))
+    first = run(app, "seed", "--demo")
+    assert first.exit_code == 0, first.output
+    assert "demo activity: 14 loans" in first.output
+    states = sorted(c.status for c in db.exec(sa.select(Claim)).scalars())
+    assert states == sorted(["paid", "paid", "approved", "second_review", "first_review", "returned", "submitted",
+                             "submitted", "draft", "rejected", "withdrawn", "deferred"])
+    # 2026Q3 (the last closed quarter) is nil for every admitted bank; the open quarter's interim statements
+    # carry the paid claims: BANK_A's claim 1 paid and its recovery, BANK_B's claim paid, and the summary.
+    assert "(open period, interim): done, 3 issued" in first.output
+    with_lines = {s.number: s.totals["lines"] for s in db.exec(sa.select(Statement)).scalars()
+                  if s.totals["lines"]}
+    assert with_lines == {"SZ-SME-POOL-2026Q4-BANK_A-v1": 2, "SZ-SME-POOL-2026Q4-BANK_B-v1": 1,
+                          "SZ-SME-POOL-2026Q4-ALL-v1": 3}
+    again = run(app, "seed", "--demo")
+    assert "0 issued, 40 unchanged" in again.output and "0 issued, 3 unchanged" in again.output
+    db.rollback()
+    assert trial_balance(db) == 0
+    assert verify_chain(db).ok
