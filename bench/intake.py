@@ -22,7 +22,7 @@ CLAIM = {"default_on": "2025-12-01", "outstanding_principal": "800000.00", "days
 def _requests(db: BenchDatabase, loans: dict[str, list[int]]) -> list[tuple[dict, bytes]]:
     # Interleave the banks so every connection files for all of them.
     columns = [[(bank, loan_id) for loan_id in loans[bank]] for bank in BANKS]
-    ordered = [pair for group in zip(*columns) for pair in group]
+    ordered = [pair for group in zip(*columns, strict=False) for pair in group]
     return [({"X-API-Key": db.keys[bank], "Content-Type": "application/json"},
              json.dumps({"loan_id": loan_id, **CLAIM}).encode()) for bank, loan_id in ordered]
 
