@@ -24,7 +24,7 @@ import pytest
 from sqlmodel import select
 
 from claims.auth import Principal, issue_api_key, issue_token
-from claims.models import Document, Enterprise, Institution, ListMembership, User
+from claims.models import Enterprise, Institution, ListMembership, User
 from claims.services import claims as claim_service
 from claims.services import loans as loan_service
 from workflows.identifiers import make_uscc

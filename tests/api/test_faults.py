@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
 from sqlmodel import select
 
 from claims import ledger
