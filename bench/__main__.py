@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         for kind in kinds:
-            if figures & {1, 2, 5}:
-                for number, label in ((1, "claim intake"), (2, "bulk registration"), (5, "review queue")):
+            if figures & {1, 2, 4, 5}:
+                for number, label in ((1, "claim intake"), (2, "bulk registration"), (4, "statement run"),
+                                      (5, "review queue")):
                     if number not in figures:
                         continue
                     step(f"{kind}: figure {number}, {label}")
@@ -73,14 +74,13 @@ def main(argv: list[str] | None = None) -> int:
                         elif number == 2:
                             result, detail = bulk.run(db, rows=sizes["bulk_rows"], workdir=workdir, log_dir=workdir)
                             results.append(result)
+                        elif number == 4:
+                            results.append(statements.run(db, institutions=sizes["institutions"]))
                         else:
                             results.append(queue.run(db, claims=sizes["queue_claims"], rounds=sizes["queue_rounds"]))
         if 3 in figures:
             step("figure 3, compensation engine")
             results.append(engine.run(count=sizes["engine_claims"]))
-        if 4 in figures:
-            step("figure 4, statement run")
-            results.append(statements.run(institutions=sizes["institutions"]))
     finally:
         if args.keep:
             print(f"scratch directory kept: {workdir}", file=sys.stderr)

@@ -116,6 +116,12 @@ def ours(statement: Statement) -> tuple[int, str]:
 
 def floor(statement: Statement) -> tuple[int, str]:
     """Set the same text lines on bare canvases, one text object per page; return pages and digest."""
+    pages, data = floor_pdf(statement)
+    return pages, hashlib.sha256(data).hexdigest()
+
+
+def floor_pdf(statement: Statement) -> tuple[int, bytes]:
+    """Set the same text lines on bare canvases, one text object per page; return pages and the PDF."""
     font = register_cjk_font()
     lines_of: dict[str, list[str]] = {}  # names and traces repeat, so each is wrapped once
     section = statement.sections[0]
@@ -176,7 +182,7 @@ def floor(statement: Statement) -> tuple[int, str]:
         canvas.drawText(text)
         canvas.showPage()
     canvas.save()
-    return len(pages), hashlib.sha256(buffer.getvalue()).hexdigest()
+    return len(pages), buffer.getvalue()
 
 
 def _put(text, x: float, y: float, line: str) -> None:
