@@ -23,6 +23,8 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import io
+import itertools
 import posixpath
 import re
 import shutil
@@ -47,7 +49,6 @@ EXCEL_SIGNIFICANT_DIGITS = 15
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ def _rows(
     else:
         raise TabularError("empty_file", "the file has no header row")
     keys, missing = _map_header(number, header, columns, optional)
+    width, plain = len(keys), None not in keys
     yielded = 0
     for number, cells in records:
         if not any(cells):
@@ -132,19 +134,23 @@ def _rows(
                 "too_many_rows", f"the file has more than {max_rows} data rows", row=number
             )
         values = dict.fromkeys(missing, "")
-        for index, cell in enumerate(cells):
-            key = keys[index] if index < len(keys) else None
-            if key is not None:
-                values[key] = cell
-            elif cell:
-                raise TabularError(
-                    "unnamed_column",
-                    f"column {_column_letter(index)} holds {cell!r} but has no header",
-                    row=number,
-                )
-        for key in keys[len(cells):]:
-            if key is not None:
-                values[key] = ""
+        if plain and len(cells) == width:
+            # The usual row: one cell under each named header, read in one C-level pass.
+            values.update(zip(keys, cells))
+        else:
+            for index, cell in enumerate(cells):
+                key = keys[index] if index < width else None
+                if key is not None:
+                    values[key] = cell
+                elif cell:
+                    raise TabularError(
+                        "unnamed_column",
+                        f"column {_column_letter(index)} holds {cell!r} but has no header",
+                        row=number,
+                    )
+            for key in keys[len(cells):]:
+                if key is not None:
+                    values[key] = ""
         yielded += 1
         yield Row(number, values)
 
@@ -206,34 +212,42 @@ def _column_letter(index: int) -> str:
 
 
 def _csv_records(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(_csv_lines(stream), strict=False)
+    nul_seen: list[bool] = []
+    # Lines come from StringIO's C iterator over whole-line blocks: a Python step per block, not per line.
+    lines = itertools.chain.from_iterable(
+        io.StringIO(block, newline="") for block in _csv_blocks(stream, nul_seen))
+    reader = csv.reader(lines, strict=False)
+    strip = str.strip
     number = 0
     try:
         for record in reader:
             number += 1
-            cells = [cell.strip() for cell in record]
+            cells = list(map(strip, record))
             # Python 3.11's csv accepts NUL, but PostgreSQL text cannot hold it and it usually
-            # means a binary file (a renamed .xls, UTF-16) was uploaded as CSV.
-            if any("\x00" in cell for cell in cells):
+            # means a binary file (a renamed .xls, UTF-16) was uploaded as CSV. Rows are only
+            # searched once the decoder has met a NUL, which it reports before yielding that text.
+            if nul_seen and any("\x00" in cell for cell in cells):
                 raise TabularError("csv_invalid", "the row contains NUL bytes; is this really a CSV file?", row=number)
             yield number, cells
     except csv.Error as exc:
         raise TabularError("csv_invalid", f"the CSV cannot be parsed: {exc}", row=number + 1) from None
 
 
-def _csv_lines(stream: BinaryIO) -> Iterator[str]:
-    """Split decoded text into lines keeping their endings, as ``open(newline="")`` would."""
+def _csv_blocks(stream: BinaryIO, nul_seen: list[bool]) -> Iterator[str]:
+    """Decoded text cut after a line ending, so that no line (as ``open(newline="")`` splits them) spans two blocks.
+
+    Appends to ``nul_seen`` when the text holds a NUL, before yielding any of it.
+    """
     pending = ""
     for text in _decoded_chunks(stream):
+        if not nul_seen and "\x00" in text:
+            nul_seen.append(True)
         pending += text
-        end = 0
-        for match in _LINE.finditer(pending):
-            # A chunk may end between "\r" and "\n"; keep the "\r" until the next chunk says.
-            if match.end() == len(pending) and pending.endswith("\r"):
-                break
-            end = match.end()
-            yield match.group()
-        pending = pending[end:]
+        # A chunk may end between "\r" and "\n"; a final "\r" waits for the next chunk to say.
+        cut = max(pending.rfind("\n"), pending.rfind("\r", 0, len(pending) - 1)) + 1
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
         if len(pending) > MAX_CSV_LINE_CHARS:
             raise TabularError("csv_invalid", "a line is longer than 1 MiB; is this really a CSV file?")
     if pending:
