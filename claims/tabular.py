@@ -420,9 +420,13 @@ def write_csv(rows: Iterable[Sequence[object]], out: TextIO) -> None:
 
     Open ``out`` with ``newline=""`` (and ``encoding="utf-8-sig"`` if Excel users will open it).
     """
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([neutralise_cell(_export_text(cell)) for cell in row])
+    triggers = FORMULA_TRIGGERS
+    # Plain text that starts with no trigger is written as it is; everything else takes the full path.
+    csv.writer(out).writerows(
+        [cell if type(cell) is str and not cell.startswith(triggers) else neutralise_cell(_export_text(cell))
+         for cell in row]
+        for row in rows
+    )
 
 
 def _export_text(value: object) -> str:
