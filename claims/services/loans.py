@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from claims.audit import record_event
@@ -52,6 +53,7 @@ BULK_COLUMNS = {
 }
 BULK_OPTIONAL = ("enterprise_uscc", "resident_id", "unsecured_share", "first_loan", "policy_tool", "guarantor_code",
                  "guarantee_ratio", "annual_rate")
+_DECIMAL_TEXT_MAX = 16  # the loan table's annual_rate, unsecured_share and guarantee_ratio columns
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"", "0", "false", "no", "n", "否", "f"}
 
@@ -187,16 +189,17 @@ class _Registrar:
                             "message": f"security_type must be one of {', '.join(sorted(SECURITY_TYPES))}"})
         if reasons:
             return None, reasons
-        attributes = dict(item.attributes)
         # Program conditions name the borrower kind "borrower" (config/programs/sz-startup-guarantee); set
         # both from the borrower actually resolved, so a client attribute cannot lift an individual's ceiling.
-        attributes["borrower_kind"] = attributes["borrower"] = "individual" if individual_id else "enterprise"
+        kind = "individual" if individual_id else "enterprise"
+        attributes = {**item.attributes, "borrower_kind": kind, "borrower": kind}
         facts_loan = LoanFacts(principal_fen=item.principal_fen, disbursed_on=item.disbursed_on,
                                maturity_on=item.maturity_on, security_type=item.security_type,
                                unsecured_share=item.unsecured_share, first_loan=item.first_loan,
                                policy_tool=item.policy_tool, attributes=attributes, enterprise=facts)
+        coverage = attributes.get("other_coverage")
         context = self._context(enterprise_id, item.disbursed_on.year,
-                                tuple(str(c) for c in attributes.get("other_coverage", ()) or ()))
+                                tuple(str(c) for c in coverage) if coverage else ())
         for reason in eligibility.check_registration(rule, facts_loan, context):
             reasons.append({"code": reason.code, "field": reason.field, "message": reason.message})
         if reasons:
@@ -315,6 +318,9 @@ def _decimal(value: str, key: str, default: Decimal) -> Decimal:
         raise ValueError(f"{key} must be a decimal such as 0.0435, got {value!r}") from None
     if not result.is_finite() or not Decimal(0) <= result <= Decimal(1):
         raise ValueError(f"{key} must be between 0 and 1, got {value!r}")
+    if len(str(result)) > _DECIMAL_TEXT_MAX:
+        # Stored as text of at most 16 characters; a longer one would fail the whole file at the insert.
+        raise ValueError(f"{key} has too many digits (at most {_DECIMAL_TEXT_MAX} characters), got {value!r}")
     return result
 
 
@@ -399,6 +405,7 @@ class _LoanWriter:
         self.session = session
         connection = session.connection()
         self.dialect = connection.dialect.name
+        self.dbapi_error = connection.dialect.loaded_dbapi.Error
         self.driver = connection.connection.driver_connection
 
     def write(self, rows: list[dict]) -> None:
@@ -407,20 +414,32 @@ class _LoanWriter:
             return
         created_at = utcnow()
         if self.dialect == "postgresql":
-            with self.driver.cursor() as cursor, cursor.copy(
-                    f"COPY loan ({', '.join(_LOAN_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    values = _LOAN_VALUES(row)
-                    copy.write_row((*values[:16], _json(values[16]), *values[17:], created_at))
+            statement = f"COPY loan ({', '.join(_LOAN_COLUMNS)}) FROM STDIN"
+            try:
+                with self.driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    for row in rows:
+                        values = _LOAN_VALUES(row)
+                        copy.write_row((*values[:16], _json(values[16]), *values[17:], created_at))
+            except self.dbapi_error as exc:
+                raise self._wrapped(statement, exc) from exc
         elif self.dialect == "sqlite":
+            statement = (f"INSERT INTO loan ({', '.join(_LOAN_COLUMNS)}) "
+                         f"VALUES ({', '.join('?' * len(_LOAN_COLUMNS))})")
             # The text forms SQLAlchemy's SQLite types store: ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff".
             stamp = created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-            self.driver.executemany(
-                f"INSERT INTO loan ({', '.join(_LOAN_COLUMNS)}) VALUES ({', '.join('?' * len(_LOAN_COLUMNS))})",
-                [(*values[:8], values[8].isoformat(), values[9].isoformat(), *values[10:16], _json(values[16]),
-                  *values[17:], stamp) for values in map(_LOAN_VALUES, rows)])
+            try:
+                self.driver.executemany(statement, [
+                    (*values[:8], values[8].isoformat(), values[9].isoformat(), *values[10:16], _json(values[16]),
+                     *values[17:], stamp) for values in map(_LOAN_VALUES, rows)])
+            except self.dbapi_error as exc:
+                raise self._wrapped(statement, exc) from exc
         else:
             self.session.execute(insert(Loan.__table__), [{**row, "created_at": created_at} for row in rows])
+
+
+    def _wrapped(self, statement: str, exc: Exception) -> DBAPIError:
+        # The same IntegrityError / DataError / OperationalError SQLAlchemy raises, so the API answers as before.
+        return DBAPIError.instance(statement, None, exc, self.dbapi_error)
 
 
 def _json(value: dict) -> str:
@@ -485,13 +504,14 @@ def _bulk_register(session: Session, *, principal: Principal, registry, stream: 
     tmp_path = report_path.with_suffix(".part")
     with open(tmp_path, "w", encoding="utf-8-sig", newline="") as out:
         writer_rows: list[list[str]] = [["row", "contract_no", "status", "reason_codes", "reasons"]]
+        digested: list[str] = []
         try:
             rows = read_table(stream, filename, columns=BULK_COLUMNS, optional=BULK_OPTIONAL, max_rows=max_rows)
             for row, item, reasons in _parsed_in_batches(rows, registrar, batch_size):
                 values = None
                 if item is not None:
                     values, reasons = registrar.check(item)
-                digest.update(f"{row.number}:{row.values.get('contract_no')}\n".encode())
+                digested.append(f"{row.number}:{row.values.get('contract_no')}\n")
                 if reasons:
                     report.rejected += 1
                     report.rows.append({"row": row.number, "contract_no": row.values.get("contract_no", ""),
@@ -508,8 +528,12 @@ def _bulk_register(session: Session, *, principal: Principal, registry, stream: 
                 if len(writer_rows) >= 5000:
                     write_csv(writer_rows, out)
                     writer_rows.clear()
+                    # The digest of the joined lines is the digest of the lines fed one by one.
+                    digest.update("".join(digested).encode())
+                    digested.clear()
             writer.write(batch)
             write_csv(writer_rows, out)
+            digest.update("".join(digested).encode())
         except TabularError as exc:
             session.rollback()
             tmp_path.unlink(missing_ok=True)
