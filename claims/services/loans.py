@@ -5,7 +5,6 @@ import functools
 import gc
 import hashlib
 import json
-import operator
 import re
 import uuid
 from contextlib import contextmanager
@@ -85,6 +84,15 @@ class LoanInput:
     attributes: dict = field(default_factory=dict)
 
 
+# The loan table's columns that a registration fills, in the order check() returns them.
+LOAN_COLUMNS = ("institution_id", "program_code", "rule_version_id", "enterprise_id", "individual_id", "guarantor_id",
+                "contract_no", "principal_fen", "disbursed_on", "maturity_on", "annual_rate", "security_type",
+                "unsecured_share", "guarantee_ratio", "first_loan", "policy_tool", "attributes", "status",
+                "days_overdue")
+# The bulk writer adds the creation time.
+_INSERTED_COLUMNS = (*LOAN_COLUMNS, "created_at")
+
+
 # The facts of a loan without a firm (an individual borrower, or a row about to be refused); never mutated.
 _NO_FIRM = EnterpriseFacts()
 
@@ -142,8 +150,8 @@ class _Registrar:
             if (enterprise_id, disbursed_on.year) in wanted:
                 self.lenders[(enterprise_id, disbursed_on.year)].add(institution_id)
 
-    def check(self, item: LoanInput) -> tuple[dict | None, list[dict]]:
-        """Validate one loan against the program; return the row to insert, or the reasons it fails."""
+    def check(self, item: LoanInput) -> tuple[tuple | None, list[dict]]:
+        """Validate one loan against the program; return the row to insert (LOAN_COLUMNS), or the reasons it fails."""
         reasons: list[dict] = []
         if not self._is_admitted(item.program):
             return None, [{"code": "not_admitted", "field": "program",
@@ -207,16 +215,12 @@ class _Registrar:
         self.contracts.add(item.contract_no)
         if enterprise_id:
             self.lenders.setdefault((enterprise_id, item.disbursed_on.year), set()).add(self.principal.institution_id)
-        return {
-            "institution_id": self.principal.institution_id, "program_code": item.program,
-            "rule_version_id": self._rule_row(rule), "enterprise_id": enterprise_id, "individual_id": individual_id,
-            "guarantor_id": guarantor_id, "contract_no": item.contract_no, "principal_fen": item.principal_fen,
-            "disbursed_on": item.disbursed_on, "maturity_on": item.maturity_on, "annual_rate": str(item.annual_rate),
-            "security_type": item.security_type, "unsecured_share": str(item.unsecured_share),
-            "guarantee_ratio": None if item.guarantee_ratio is None else str(item.guarantee_ratio),
-            "first_loan": item.first_loan, "policy_tool": item.policy_tool, "attributes": item.attributes,
-            "status": "registered", "days_overdue": 0,
-        }, []
+        # In LOAN_COLUMNS order; a bulk file hands these straight to the driver.
+        return (self.principal.institution_id, item.program, self._rule_row(rule), enterprise_id, individual_id,
+                guarantor_id, item.contract_no, item.principal_fen, item.disbursed_on, item.maturity_on,
+                str(item.annual_rate), item.security_type, str(item.unsecured_share),
+                None if item.guarantee_ratio is None else str(item.guarantee_ratio), item.first_loan,
+                item.policy_tool, item.attributes, "registered", 0), []
 
     def _context(self, enterprise_id: int | None, year: int, other_coverage: tuple[str, ...]):
         lenders = self._lenders(enterprise_id, year) if enterprise_id else set()
@@ -272,7 +276,7 @@ def register_loan(session: Session, *, principal: Principal, registry, item: Loa
             raise Conflict(reasons[0]["message"], code="duplicate_contract", errors={"contract_no": [reasons[0]["message"]]})
         raise LoanRejected("The loan does not meet the program's registration rules.", extra={"reasons": reasons},
                            errors=_errors_by_field(reasons))
-    loan = Loan(**row)
+    loan = Loan(**dict(zip(LOAN_COLUMNS, row)))
     session.add(loan)
     session.flush()
     record_event(session, actor=principal.actor, entity="loan", entity_id=loan.id, action="registered",
@@ -386,14 +390,6 @@ def parse_row(values: dict[str, str]) -> tuple[LoanInput | None, list[dict]]:
                      guarantor_code=values["guarantor_code"] or None, guarantee_ratio=g_ratio), []
 
 
-# Every column of the loan table but its id, in the order the bulk writer sends them.
-_LOAN_COLUMNS = ("institution_id", "program_code", "rule_version_id", "enterprise_id", "individual_id", "guarantor_id",
-                 "contract_no", "principal_fen", "disbursed_on", "maturity_on", "annual_rate", "security_type",
-                 "unsecured_share", "guarantee_ratio", "first_loan", "policy_tool", "attributes", "status",
-                 "days_overdue", "created_at")
-_LOAN_VALUES = operator.itemgetter(*_LOAN_COLUMNS[:-1])
-
-
 class _LoanWriter:
     """Writes accepted rows a batch at a time on the session's connection, inside its transaction.
 
@@ -408,34 +404,33 @@ class _LoanWriter:
         self.dbapi_error = connection.dialect.loaded_dbapi.Error
         self.driver = connection.connection.driver_connection
 
-    def write(self, rows: list[dict]) -> None:
+    def write(self, rows: list[tuple]) -> None:
         """Insert the rows (as check() returns them), stamped with one creation time for the batch."""
         if not rows:
             return
         created_at = utcnow()
         if self.dialect == "postgresql":
-            statement = f"COPY loan ({', '.join(_LOAN_COLUMNS)}) FROM STDIN"
+            statement = f"COPY loan ({', '.join(_INSERTED_COLUMNS)}) FROM STDIN"
             try:
                 with self.driver.cursor() as cursor, cursor.copy(statement) as copy:
-                    for row in rows:
-                        values = _LOAN_VALUES(row)
-                        copy.write_row((*values[:16], _json(values[16]), *values[17:], created_at))
+                    for v in rows:
+                        copy.write_row((*v[:16], _json(v[16]), *v[17:], created_at))
             except self.dbapi_error as exc:
                 raise self._wrapped(statement, exc) from exc
         elif self.dialect == "sqlite":
-            statement = (f"INSERT INTO loan ({', '.join(_LOAN_COLUMNS)}) "
-                         f"VALUES ({', '.join('?' * len(_LOAN_COLUMNS))})")
+            statement = (f"INSERT INTO loan ({', '.join(_INSERTED_COLUMNS)}) "
+                         f"VALUES ({', '.join('?' * len(_INSERTED_COLUMNS))})")
             # The text forms SQLAlchemy's SQLite types store: ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff".
             stamp = created_at.strftime("%Y-%m-%d %H:%M:%S.%f")
             try:
                 self.driver.executemany(statement, [
-                    (*values[:8], values[8].isoformat(), values[9].isoformat(), *values[10:16], _json(values[16]),
-                     *values[17:], stamp) for values in map(_LOAN_VALUES, rows)])
+                    (*v[:8], v[8].isoformat(), v[9].isoformat(), *v[10:16], _json(v[16]), *v[17:], stamp)
+                    for v in rows])
             except self.dbapi_error as exc:
                 raise self._wrapped(statement, exc) from exc
         else:
-            self.session.execute(insert(Loan.__table__), [{**row, "created_at": created_at} for row in rows])
-
+            self.session.execute(insert(Loan.__table__),
+                                 [{**dict(zip(LOAN_COLUMNS, v)), "created_at": created_at} for v in rows])
 
     def _wrapped(self, statement: str, exc: Exception) -> DBAPIError:
         # The same IntegrityError / DataError / OperationalError SQLAlchemy raises, so the API answers as before.
@@ -499,7 +494,7 @@ def _bulk_register(session: Session, *, principal: Principal, registry, stream: 
     digest = hashlib.sha256()
     reports_dir.mkdir(parents=True, exist_ok=True)
     report_path = reports_dir / f"loans-{principal.institution_id}-{report.report_id}.csv"
-    batch: list[dict] = []
+    batch: list[tuple] = []
     writer = _LoanWriter(session)
     tmp_path = report_path.with_suffix(".part")
     with open(tmp_path, "w", encoding="utf-8-sig", newline="") as out:
