@@ -5,7 +5,7 @@
     .venv/bin/python -m bench --only 2,5 --db postgres
 
 PostgreSQL comes from BENCH_POSTGRES_URL (else TEST_POSTGRES_URL, else 127.0.0.1:5432/test); the
-benchmark creates and drops its own schema `bench` there. Each figure's ours and floor run back to back
+benchmark creates and drops its own schema `bench_<pid>` there. Each figure's ours and floor run back to back
 in the same run, so the ratio holds on a busy machine even when the absolute numbers do not.
 """
 from __future__ import annotations

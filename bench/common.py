@@ -21,7 +21,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", os.environ.get("TEST_POSTGRES_URL",
                                                               "postgresql://postgres@127.0.0.1:5432/test"))
-PG_SCHEMA = "bench"
+PG_SCHEMA = "bench"  # prefix: each run works in bench_<pid>, so concurrent runs cannot drop each other's data
 # The business date every figure runs on, so registration and claim windows do not drift with the clock.
 TODAY = date(2026, 3, 31)
 PROGRAM = "sz-sme-pool"
@@ -84,16 +84,17 @@ def isolated(target, *args):
 
 
 class BenchDatabase:
-    """A migrated, seeded scratch database: a SQLite file, or the `bench` schema in PostgreSQL (dropped after)."""
+    """A migrated, seeded scratch database: a SQLite file, or a `bench_<pid>` schema in PostgreSQL (dropped after)."""
 
     def __init__(self, kind: str, workdir: Path):
         self.kind = kind
         self.workdir = workdir
+        self.schema = f"{PG_SCHEMA}_{os.getpid()}"
         if kind == "sqlite":
             self.url = f"sqlite:///{workdir / 'bench.db'}"
         else:
             sep = "&" if "?" in PG_URL else "?"
-            self.url = f"{PG_URL}{sep}options=-csearch_path%3D{PG_SCHEMA}"
+            self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
         self.data_dir = workdir / "var"
 
     def __enter__(self) -> "BenchDatabase":
@@ -112,7 +113,7 @@ class BenchDatabase:
         if self.kind == "postgres":
             admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
             with admin.begin() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
             admin.dispose()
         upgrade(self.url)
         self._seed()
@@ -122,7 +123,7 @@ class BenchDatabase:
         if self.kind == "postgres":
             admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
             with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             admin.dispose()
         else:
             for suffix in ("", "-wal", "-shm"):
