@@ -130,7 +130,7 @@ def floor_pdf(statement: Statement) -> tuple[int, bytes]:
     xs = [TEXT_LEFT + CELL_PAD + sum(widths[:i]) for i in range(len(widths))]
     text_widths = [width - 2 * CELL_PAD for width in widths]
     rows = []
-    for seq, (line, figures) in enumerate(zip(section.lines, amounts), start=1):
+    for seq, (line, figures) in enumerate(zip(section.lines, amounts, strict=True), start=1):
         # Figures fit their fitted columns; the texts are wrapped to theirs.
         rows.append([
             [str(seq)],
@@ -140,7 +140,7 @@ def floor_pdf(statement: Statement) -> tuple[int, bytes]:
             _lines(line.trace, text_widths[-1], font, lines_of),
         ])
     heights = [ROW_LEADING * max(map(len, row)) + ROW_PADDING for row in rows]
-    header = [_lines(label, width, font, lines_of) for label, width in zip(_labels(statement), text_widths)]
+    header = [_lines(label, width, font, lines_of) for label, width in zip(_labels(statement), text_widths, strict=True)]
     header_height = ROW_LEADING * max(map(len, header)) + ROW_PADDING
     # Page breaks first, so every footer can say "of y pages" as ours does.
     pages, y = [[]], FIRST_PAGE_TOP - header_height
@@ -191,7 +191,7 @@ def _put(text, x: float, y: float, line: str) -> None:
 
 
 def _put_row(text, xs: list[float], y: float, row: list[list[str]]) -> float:
-    for x, lines in zip(xs, row):
+    for x, lines in zip(xs, row, strict=True):
         line_y = y - CELL_PAD - TABLE_FONT_SIZE
         for line in lines:
             _put(text, x, line_y, line)

@@ -118,7 +118,7 @@ def _rows(
     optional: frozenset[str],
     max_rows: int,
 ) -> Iterator[Row]:
-    for number, header in records:
+    for number, header in records:  # noqa: B007 - the header's row number is used below
         if any(header):
             break
     else:
@@ -136,7 +136,7 @@ def _rows(
         values = dict.fromkeys(missing, "")
         if plain and len(cells) == width:
             # The usual row: one cell under each named header, read in one C-level pass.
-            values.update(zip(keys, cells))
+            values.update(zip(keys, cells, strict=True))
         else:
             for index, cell in enumerate(cells):
                 key = keys[index] if index < width else None

@@ -279,7 +279,7 @@ def _header_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     ]
     widths = [label_width, value_width, label_width, value_width]
     rows = [
-        [_wrap(text, font, BODY_FONT_SIZE - 0.5, width - 2 * CELL_PAD_X) for text, width in zip(row, widths)]
+        [_wrap(text, font, BODY_FONT_SIZE - 0.5, width - 2 * CELL_PAD_X) for text, width in zip(row, widths, strict=True)]
         for row in pairs
     ]
     table = _table(rows, drawn, colWidths=widths)
@@ -334,10 +334,10 @@ def _section_tables(section: StatementSection, font: str, drawn: list[str]) -> I
     widths = [SEQ_WIDTH, reference_width, name_width, *amount_widths, free - name_width]
     trace_col = 3 + amount_count
     labels = ["序号", section.reference_label, section.name_label, *section.columns, section.trace_label]
-    header = [_wrap(label, font, TABLE_FONT_SIZE, width - 2 * CELL_PAD_X) for label, width in zip(labels, widths)]
+    header = [_wrap(label, font, TABLE_FONT_SIZE, width - 2 * CELL_PAD_X) for label, width in zip(labels, widths, strict=True)]
 
     body: list[list[str]] = []
-    for seq, (line, line_amounts) in enumerate(zip(section.lines, amounts), start=1):
+    for seq, (line, line_amounts) in enumerate(zip(section.lines, amounts, strict=True), start=1):
         body.append(
             [
                 str(seq),

@@ -276,7 +276,7 @@ def register_loan(session: Session, *, principal: Principal, registry, item: Loa
             raise Conflict(reasons[0]["message"], code="duplicate_contract", errors={"contract_no": [reasons[0]["message"]]})
         raise LoanRejected("The loan does not meet the program's registration rules.", extra={"reasons": reasons},
                            errors=_errors_by_field(reasons))
-    loan = Loan(**dict(zip(LOAN_COLUMNS, row)))
+    loan = Loan(**dict(zip(LOAN_COLUMNS, row, strict=True)))
     session.add(loan)
     session.flush()
     record_event(session, actor=principal.actor, entity="loan", entity_id=loan.id, action="registered",
@@ -430,7 +430,7 @@ class _LoanWriter:
                 raise self._wrapped(statement, exc) from exc
         else:
             self.session.execute(insert(Loan.__table__),
-                                 [{**dict(zip(LOAN_COLUMNS, v)), "created_at": created_at} for v in rows])
+                                 [{**dict(zip(LOAN_COLUMNS, v, strict=True)), "created_at": created_at} for v in rows])
 
     def _wrapped(self, statement: str, exc: Exception) -> DBAPIError:
         # The same IntegrityError / DataError / OperationalError SQLAlchemy raises, so the API answers as before.
