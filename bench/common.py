@@ -53,7 +53,16 @@ class Result:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far, in MiB (ru_maxrss is KiB on Linux)."""
+    """This process's peak resident set size so far, in MiB."""
+    # VmHWM belongs to the address space, which exec replaces; ru_maxrss survives exec, so a spawned
+    # child would report at least the parent's size at the fork (Linux keeps it in the signal struct).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
