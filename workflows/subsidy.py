@@ -158,21 +158,7 @@ def _apply_caps(rule: ProgramRule, gross: int, usage: SubsidyUsage, program_cap_
         ("per_firm_year_all_subsidies", rule.subsidy_caps.per_firm_year_fen, usage.firm_year_all_subsidies_fen),
         ("per_firm_lifetime_all_subsidies", rule.subsidy_caps.per_firm_lifetime_fen, usage.firm_lifetime_all_subsidies_fen),
     ]
-    if rule.caps.program_budget:
-        if usage.program_budget_remaining_fen is None:
-            raise SubsidyError("cap_input_missing", "the program budget cap needs the remaining budget")
-        caps.append(("program_budget", usage.program_budget_remaining_fen, 0))
-    amount, binding = gross, None
-    for name, limit, used in caps:
-        if limit is None:
-            continue
-        room = max(limit - used, 0)
-        bound = room < amount
-        if bound:
-            amount, binding = room, name
-        trace.amount(f"cap:{name}", room, {"limit": format_fen(limit), "used": format_fen(used), "bound": bound})
-    trace.amount("amount", amount, f"bound by {binding}" if binding else "no cap bound")
-    return amount, binding
+    return _bind_caps(rule, usage, gross, caps, trace)
 
 
 def compute_interest_subsidy(rule: ProgramRule, facts: InterestFacts, lpr: LprTable, usage: SubsidyUsage | None = None) -> SubsidyResult:
@@ -277,10 +263,16 @@ def compute_reward(rule: ProgramRule, institution_kind: str, basis_fen: int, usa
         gross = _round_exact_fen(Decimal(basis_fen) * rate.rate)
     trace.amount("gross", gross, f"{format_fen(basis_fen)} {rate.basis} x {rate.rate}, half-up to the fen")
     caps = [("per_institution_year", rule.reward.per_institution_year_cap_fen, usage.program_year_fen)]
+    amount, binding = _bind_caps(rule, usage, gross, caps, trace)
+    return SubsidyResult(amount, trace.as_list(), gross_fen=gross, binding_cap=binding)
+
+
+def _bind_caps(rule, usage, gross: int, caps: list, trace: Trace) -> tuple[int, str | None]:
+    """Lower the gross amount to the smallest room among the caps (and the program budget), tracing each."""
     if rule.caps.program_budget:
         if usage.program_budget_remaining_fen is None:
             raise SubsidyError("cap_input_missing", "the program budget cap needs the remaining budget")
-        caps.append(("program_budget", usage.program_budget_remaining_fen, 0))
+        caps = [*caps, ("program_budget", usage.program_budget_remaining_fen, 0)]
     amount, binding = gross, None
     for name, limit, used in caps:
         if limit is None:
@@ -291,4 +283,4 @@ def compute_reward(rule: ProgramRule, institution_kind: str, basis_fen: int, usa
             amount, binding = room, name
         trace.amount(f"cap:{name}", room, {"limit": format_fen(limit), "used": format_fen(used), "bound": bound})
     trace.amount("amount", amount, f"bound by {binding}" if binding else "no cap bound")
-    return SubsidyResult(amount, trace.as_list(), gross_fen=gross, binding_cap=binding)
+    return amount, binding
