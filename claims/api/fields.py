@@ -84,7 +84,7 @@ class Uscc(fields.String):
     """A 统一社会信用代码, validated (GB 32100 alphabet and MOD-31 check digit) and normalised."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"example": "91440300MA5FXXXXXX", "minLength": 18, "maxLength": 18,
+        super().__init__(metadata={"example": "91440300MA5F000007", "minLength": 18, "maxLength": 18,
                                    **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
