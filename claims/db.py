@@ -1,15 +1,45 @@
 """Engine, sessions and write transactions for SQLite (embedded) and PostgreSQL (production)."""
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 _WRITE = "claims_write"
+_WRITING = "claims_writing"  # session.info: the open transaction is a write transaction
+_HELD = "claims_held"  # session.info: a unit of work holds the use case's commit until it ends
+
+
+class DatabaseBusy(Exception):
+    """The writer lock could not be had in time; nothing was written (answered 503 with Retry-After)."""
+
+
+class UnitOfWorkSession(Session):
+    """A session whose use-case commit can be held by the unit of work that runs it.
+
+    Services end a use case with `session.commit()`. Inside `held_unit_of_work` that call only flushes:
+    the unit of work commits once at its end, together with what the caller adds after the use case
+    (the Idempotency-Key's stored response), so a committed effect and its recorded answer are one fact.
+    """
+
+    def commit(self) -> None:
+        """Commit, unless a unit of work holds the commit (then flush and leave it to the unit of work)."""
+        if self.info.get(_HELD):
+            self.flush()
+            return
+        super().commit()
+
+
+@event.listens_for(UnitOfWorkSession, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WRITING, None)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -21,6 +51,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     kwargs.setdefault("pool_pre_ping", True)
+    # Pinned, not assumed: cap usage is read after its advisory locks are taken, and READ COMMITTED gives
+    # each statement a fresh snapshot, so what a concurrent approval committed before the lock is seen.
+    kwargs.setdefault("isolation_level", "READ COMMITTED")
     return create_engine(url, **kwargs)
 
 
@@ -45,7 +78,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Sessions that keep loaded objects usable after commit (views serialise after the service commits)."""
-    return sessionmaker(engine, class_=Session, expire_on_commit=False, autoflush=True)
+    return sessionmaker(engine, class_=UnitOfWorkSession, expire_on_commit=False, autoflush=True)
 
 
 def begin_write(session: Session) -> None:
@@ -54,9 +87,30 @@ def begin_write(session: Session) -> None:
     Whatever the session read before (authentication, say) was read-only by convention; that
     transaction is ended first so the write starts from a fresh snapshot and cannot fail to upgrade.
     """
+    if session.info.get(_WRITING) and session.in_transaction():
+        return  # already inside this unit of work's write transaction
     if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={_WRITE: True})
+        Session.commit(session)  # a read-only transaction: end it for real, even under a held unit of work
+    try:
+        session.connection(execution_options={_WRITE: True})
+    except OperationalError as exc:
+        if is_busy(exc):
+            session.rollback()
+            raise DatabaseBusy("the database writer lock was not had in time") from exc
+        raise
+    session.info[_WRITING] = True
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether a driver error means the writer lock was not had (SQLite busy, PostgreSQL lock timeout)."""
+    text_ = str(error.orig).lower()
+    return "database is locked" in text_ or "database is busy" in text_ or "lock timeout" in text_
+
+
+def lock_key(*parts: object) -> int:
+    """A stable signed 64-bit advisory-lock key for a named resource, e.g. ("institution-year", code, id, 2026)."""
+    digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def lock_rows(session: Session, key: int) -> None:
@@ -66,6 +120,25 @@ def lock_rows(session: Session, key: int) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@contextmanager
+def held_unit_of_work(session: Session) -> Iterator[Session]:
+    """Run a block as one write transaction on this session: commits inside it are held, one commit at the end.
+
+    Locks are taken in one order by every use case, so two never wait on each other in a cycle:
+    institution-year cap, enterprise caps, program-year cap, the budget row, then the audit chain.
+    """
+    session.info[_HELD] = True
+    try:
+        begin_write(session)
+        yield session
+        session.info.pop(_HELD, None)
+        session.commit()
+    except BaseException:
+        session.info.pop(_HELD, None)
+        session.rollback()
+        raise
 
 
 @contextmanager

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from claims.db import lock_rows
@@ -28,13 +30,17 @@ class BudgetExceeded(Unprocessable):
 
 def account(session: Session, code: str, *, kind: str, program_code: str | None = None, year: int | None = None,
             institution_id: int | None = None) -> LedgerAccount:
-    """Get or create a ledger account by its code."""
+    """Get a ledger account by its code, creating it if absent with an upsert (safe under concurrent first use)."""
     found = session.exec(select(LedgerAccount).where(LedgerAccount.code == code)).first()
     if found is None:
-        found = LedgerAccount(code=code, kind=kind, program_code=program_code, year=year,
-                              institution_id=institution_id)
-        session.add(found)
-        session.flush()
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        # Two first payments of a year used to race on get-or-create (a unique violation, a 500): the loser
+        # of an upsert inserts nothing and reads the winner's row.
+        session.execute(insert(LedgerAccount).values(code=code, kind=kind, program_code=program_code, year=year,
+                                                     institution_id=institution_id)
+                        .on_conflict_do_nothing(index_elements=["code"]))
+        found = session.exec(select(LedgerAccount).where(LedgerAccount.code == code)).one()
     return found
 
 

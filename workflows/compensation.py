@@ -124,14 +124,18 @@ class _Plan:
             fixed.append(("per_institution_year", caps.per_institution_year_fen, "institution_year_fen", "institution, this year"))
         self.fixed_caps = tuple((name, f"cap:{name}", limit, used, note, format_fen(limit)) for name, limit, used, note in fixed)
         shares = []
-        for name, share, base, what in (
+        by_registration = caps.share_of_registered_year == "registration_year"
+        for name, share, base, what, used in (
             ("per_institution_year_share_of_registered", caps.per_institution_year_share_of_registered,
-             "institution_registered_principal_fen", "registered principal this year"),
+             "institution_registered_principal_fen",
+             "principal registered in the loan's registration year" if by_registration
+             else "registered principal this year",
+             "institution_cohort_fen" if by_registration else "institution_year_fen"),
             ("per_institution_year_share_of_prior_balance", caps.per_institution_year_share_of_prior_balance,
-             "institution_prior_year_balance_fen", "prior-year balance"),
+             "institution_prior_year_balance_fen", "prior-year balance", "institution_year_fen"),
         ):
             if share is not None:
-                shares.append((name, f"cap:{name}", share, base, what, f"{share} x {what} "))
+                shares.append((name, f"cap:{name}", share, base, what, f"{share} x {what} ", used))
         self.share_caps = tuple(shares)
         self.program_budget = bool(caps.program_budget)
 
@@ -241,14 +245,14 @@ def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
     """Each cap as (name, step, limit, already used, note, base of a share, limit text if known); room is limit - used."""
     limits = [(name, step, limit, 0 if used is None else getattr(usage, used), note, None, text)
               for name, step, limit, used, note, text in plan.fixed_caps]
-    for name, step, share, field_name, what, prefix in plan.share_caps:
-        base = getattr(usage, field_name)
-        if base is None:
+    for name, step, share, field_name, what, prefix, used_field in plan.share_caps:
+        base, used = getattr(usage, field_name), getattr(usage, used_field)
+        if base is None or used is None:
             raise CompensationError("cap_input_missing", f"cap {name} needs the institution's {what}")
         # A limit is never rounded up: flooring keeps the payout provably within it.
         limit = fen_floor(base, share)
         _fen(base)
-        limits.append((name, step, limit, usage.institution_year_fen, prefix, base, None))
+        limits.append((name, step, limit, used, prefix, base, None))
     if plan.program_budget:
         remaining = usage.program_budget_remaining_fen
         if remaining is None:

@@ -104,3 +104,6 @@ class CapUsage:
     institution_registered_principal_fen: int | None = None
     institution_prior_year_balance_fen: int | None = None
     program_budget_remaining_fen: int | None = None
+    # Approved on the institution's loans registered in the claimed loan's registration year (all budget
+    # years): what a "share of registered" cap counted by registration year has used.
+    institution_cohort_fen: int | None = None

@@ -15,6 +15,9 @@ KINDS = ("risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "rewa
 COMPENSATION_KINDS = ("risk_pool", "guarantee_fund")
 SETTLEMENT_PERIODS = ("month", "quarter", "year")
 REVIEW_ROLES = ("reviewer", "approver", "payer", "admin")
+# Which year's registered principal a "share of registered" cap counts: the claim's (approval) year, or the
+# year the loan was registered in (never zero, since the claimed loan is in it).
+REGISTERED_YEAR_BASES = ("claim_year", "registration_year")
 BREAKER_METRICS = ("loss_ratio", "non_performing_ratio", "overdue_rate", "payout_rate")
 BREAKER_ACTIONS = ("defer_claims", "suspend_registrations")
 INSTITUTION_KINDS = ("bank", "insurer", "guarantor")
@@ -173,6 +176,7 @@ class Caps:
     per_institution_year_fen: int | None = None
     per_institution_year_share_of_registered: Decimal | None = None
     per_institution_year_share_of_prior_balance: Decimal | None = None
+    share_of_registered_year: str = "claim_year"
     program_budget: bool = True
 
 
@@ -286,6 +290,15 @@ class ProgramRule:
     path: Path | None
     sha256: str
     raw: Mapping = field(repr=False, compare=False, default_factory=dict)
+    # Stages that must each be taken by a different person; None: every stage of the program.
+    separation_of_duties: tuple[str, ...] | None = None
+
+    @property
+    def distinct_stages(self) -> tuple[str, ...]:
+        """The stages no one person may take two of on one item."""
+        if self.separation_of_duties is not None:
+            return self.separation_of_duties
+        return tuple(s.name for s in self.review_stages) or ("first_review", "second_review", "payment")
 
     @property
     def breaker(self) -> Breaker | None:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from workflows.conditions import DATE_KINDS, Condition, read_condition, read_range
 from workflows.facts import CLASSIFICATIONS, SECURITY_TYPES
+from workflows.flows import PAYMENT_STAGE, REVIEW_STAGE_NAMES, STAGE_NAMES
 from workflows.rule_model import (
     BREAKER_ACTIONS,
     BREAKER_METRICS,
@@ -13,6 +14,7 @@ from workflows.rule_model import (
     FEE_KINDS,
     INSTITUTION_KINDS,
     INTEREST_BASES,
+    REGISTERED_YEAR_BASES,
     REVIEW_ROLES,
     SETTLEMENT_PERIODS,
     ApplicationWindow,
@@ -71,14 +73,15 @@ def read_budget(reader: Reader | None) -> tuple[dict[int, int], int | None]:
     return by_year, default
 
 
-def read_review(reader: Reader | None) -> tuple[ReviewStage, ...]:
+def read_review(reader: Reader | None) -> tuple[tuple[ReviewStage, ...], tuple[str, ...] | None]:
+    """The review stages in order (one to three review stages, then payment) and who must differ between them."""
     if reader is None:
-        return ()
+        return (), None
     stages = []
     for stage in reader.tables("stages", required=True):
         stages.append(
             ReviewStage(
-                name=stage.string("name", required=True) or "",
+                name=stage.choice("name", STAGE_NAMES, required=True) or "",
                 role=stage.choice("role", REVIEW_ROLES, required=True) or "",
                 sla_working_days=stage.integer("sla_working_days", required=True, minimum=1) or 0,
                 label=stage.string("label"),
@@ -90,8 +93,20 @@ def read_review(reader: Reader | None) -> tuple[ReviewStage, ...]:
         reader.error("stages", f"stage name {duplicate!r} is used twice")
     if reader.has("stages") and not stages:
         reader.error("stages", "at least one review stage is required")
+    known = [n for n in names if n in STAGE_NAMES]
+    review = [n for n in known if n != PAYMENT_STAGE]
+    if known and (review != list(REVIEW_STAGE_NAMES[:len(review)])
+                  or (PAYMENT_STAGE in known and known[-1] != PAYMENT_STAGE)):
+        reader.error("stages", "stages run first_review[, second_review[, third_review]][, payment], "
+                               f"in that order; found {', '.join(names)}")
+    # Separation of duties: by default every stage is a different person; a program may list fewer or none.
+    separation = reader.strings("separation_of_duties", choices=STAGE_NAMES) if reader.has(
+        "separation_of_duties") else None
+    for name in separation or ():
+        if names and name not in names:
+            reader.error("separation_of_duties", f"names stage {name!r}, which this program does not have")
     reader.finish()
-    return tuple(stages)
+    return tuple(stages), (tuple(separation) if separation is not None else None)
 
 
 def read_breaker(reader: Reader) -> Breaker:
@@ -277,8 +292,11 @@ def read_caps(reader: Reader | None, *, has_budget: bool) -> Caps:
         per_institution_year_fen=reader.amount_fen("per_institution_year"),
         per_institution_year_share_of_registered=reader.ratio("per_institution_year_share_of_registered"),
         per_institution_year_share_of_prior_balance=reader.ratio("per_institution_year_share_of_prior_balance"),
+        share_of_registered_year=reader.choice("share_of_registered_year", REGISTERED_YEAR_BASES) or "claim_year",
         program_budget=bool(reader.boolean("program_budget", default=has_budget)),
     )
+    if reader.has("share_of_registered_year") and caps.per_institution_year_share_of_registered is None:
+        reader.error("share_of_registered_year", "is set but the file has no per_institution_year_share_of_registered")
     if caps.program_budget and not has_budget:
         reader.error("program_budget", "is true but the file has no [budget]")
     if caps.per_enterprise_year_fen is not None and caps.per_enterprise_lifetime_fen is not None:

@@ -189,6 +189,7 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
     budget_by_year, default_budget = read_budget(root.table("budget"))
     compensation = read_compensation(root.table("compensation"))
     risk_shares = read_risk_shares(root, compensation)
+    review_stages, separation = read_review(root.table("review"))
     rule = ProgramRule(
         code=code or "",
         version=version or "",
@@ -199,7 +200,8 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
         source=source or "",
         governing_date=governing_date or "disbursement",
         settlement_period=settlement_period or "quarter",
-        review_stages=read_review(root.table("review")),
+        review_stages=review_stages,
+        separation_of_duties=separation,
         breakers=tuple(read_breaker(b) for b in root.tables("breakers")),
         budget_by_year=budget_by_year,
         default_annual_budget_fen=default_budget,

@@ -263,4 +263,4 @@ class ClaimRecoveries(MethodView):
     def post(self, body, claim_id):
         """Report money recovered after payment; the program's pro-rata share is booked as owed back."""
         return claims.record_recovery(context.session(), principal=context.principal(), registry=context.programs(),
-                                      claim_id=claim_id, **body)
+                                      claim_id=claim_id, today=context.today(), **body)

@@ -12,6 +12,7 @@ from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from claims.db import DatabaseBusy, is_busy
 from claims.errors import Problem
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,17 @@ def register_error_handlers(app) -> None:
         return problem_response(422, "value_not_storable", "Value cannot be stored",
                                 "A value in the request is out of range or contains a NUL character.")
 
+    @app.errorhandler(DatabaseBusy)
+    def _database_busy(_error: DatabaseBusy):
+        return problem_response(503, "database_busy", "Database busy",
+                                "Other writes hold the database; nothing was written. Retry shortly.",
+                                headers={"Retry-After": "1"})
+
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):
         log.error("database unavailable: %s", error.orig.__class__.__name__)
+        if is_busy(error):
+            return _database_busy(DatabaseBusy())
         if error.connection_invalidated or _is_connection_error(error):
             return problem_response(503, "database_unavailable", "Service temporarily unavailable",
                                     "The database is not reachable; retry shortly.", headers={"Retry-After": "5"})

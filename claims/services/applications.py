@@ -10,18 +10,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, or_
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from claims import ledger
 from claims.audit import record_event
 from claims.auth import Principal
-from claims.db import begin_write, lock_rows
+from claims.db import begin_write
 from claims.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PreconditionFailed,
     Unprocessable,
 )
 from claims.models import Application, Decision, Institution, Loan
@@ -30,16 +27,10 @@ from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services import lpr
 from claims.services import programs as program_service
-from claims.services.claims import (
-    CALENDAR,
-    _available_fen,
-    _loan_facts,
-    _plain,
-    _translate,
-)
+from claims.services import review
+from claims.services.review import CALENDAR
+from claims.services.claims import _available_fen, _loan_facts, _plain
 from workflows import eligibility
-from workflows.flows import STAGE_OF_STATE, review_flow
-from workflows.machine import Transition, TransitionError
 from workflows.money import format_fen
 from workflows.subsidy import (
     FeeFacts,
@@ -56,7 +47,6 @@ COMMITTED_STATES = ("approved", "paid")
 CLOSED_STATES = ("rejected", "withdrawn")
 EDITABLE_STATES = ("draft", "returned")
 NOT_CURRENT_LOAN_STATES = ("overdue", "non_performing", "compensated")
-_FIRM_LOCK = 0x4649524D << 32  # "FIRM" + enterprise id: one firm's cross-program caps, one approval at a time
 
 
 @dataclass
@@ -286,8 +276,8 @@ def subsidy_usage(session: Session, *, application: Application, year: int,
     )
 
 
-def compute_application(session: Session, *, registry, application: Application, today: date) -> None:
-    """Recompute the amount with today's cap usage and LPR history; store amount and trace on the application."""
+def compute_application(session: Session, *, registry, application: Application, today: date) -> str | None:
+    """Recompute the amount with today's cap usage and LPR history; store amount and trace; name the cap that bound."""
     rule = program_service.loaded_rule(session, registry, rule_version_id=application.rule_version_id)
     budget_fen = rule.annual_budget_fen(today.year)
     usage = subsidy_usage(session, application=application, year=today.year,
@@ -315,6 +305,7 @@ def compute_application(session: Session, *, registry, application: Application,
     except LookupError as exc:
         raise Unprocessable(f"The LPR history does not cover the period: {exc}.", code="lpr_missing") from exc
     application.computed_fen, application.trace = result.amount_fen, list(result.trace)
+    return result.binding_cap
 
 
 CORRECTABLE = ("basis_fen", "outstanding_principal_fen", "note")
@@ -358,97 +349,54 @@ def correct_application(session: Session, *, principal: Principal, registry, app
 
 
 def _check_version(application: Application, expected_version: int) -> None:
-    if application.version != expected_version:
-        raise PreconditionFailed(f"Application {application.id} is at version {application.version}, not "
-                                 f"{expected_version}; read it again.", extra={"current_version": application.version})
+    review.check_version(application, expected_version, "application")
 
 
 def _flush_versioned(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise PreconditionFailed("The application changed while you were acting on it; read it again.") from None
+    review.flush_versioned(session, "application")
 
 
 def flow_for(rule):
     """The review flow of a program's applications (the same stages and guards as claims)."""
-    return review_flow("application", rule.review_stages)
+    return review.flow_of(APPLICATION_REVIEW, rule)
+
+
+def _get_for_review(session: Session, *, principal: Principal, item_id: int, lock: bool) -> Application:
+    return get_application(session, principal=principal, application_id=item_id, lock=lock)
+
+
+def _compute_for_review(session: Session, registry, application: Application, today: date) -> review.Computed:
+    binding = compute_application(session, registry=registry, application=application, today=today)
+    return review.Computed(application.computed_fen, binding, review.binding_step(application.trace or [], binding))
+
+
+def _cap_locks(session: Session, application: Application, rule, year: int) -> list[tuple]:
+    """Caps an approval reads: the institution's (rewards) or the firm's across every subsidy program, then the program's."""
+    locks = []
+    if application.kind == "reward":
+        locks.append(("institution-year", application.program_code, application.institution_id, year))
+    elif application.enterprise_id is not None:
+        # Per-firm caps span every subsidy program: approvals for one firm queue so none can pass the cap.
+        locks.append(("enterprise", "subsidies", "enterprise", application.enterprise_id))
+    # The remaining budget is always part of an application's usage (SubsidyUsage.program_budget_remaining_fen).
+    locks.append(("program-year", application.program_code, year))
+    return locks
+
+
+def _no_breaker(_session: Session, _application: Application) -> bool:
+    # Circuit breakers measure claim books (loss, payout, overdue rates); they hold claims, not applications.
+    return False
+
+
+APPLICATION_REVIEW = review.Reviewable(
+    subject_type="application", noun="application", get=_get_for_review, compute=_compute_for_review,
+    cap_locks=_cap_locks, breaker_holds=_no_breaker)
 
 
 def transition_application(session: Session, *, principal: Principal, registry, application_id: int, action: str,
                            expected_version: int, today: date, reason: str = "",
                            amount_fen: int | None = None) -> Application:
-    """Take one workflow action on an application: role-checked, guarded, one transaction with decision, ledger, audit."""
-    begin_write(session)
-    application = get_application(session, principal=principal, application_id=application_id, lock=True)
-    _check_version(application, expected_version)
-    if action == "approve" and application.enterprise_id is not None:
-        # Per-firm caps span every subsidy program: approvals for one firm queue so none can pass the cap.
-        lock_rows(session, _FIRM_LOCK + application.enterprise_id)
-    rule = program_service.loaded_rule(session, registry, rule_version_id=application.rule_version_id)
-    flow = flow_for(rule)
-    # Circuit breakers measure claim books (loss, payout, overdue rates); they hold claims, not applications.
-    context = {"actor_user_id": principal.user_id, "first_reviewer_id": application.first_reviewer_id,
-               "amount_fen": amount_fen, "computed_fen": application.computed_fen, "reason": reason,
-               "breaker_holds": False}
-    try:
-        transition = flow.plan(action, application.status, principal.roles, context)
-    except TransitionError as exc:
-        raise _translate(exc) from exc
-    if action == "approve" and amount_fen is not None and amount_fen > 0 and application.computed_fen == 0:
-        raise Unprocessable("Nothing is payable on this application.", code="nothing_payable")
-    _apply(session, registry, principal, flow, transition, application, rule, today, reason, amount_fen)
-    session.commit()
-    return application
-
-
-def _apply(session: Session, registry, principal: Principal, flow, transition: Transition, application: Application,
-           rule, today: date, reason: str, amount_fen: int | None) -> None:
-    """Carry out one planned transition: effects, new state, SLA clock, decision row and audit event."""
-    before = application.status
-    decided_amount = None
-    ledger_keys = {"program_code": application.program_code, "subject_type": "application",
-                   "subject_id": application.id}
-    for effect in transition.effects:
-        if effect == "compute":
-            compute_application(session, registry=registry, application=application, today=today)
-        elif effect == "mark_first_reviewer":
-            application.first_reviewer_id = principal.user_id
-        elif effect == "reserve_budget":
-            decided_amount = application.computed_fen if amount_fen is None else amount_fen
-            if decided_amount > application.computed_fen:
-                # The recompute just above may have lowered the amount (another approval used a cap meanwhile).
-                raise Unprocessable(f"The approved amount may not exceed the computed amount "
-                                    f"{format_fen(application.computed_fen)}.", code="amount_above_computed",
-                                    errors={"amount": ["above the computed amount"]})
-            ledger.reserve_budget(session, year=today.year, budget_fen=rule.annual_budget_fen(today.year),
-                                  amount_fen=decided_amount, **ledger_keys)
-            application.approved_fen, application.budget_year = decided_amount, today.year
-        elif effect == "release_budget":
-            decided_amount = application.approved_fen
-            ledger.release_budget(session, year=application.budget_year, amount_fen=application.approved_fen,
-                                  **ledger_keys)
-        elif effect == "post_payment":
-            decided_amount = application.approved_fen
-            ledger.post_payment(session, year=application.budget_year, amount_fen=application.approved_fen,
-                                **ledger_keys)
-            application.paid_fen, application.paid_on = application.approved_fen, today
-    application.status = transition.target
-    if transition.action == "submit":
-        application.submitted_at = utcnow()
-    stage = STAGE_OF_STATE.get(application.status)
-    sla = flow.sla_working_days.get(stage) if stage else None
-    application.stage_due_on = CALENDAR.add_working_days(today, sla) if sla else None
-    application.updated_at = utcnow()
-    session.add(application)
-    _flush_versioned(session)
-    role = min(principal.roles & transition.roles) if principal.roles & transition.roles else "system"
-    session.add(Decision(subject_type="application", subject_id=application.id, actor=principal.actor,
-                         user_id=principal.user_id, role=role, action=transition.action, from_state=before,
-                         to_state=application.status, reason=reason,
-                         amount_fen=decided_amount if decided_amount is not None else application.computed_fen))
-    record_event(session, actor=principal.actor, entity="application", entity_id=application.id,
-                 action=transition.action, data={"from": before, "to": application.status, "reason": reason,
-                                                 "computed_fen": application.computed_fen,
-                                                 "amount_fen": decided_amount})
+    """Take one workflow action on an application through the review engine (claims.services.review)."""
+    return review.run_transition(session, APPLICATION_REVIEW, principal=principal, registry=registry,
+                                 item_id=application_id, action=action, expected_version=expected_version, today=today,
+                                 reason=reason, amount_fen=amount_fen)

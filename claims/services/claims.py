@@ -6,33 +6,30 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import bindparam, or_
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from claims import ledger
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Admission, Claim, Decision, Enterprise, Loan, Recovery
 from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
-from claims.services import breakers
+from claims.services import breakers, review
 from claims.services.facts import cap_usage, enterprise_facts, loan_facts
 from claims.services.programs import loaded_rule
 from workflows import eligibility
-from workflows.calendar import WorkCalendar
 from workflows.compensation import CompensationError, compute_compensation, loss_base_fen
 from workflows.facts import ClaimFacts, LoanFacts
-from workflows.flows import STAGE_OF_STATE, review_flow
-from workflows.machine import Transition, TransitionError
+from workflows.flows import STAGE_OF_STATE
 from workflows.money import format_fen, split_largest_remainder
 from workflows.recovery import compute_recovery_return
 
-OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "approved", "deferred")
+OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "third_review", "approved", "deferred")
 EDITABLE_STATES = ("draft", "returned")
 CLAIMABLE_LOAN_STATES = ("overdue", "non_performing")
-CALENDAR = WorkCalendar()
+CALENDAR = review.CALENDAR
 
 
 @dataclass
@@ -245,125 +242,71 @@ def _plain(value):
 
 
 def _check_version(claim: Claim, expected_version: int) -> None:
-    if claim.version != expected_version:
-        raise PreconditionFailed(f"Claim {claim.id} is at version {claim.version}, not {expected_version}; "
-                                 f"read it again.", extra={"current_version": claim.version})
+    review.check_version(claim, expected_version, "claim")
 
 
 def _flush_versioned(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise PreconditionFailed("The claim changed while you were acting on it; read it again.") from None
+    review.flush_versioned(session, "claim")
 
 
-def _translate(error: TransitionError) -> Exception:
-    if error.kind == "illegal":
-        return Conflict(error.message, code="illegal_transition")
-    if error.kind == "role":
-        return Forbidden(error.message, code="role_not_allowed")
-    codes = [r.code for r in error.refusals]
-    if "four_eyes" in codes:
-        return Forbidden(error.message, code="four_eyes")
-    errors: dict[str, list[str]] = {}
-    for refusal in error.refusals:
-        errors.setdefault(refusal.field or "claim", []).append(f"{refusal.message} [{refusal.code}]")
-    return Unprocessable(error.message, code=codes[0] if len(codes) == 1 else "transition_refused", errors=errors)
+def _get_for_review(session: Session, *, principal: Principal, item_id: int, lock: bool) -> Claim:
+    return get_claim(session, principal=principal, claim_id=item_id, lock=lock)
+
+
+def _compute_for_review(session: Session, registry, claim: Claim, today: date) -> review.Computed:
+    loan = session.get(Loan, claim.loan_id)
+    binding = compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
+    return review.Computed(claim.computed_fen, binding, review.binding_step(claim.trace or [], binding))
+
+
+def _cap_locks(session: Session, claim: Claim, rule, year: int) -> list[tuple]:
+    """The cap levels this claim's approval reads, institution-year first (see review's lock order)."""
+    loan = session.get(Loan, claim.loan_id)
+    caps, program, locks = rule.caps, claim.program_code, []
+    if (caps.per_institution_year_fen is not None or caps.per_institution_year_share_of_registered is not None
+            or caps.per_institution_year_share_of_prior_balance is not None):
+        locks.append(("institution-year", program, loan.institution_id, year))
+    if caps.per_enterprise_year_fen is not None or caps.per_enterprise_lifetime_fen is not None:
+        owner = ("enterprise", loan.enterprise_id) if loan.enterprise_id is not None else ("individual", loan.individual_id)
+        locks.append(("enterprise", program, *owner))
+    if caps.program_budget:
+        locks.append(("program-year", program, year))
+    return locks
+
+
+def _breaker_holds(session: Session, claim: Claim) -> bool:
+    return breakers.holds_claims(session, institution_id=claim.institution_id, program_code=claim.program_code)
+
+
+def _mark_loan_compensated(session: Session, claim: Claim) -> None:
+    loan = session.get(Loan, claim.loan_id)
+    loan.status = "compensated"
+    session.add(loan)
+
+
+def _evaluate_breakers(session: Session, claim: Claim, rule, today: date, principal: Principal) -> None:
+    # The claimant (bank, or guarantor in a fund) and the lending bank each answer for their own metrics.
+    loan = session.get(Loan, claim.loan_id)
+    for institution_id in dict.fromkeys((claim.institution_id, loan.institution_id)):
+        breakers.evaluate_breaker(session, rule=rule, institution_id=institution_id, year=today.year,
+                                  actor=principal.actor)
+
+
+CLAIM_REVIEW = review.Reviewable(
+    subject_type="claim", noun="claim", get=_get_for_review, compute=_compute_for_review, cap_locks=_cap_locks,
+    breaker_holds=_breaker_holds, on_paid=_mark_loan_compensated, on_approved=_evaluate_breakers)
 
 
 def transition_claim(session: Session, *, principal: Principal, registry, claim_id: int, action: str,
                      expected_version: int, today: date, reason: str = "", amount_fen: int | None = None) -> Claim:
-    """Take one workflow action on a claim: role-checked, guarded, one transaction with decision, ledger and audit."""
-    begin_write(session)
-    claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
-    _check_version(claim, expected_version)
-    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    flow = review_flow("claim", rule.review_stages)
-    context = {"actor_user_id": principal.user_id, "first_reviewer_id": claim.first_reviewer_id,
-               "amount_fen": amount_fen, "computed_fen": claim.computed_fen, "reason": reason,
-               "breaker_holds": breakers.holds_claims(session, institution_id=claim.institution_id,
-                                                      program_code=claim.program_code)}
-    try:
-        transition = flow.plan(action, claim.status, principal.roles, context)
-    except TransitionError as exc:
-        raise _translate(exc) from exc
-    if action == "approve" and amount_fen is not None and amount_fen > 0 and claim.computed_fen == 0:
-        raise Unprocessable("Nothing is payable on this claim.", code="nothing_payable")
-    _apply(session, registry, principal, flow, transition, claim, rule, today, reason, amount_fen)
-    if action in ("submit", "resubmit") and context["breaker_holds"]:
-        defer = flow.plan("defer", claim.status, {"admin"}, context)
-        _apply(session, registry, principal, flow, defer, claim, rule, today,
-               "合作机构熔断期间暂缓受理 (circuit breaker holds the institution)", None)
-    session.commit()
-    return claim
-
-
-def _apply(session: Session, registry, principal: Principal, flow, transition: Transition, claim: Claim, rule,
-           today: date, reason: str, amount_fen: int | None) -> None:
-    """Carry out one planned transition: effects, new state, SLA clock, decision row and audit event."""
-    before, previous_fen = claim.status, claim.computed_fen
-    loan = session.get(Loan, claim.loan_id)
-    decided_amount = binding_cap = None
-    for effect in transition.effects:
-        if effect == "compute":
-            binding_cap = compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
-        elif effect == "mark_first_reviewer":
-            claim.first_reviewer_id = principal.user_id
-        elif effect == "reserve_budget":
-            decided_amount = claim.computed_fen if amount_fen is None else amount_fen
-            if binding_cap == "program_budget" and (decided_amount > claim.computed_fen or not claim.computed_fen):
-                # What is left of the budget cut the recompute: say so, never approve a reduced or zero amount.
-                wanted = previous_fen if amount_fen is None else amount_fen
-                raise ledger.BudgetExceeded(
-                    f"The {today.year} budget of {claim.program_code} has {format_fen(claim.computed_fen)} available; "
-                    f"{format_fen(wanted)} cannot be reserved.",
-                    extra={"available": format_fen(claim.computed_fen), "requested": format_fen(wanted)})
-            if decided_amount > claim.computed_fen:
-                # The recompute just above may have lowered the amount (another claim used a cap meanwhile).
-                raise Unprocessable(f"The approved amount may not exceed the computed amount "
-                                    f"{format_fen(claim.computed_fen)}.", code="amount_above_computed",
-                                    errors={"amount": ["above the computed amount"]})
-            ledger.reserve_budget(session, program_code=claim.program_code, year=today.year,
-                                  budget_fen=rule.annual_budget_fen(today.year), amount_fen=decided_amount,
-                                  subject_type="claim", subject_id=claim.id)
-            claim.approved_fen, claim.budget_year = decided_amount, today.year
-        elif effect == "release_budget":
-            decided_amount = claim.approved_fen
-            ledger.release_budget(session, program_code=claim.program_code, year=claim.budget_year,
-                                  amount_fen=claim.approved_fen, subject_type="claim", subject_id=claim.id)
-        elif effect == "post_payment":
-            decided_amount = claim.approved_fen
-            ledger.post_payment(session, program_code=claim.program_code, year=claim.budget_year,
-                                amount_fen=claim.approved_fen, subject_type="claim", subject_id=claim.id)
-            claim.paid_fen, claim.paid_on = claim.approved_fen, today
-            loan.status = "compensated"
-            session.add(loan)
-    claim.status = transition.target
-    if transition.action == "submit":
-        claim.submitted_at = utcnow()
-    stage = STAGE_OF_STATE.get(claim.status)
-    sla = flow.sla_working_days.get(stage) if stage else None
-    claim.stage_due_on = CALENDAR.add_working_days(today, sla) if sla else None
-    claim.updated_at = utcnow()
-    session.add(claim)
-    _flush_versioned(session)
-    role = sorted(principal.roles & transition.roles)[0] if principal.roles & transition.roles else "system"
-    session.add(Decision(subject_type="claim", subject_id=claim.id, actor=principal.actor, user_id=principal.user_id,
-                         role=role, action=transition.action, from_state=before, to_state=claim.status,
-                         reason=reason, amount_fen=decided_amount if decided_amount is not None else claim.computed_fen))
-    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action=transition.action,
-                 data={"from": before, "to": claim.status, "reason": reason, "computed_fen": claim.computed_fen,
-                       "amount_fen": decided_amount})
-    if transition.action == "approve":
-        # The claimant (bank, or guarantor in a fund) and the lending bank each answer for their own metrics.
-        for institution_id in dict.fromkeys((claim.institution_id, loan.institution_id)):
-            breakers.evaluate_breaker(session, rule=rule, institution_id=institution_id, year=today.year,
-                                      actor=principal.actor)
+    """Take one workflow action on a claim through the review engine (claims.services.review)."""
+    return review.run_transition(session, CLAIM_REVIEW, principal=principal, registry=registry, item_id=claim_id,
+                                 action=action, expected_version=expected_version, today=today, reason=reason,
+                                 amount_fen=amount_fen)
 
 
 def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,
-                    costs_fen: int, recovered_on: date) -> Recovery:
+                    costs_fen: int, recovered_on: date, today: date | None = None) -> Recovery:
     """Record money recovered after payment; the pro-rata share is booked as owed back to the program."""
     if not principal.is_institution:
         raise Forbidden("Only the lending institution reports recoveries.", code="institution_only")
@@ -372,6 +315,11 @@ def record_recovery(session: Session, *, principal: Principal, registry, claim_i
     if claim.status != "paid":
         raise Conflict(f"Claim {claim.id} is {claim.status}; recoveries are reported on paid claims.",
                        code="claim_not_paid")
+    latest = today or date.today()
+    if not claim.default_on <= recovered_on <= latest:
+        raise Unprocessable(f"A recovery is dated between the default ({claim.default_on}) and today ({latest}); "
+                            f"{recovered_on} is not.", code="recovery_date_out_of_range",
+                            errors={"recovered_on": [f"must be between {claim.default_on} and {latest}"]})
     if costs_fen > amount_fen:
         raise Unprocessable("Recovery costs exceed the amount recovered.", code="costs_exceed_recovery",
                             errors={"costs": ["more than the amount recovered"]})
@@ -439,8 +387,9 @@ def lift_breaker(session: Session, *, principal: Principal, registry, institutio
                                                 Claim.program_code == program_code, Claim.status == "deferred")).all()
     for claim in deferred:
         rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-        flow = review_flow("claim", rule.review_stages)
+        flow = review.flow_of(CLAIM_REVIEW, rule)
         resume = flow.plan("resume", claim.status, principal.roles, {"breaker_holds": False})
-        _apply(session, registry, principal, flow, resume, claim, rule, today, reason, None)
+        review.apply_transition(session, CLAIM_REVIEW, registry=registry, principal=principal, flow=flow,
+                                transition=resume, item=claim, rule=rule, today=today, reason=reason, amount_fen=None)
     session.commit()
     return admission

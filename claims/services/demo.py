@@ -117,6 +117,7 @@ def load_demo_activity(session: Session, registry, *, today: date) -> DemoReport
                                                    **extra)
         if state == "paid" and bank_code == "BANK_A":
             claim_service.record_recovery(session, principal=principal, registry=registry, claim_id=claim.id,
-                                          amount_fen=20_000_000, costs_fen=1_500_000, recovered_on=claim_day)
+                                          amount_fen=20_000_000, costs_fen=1_500_000, recovered_on=claim_day,
+                                          today=claim_day)
         report.claims[claim.status] = report.claims.get(claim.status, 0) + 1
     return report

@@ -107,19 +107,40 @@ def _principal_bases(session: Session, *, loan: Loan, program_code: str, year: i
     return (int(next(row)) if registered else None), (int(next(row)) if prior_balance else None)
 
 
+@functools.lru_cache(maxsize=None)
+def _cohort_statement():
+    start, end = bindparam("year_start"), bindparam("year_end")
+    return select(func.coalesce(func.sum(func.coalesce(Claim.approved_fen, 0)), 0)).select_from(Claim).join(
+        Loan, Loan.id == Claim.loan_id).where(
+        Claim.status.in_(COMMITTED_CLAIM_STATES), Claim.program_code == bindparam("program_code"),
+        Claim.institution_id == bindparam("institution_id"), Claim.id != bindparam("exclude_claim_id"),
+        Loan.disbursed_on >= start, Loan.disbursed_on <= end)
+
+
 def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_available_fen: int | None,
               exclude_claim_id: int | None = None, caps=None) -> CapUsage:
     """What this enterprise and institution have already been granted, for the caps to count against.
 
     Given the rule's caps, a proportional cap's base is read only when the rule has that cap (the
-    engine ignores the others); without them every base is read.
+    engine ignores the others); without them every base is read. A "share of registered" cap counted
+    by registration year reads the loan's registration year and what that year's loans have used.
     """
     enterprise_year, enterprise_lifetime, institution_year = _committed_sums(
         session, loan=loan, program_code=program_code, year=year, exclude_claim_id=exclude_claim_id)
-    registered, prior_balance = _principal_bases(
-        session, loan=loan, program_code=program_code, year=year,
-        registered=caps is None or caps.per_institution_year_share_of_registered is not None,
+    by_registration = caps is not None and caps.share_of_registered_year == "registration_year"
+    registered_year = loan.disbursed_on.year if by_registration else year
+    registered, _ = _principal_bases(
+        session, loan=loan, program_code=program_code, year=registered_year,
+        registered=caps is None or caps.per_institution_year_share_of_registered is not None, prior_balance=False)
+    _, prior_balance = _principal_bases(
+        session, loan=loan, program_code=program_code, year=year, registered=False,
         prior_balance=caps is None or caps.per_institution_year_share_of_prior_balance is not None)
+    cohort = None
+    if by_registration and caps.per_institution_year_share_of_registered is not None:
+        cohort = int(session.execute(_cohort_statement(), {
+            "year_start": date(registered_year, 1, 1), "year_end": date(registered_year, 12, 31),
+            "program_code": program_code, "institution_id": loan.institution_id,
+            "exclude_claim_id": exclude_claim_id or 0}).scalar_one())
     return CapUsage(
         enterprise_year_fen=enterprise_year,
         enterprise_lifetime_fen=enterprise_lifetime,
@@ -127,4 +148,5 @@ def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, bud
         institution_registered_principal_fen=registered,
         institution_prior_year_balance_fen=prior_balance,
         program_budget_remaining_fen=budget_available_fen,
+        institution_cohort_fen=cohort,
     )

@@ -115,6 +115,7 @@ def test_a_claim_goes_from_default_to_payment_and_recovery_with_exact_amounts(ap
     assert [d["action"] for d in claim["decisions"]] == ["submit", "start_review", "return", "resubmit", "pass",
                                                          "approve", "pay"]
 
+    pin_today(app, date(2026, 11, 2))  # recoveries are dated no later than today
     recovery = client.post(f"/claims/{claim['id']}/recoveries", json={"amount": "100000.00", "costs": "10000.00",
                                                                        "recovered_on": "2026-11-02"},
                            headers=bank_a.headers)

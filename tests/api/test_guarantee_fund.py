@@ -82,6 +82,7 @@ def test_a_guarantor_claim_splits_four_three_two_one_and_its_recovery_splits_bac
         headers=bank_a.headers), 422, "loan_ineligible")
     assert refused["reasons"][0]["code"] == "not_admitted"
 
+    pin_today(app, date(2026, 1, 20))  # recoveries are dated no later than today
     recovery = client.post(f"/claims/{claim['id']}/recoveries", json={"amount": "60000.01", "costs": "1000.00",
                                                                        "recovered_on": "2026-01-20"},
                            headers=gua_a.headers)

@@ -232,10 +232,13 @@ def test_an_exhausted_budget_caps_the_approval_as_for_claims(app, client, caller
         moved.append(step(client, callers["reviewer1"], application, "pass"))
     first, second = moved
     assert step(client, callers["approver1"], first, "approve")["approved_amount"] == "80000.00"
-    # 100,000.00 - 80,000.00 = 20,000.00 left: the second approval recomputes to what the budget still holds.
+    # 100,000.00 - 80,000.00 = 20,000.00 left: the approval the approver saw at 80,000.00 is refused, never
+    # silently cut; the approver then approves what the budget still holds, explicitly and with a reason.
     problem(client.post(f"/applications/{second['id']}/transitions", json={"action": "approve"},
                         headers=callers["approver1"].with_(**{"If-Match": '"1"'})), 412, "precondition_failed")
-    approved = step(client, callers["approver1"], second, "approve")
+    refused = step(client, callers["approver1"], second, "approve", expect=422)
+    assert (refused["code"], refused["available"], refused["requested"]) == ("budget_exceeded", "20000.00", "80000.00")
+    approved = step(client, callers["approver1"], second, "approve", amount="20000.00", reason="预算余额不足，按余额核定")
     assert approved["approved_amount"] == "20000.00"
     assert next(s for s in approved["trace"] if s["step"] == "cap:program_budget")["detail"]["bound"] is True
     assert budget_of(client, callers, "sz-tech-fee", 2024) == {

@@ -87,6 +87,7 @@ def build_history(app, client, callers, db, quarter: Period) -> History:
     second = _review_and_pay(client, callers, _claim(client, bank_a, loans[1], "800000.00"))
     assert (first["paid_amount"], second["paid_amount"]) == ("150000.00", "25000.00")
     recoveries = []
+    pin_today(app, date(2026, 11, 2))  # recoveries are dated no later than today
     for amount, costs in (("100000.00", "10000.00"), ("10000.00", "0.00")):
         made = client.post(f"/claims/{first['id']}/recoveries", json={"amount": amount, "costs": costs,
                                                                       "recovered_on": "2026-11-02"},

@@ -97,6 +97,7 @@ def test_rerunning_unchanged_data_changes_nothing_and_changed_data_supersedes(ap
     assert {s.scope: (s.id, s.sha256) for s in statements(db)} == first
 
     # A recovery reported later but booked inside Q3 changes the bank's statement and the summary.
+    app.extensions["claims"]["today"] = date(2026, 11, 5)  # recoveries are dated no later than today
     made = client.post(f"/claims/{history.claim_ids[0]}/recoveries",
                        json={"amount": "20000.00", "costs": "0.00", "recovered_on": "2026-11-05"},
                        headers=callers["BANK_A"].headers).get_json()

@@ -183,6 +183,6 @@ def test_a_new_citys_pool_with_its_own_bands_and_max_uplifts_is_only_a_new_file(
     # a research partner's 80 % is above the 70 % ceiling: 70 % of 1,000,000.00 = 700,000.00
     partner = pay(1_000_000, attributes={"research_partner": True})
     assert (partner.ratio, partner.ceiling_bound, partner.amount_fen) == (Decimal("0.70"), True, 70_000_000)
-    assert [s.name for s in rule.review_stages] == ["trustee_review", "commission_review", "payment"]
+    assert [s.name for s in rule.review_stages] == ["first_review", "second_review", "payment"]
     # 20 working days after 30 Sep 2024: 8-12 Oct (12th an adjusted Saturday) 5, 14-18 10, 21-25 15, 28-31 19, 1 Nov 20
     assert rule.registration.window.deadline(date(2024, 9, 30)) == date(2024, 11, 1)
