@@ -115,11 +115,18 @@ def _wipe(engine) -> None:
 @pytest.fixture
 def app(database_url, tmp_path):
     """The application on a clean database of each kind, with reference data and demo access seeded."""
+    application = make_test_app(database_url, tmp_path)
+    yield application
+    application.extensions["claims"]["engine"].dispose()
+
+
+def make_test_app(database_url: str, tmp_path, **overrides):
+    """A test application on a wiped database with reference data, programs and demo access seeded."""
     from claims.app import create_app
     from claims.db import unit_of_work
     from claims.services import seeding
 
-    settings = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path / "var")
+    settings = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path / "var", **overrides)
     application = create_app(settings)
     ext = application.extensions["claims"]
     _wipe(ext["engine"])
@@ -131,8 +138,7 @@ def app(database_url, tmp_path):
         seeding.load_demo_admissions(session, ext["programs"], report)
         seeding.record_seeding(session, report)
     application.config["DEMO_KEYS"] = report.demo_keys
-    yield application
-    ext["engine"].dispose()
+    return application
 
 
 @pytest.fixture

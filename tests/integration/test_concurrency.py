@@ -57,13 +57,14 @@ class ClaimFactory:
         self.firms = itertools.cycle(firms)
         self.serial = itertools.count(1)
 
-    def loan(self, bank: str = "BANK_A", status: str = "non_performing", principal_fen: int = 100_000_000):
-        """A loan registered in January and reported in default at the end of September."""
+    def loan(self, bank: str = "BANK_A", status: str = "non_performing", principal_fen: int = 100_000_000,
+             firm=None):
+        """A loan registered in January and reported in default at the end of September (to a new firm by default)."""
         disbursed = date(2026, 1, 5) + timedelta(days=next(self.serial) % 20)
         item = loan_service.LoanInput(
             program=PROGRAM, contract_no=f"CC-{bank}-{next(self.serial):05d}", principal_fen=principal_fen,
             disbursed_on=disbursed, maturity_on=disbursed + timedelta(days=364), annual_rate=Decimal("0.0385"),
-            security_type="unsecured", enterprise_uscc=next(self.firms).uscc)
+            security_type="unsecured", enterprise_uscc=(firm or next(self.firms)).uscc)
         principal = self.actors.banks[bank]
         loan = loan_service.register_loan(self.session, principal=principal, registry=self.registry, item=item,
                                           today=disbursed + timedelta(days=3))
@@ -72,11 +73,11 @@ class ClaimFactory:
                                                    as_of=TODAY, days_overdue=100)
         return loan
 
-    def claim(self, state: str, bank: str = "BANK_A", outstanding_fen: int = 10_000_000) -> Claim:
+    def claim(self, state: str, bank: str = "BANK_A", outstanding_fen: int = 10_000_000, firm=None) -> Claim:
         """A claim on a fresh loan, taken to `state` (draft ... paid) by reviewer1, approver1 and payer1."""
         from claims.services.demo import PATHS
 
-        loan = self.loan(bank)
+        loan = self.loan(bank, principal_fen=max(100_000_000, outstanding_fen), firm=firm)
         principal = self.actors.banks[bank]
         claim = claim_service.file_claim(
             self.session, principal=principal, registry=self.registry, loan_id=loan.id, today=TODAY,
