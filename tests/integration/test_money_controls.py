@@ -41,10 +41,41 @@ share_of_registered_year = "registration_year"
 """
 
 
-def _programs_with_caps(target: Path, caps: str) -> Path:
+THREE_STAGES = """[[review.stages]]
+name = "first_review"
+role = "reviewer"
+sla_working_days = 5
+label = "受托管理机构初审"
+
+[[review.stages]]
+name = "second_review"
+role = "reviewer"
+sla_working_days = 5
+label = "主管部门复核"
+
+[[review.stages]]
+name = "third_review"
+role = "approver"
+sla_working_days = 5
+label = "市财政局审定"
+
+[[review.stages]]
+name = "payment"
+role = "payer"
+sla_working_days = 5
+label = "资金拨付"
+"""
+
+
+def _programs_with_caps(target: Path, caps: str | None, stages: str | None = None) -> Path:
     shutil.copytree(ROOT / "config/programs", target)
     path = target / PROGRAM / "2023.1.toml"
     text = path.read_text(encoding="utf-8")
+    if stages:
+        text = text[:text.index("[[review.stages]]")] + stages
+    if caps is None:
+        path.write_text(text, encoding="utf-8")
+        return target
     # The loss-ratio breaker is raised out of the way: it would hold the bank after its first approvals.
     breaker = '[[breakers]]\nmetric = "loss_ratio"\nthreshold = "0.99"\naction = "defer_claims"\n\n'
     path.write_text(text[:text.index("[caps]")] + caps + "\n" + breaker + text[text.index("[[review.stages]]"):],
@@ -55,8 +86,9 @@ def _programs_with_caps(target: Path, caps: str) -> Path:
 @pytest.fixture
 def app(request, database_url, tmp_path):
     """The application with sz-sme-pool's caps replaced by the test's `caps` marker (shipped caps without one)."""
-    marker = request.node.get_closest_marker("caps")
-    overrides = {"programs_dir": _programs_with_caps(tmp_path / "programs", marker.args[0])} if marker else {}
+    caps, stages = request.node.get_closest_marker("caps"), request.node.get_closest_marker("stages")
+    overrides = {"programs_dir": _programs_with_caps(tmp_path / "programs", caps.args[0] if caps else None,
+                                                     stages.args[0] if stages else None)} if caps or stages else {}
     application = make_test_app(database_url, tmp_path, **overrides)
     yield application
     application.extensions["claims"]["engine"].dispose()
@@ -282,3 +314,30 @@ def test_a_recovery_dated_before_the_default_or_in_the_future_is_refused(app, cl
         assert "recovered_on" in str(body["errors"])
     assert client.post(f"/claims/{claim.id}/recoveries", json={"amount": "100.00", "recovered_on": "2026-09-30"},
                        headers=callers["BANK_A"].headers).status_code == 201
+
+
+@pytest.mark.stages(THREE_STAGES)
+def test_a_program_with_three_review_stages_runs_each_with_a_different_person(app, callers, db):
+    app.extensions["claims"]["today"] = TODAY
+    claim = ClaimFactory(app, db).claim("submitted")
+    client, etag = app.test_client(), f'"{claim.version}"'
+
+    def act(who: str, action: str, expect: int = 200, **extra):
+        nonlocal etag
+        response = client.post(f"/claims/{claim.id}/transitions", json={"action": action, **extra},
+                               headers=callers[who].with_(**{"If-Match": etag}))
+        assert response.status_code == expect, response.get_json()
+        if expect == 200:
+            etag = response.headers["ETag"]
+        return response.get_json()
+
+    act("reviewer1", "start_review")
+    assert act("reviewer1", "pass")["status"] == "second_review"
+    assert act("reviewer1", "pass", expect=403)["code"] == "four_eyes"  # the same reviewer again
+    assert act("reviewer2", "pass")["status"] == "third_review"
+    assert act("reviewer2", "approve", expect=403)["code"] == "role_not_allowed"  # the third stage is the approver's
+    approved = act("approver1", "approve")
+    assert (approved["status"], approved["approved_amount"]) == ("approved", approved["computed_amount"])
+    assert act("payer1", "pay")["status"] == "paid"
+    decisions = client.get(f"/claims/{claim.id}", headers=callers["auditor1"].headers).get_json()["decisions"]
+    assert [d["action"] for d in decisions] == ["submit", "start_review", "pass", "pass", "approve", "pay"]

@@ -116,6 +116,11 @@ def test_every_mistake_in_a_file_is_reported_not_just_the_first(tmp_path):
         ('ceiling = "0.40"', 'ceiling = "0.30"', "compensation.ceiling: 0.30 is below the program's risk share 0.40"),
         ('threshold = "0.03"', 'threshold = "3"', "breakers[0].threshold: ratio must be between 0 and 1, got 3"),
         ('role = "reviewer"', 'role = "clerk"', "review.stages[0].role: must be one of reviewer, approver, payer, admin"),
+        ('name = "first_review"', 'name = "trustee_review"', "review.stages[0].name: must be one of first_review, "
+                                                              "second_review, third_review, payment"),
+        ('name = "second_review"', 'name = "third_review"', "review.stages: stages run first_review[, second_review"),
+        ('[[review.stages]]', '[review]\nseparation_of_duties = ["second_review", "committee"]\n\n[[review.stages]]',
+         "review.separation_of_duties: unknown value(s) committee"),
         ('"claim.window.months",', '"claim.window.weeks",', "program.assumed: names 'claim.window.weeks', which is not a key"),
         ('version = "2023.1"', 'version = "2023.2"', "program.version: '2023.2' does not match the file name '2023.1.toml'"),
         ('[budget]', '[budgets]', "budgets: unknown key"),
