@@ -11,8 +11,15 @@ from datetime import date
 from decimal import Decimal
 
 from workflows.calendar import add_months
-from workflows.facts import CLASSIFICATIONS, SECURITY_TYPES, ClaimFacts, EnterpriseAttribute, EnterpriseFacts, \
-    ListMembership, LoanFacts
+from workflows.facts import (
+    CLASSIFICATIONS,
+    SECURITY_TYPES,
+    ClaimFacts,
+    EnterpriseAttribute,
+    EnterpriseFacts,
+    ListMembership,
+    LoanFacts,
+)
 from workflows.rule_reader import Reader
 
 USES = ("claim", "registration", "interest", "fee", "reward")

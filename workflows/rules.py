@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
