@@ -179,7 +179,11 @@ class Condition:
                 revenue = loan.enterprise.revenue_fen
                 passed = revenue is not None and arg.contains(revenue)
             else:
-                passed = arg.holds(loan.attributes.get(arg.name, loan.enterprise.attributes.get(arg.name)))
+                value = loan.attributes.get(arg.name)
+                if value is None and dates.get(self.list_on) is not None:
+                    recorded = loan.enterprise.attribute(arg.name, dates[self.list_on])
+                    value = None if recorded is None else recorded.value
+                passed = arg.holds(value)
             ok = ok and passed
             found.append(passed)
         return ok, (on, found)

@@ -18,10 +18,33 @@ class ListMembership:
     category: str
     valid_from: date
     valid_to: date | None = None
+    revoked_on: date | None = None
 
     def covers(self, on: date) -> bool:
-        """Tell whether the membership is in force on the given date."""
+        """Tell whether the membership is in force on the given date (a revoked entry stops on its revocation day)."""
+        if self.revoked_on is not None and on >= self.revoked_on:
+            return False
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class EnterpriseAttribute:
+    """One dated fact recorded on a firm (revenue of a fiscal year, research partner, zone, headcount).
+
+    The value is kept as text, as recorded; conditions read it as a number, a boolean or a string as their
+    test requires. Both ends of the validity are inclusive, an open end is None; a per-year figure names its
+    fiscal year.
+    """
+
+    name: str
+    value: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    fiscal_year: int | None = None
+
+    def covers(self, on: date) -> bool:
+        """Tell whether the recorded value is in force on the given date."""
+        return (self.valid_from is None or self.valid_from <= on) and (self.valid_to is None or on <= self.valid_to)
 
 
 def _memberships(items: Iterable[ListMembership | tuple]) -> tuple[ListMembership, ...]:
@@ -35,15 +58,24 @@ class EnterpriseFacts:
     revenue_fen: int | None = None
     industry: str | None = None
     memberships: tuple[ListMembership, ...] = ()
-    attributes: Mapping[str, object] = field(default_factory=dict)
+    attributes: tuple[EnterpriseAttribute, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "memberships", _memberships(self.memberships))
-        object.__setattr__(self, "attributes", dict(self.attributes))
+        object.__setattr__(self, "attributes", tuple(
+            item if isinstance(item, EnterpriseAttribute) else EnterpriseAttribute(*item) for item in self.attributes))
 
     def on_list(self, category: str, on: date) -> bool:
         """Tell whether the firm was on the named list on the given date."""
         return any(m.category == category and m.covers(on) for m in self.memberships)
+
+    def attribute(self, name: str, on: date, fiscal_year: int | None = None) -> EnterpriseAttribute | None:
+        """The recorded attribute in force on the date (of the given fiscal year, if asked); the latest start wins."""
+        found = [a for a in self.attributes if a.name == name and a.covers(on)
+                 and (fiscal_year is None or a.fiscal_year == fiscal_year)]
+        if not found:
+            return None
+        return max(found, key=lambda a: (a.valid_from or date.min, a.fiscal_year or 0))
 
 
 @dataclass(frozen=True)
