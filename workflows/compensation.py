@@ -16,6 +16,7 @@ from workflows.compensation_trace import render
 from workflows.compensation_trace import rule as render_rule
 from workflows.compensation_trace import step as render_step
 from workflows.compensation_trace import uplift as render_uplift
+from workflows.compensation_bands import band_entry
 from workflows.money import fen_floor, fen_times, format_fen, split_largest_remainder
 from workflows.rules import ProgramRule
 from workflows.trace import Trace, plain
@@ -132,7 +133,8 @@ class _Plan:
              else "registered principal this year",
              "institution_cohort_fen" if by_registration else "institution_year_fen"),
             ("per_institution_year_share_of_prior_balance", caps.per_institution_year_share_of_prior_balance,
-             "institution_prior_year_balance_fen", "prior-year balance", "institution_year_fen"),
+             "institution_prior_year_balance_fen", "balance outstanding on 1 January (loans repaid before then not counted)",
+             "institution_year_fen"),
         ):
             if share is not None:
                 shares.append((name, f"cap:{name}", share, base, what, f"{share} x {what} ", used))
@@ -212,17 +214,10 @@ def compensation_ratio(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, tr
 
 def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, record: list) -> tuple[Decimal | None, bool]:
     if plan.flat is None:
-        measured = loan.principal_fen if comp.band_by == "principal" else loan.enterprise.revenue_fen
-        if measured is None:
-            record.append((render_step, "base_ratio", None, f"firm revenue unknown: no {comp.band_by} band can be chosen"))
-            return None, False
-        band = next((b for b in comp.bands if b.range.contains(measured)), None)
+        band = band_entry(comp, loan, _dates(loan, claim), record)
         if band is None:
-            record.append((render_step, "base_ratio", None, f"{comp.band_by} {format_fen(measured)} falls in no band: not eligible"))
             return None, False
         ratio = band.ratio
-        record.append((render_step, "base_ratio", plain(ratio),
-                       f"{comp.band_by} {format_fen(measured)} in band {band.range.describe()} (fen)"))
     else:
         ratio = plan.flat
         record.append(plan.flat_entry)
@@ -252,6 +247,9 @@ def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
         # A limit is never rounded up: flooring keeps the payout provably within it.
         limit = fen_floor(base, share)
         _fen(base)
+        on = usage.institution_prior_year_balance_on
+        if on is not None and name == "per_institution_year_share_of_prior_balance":
+            prefix = prefix.replace("1 January", on.isoformat())
         limits.append((name, step, limit, used, prefix, base, None))
     if plan.program_budget:
         remaining = usage.program_budget_remaining_fen
@@ -262,16 +260,25 @@ def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
 
 
 def _split_risk_shares(rule: ProgramRule, loss: int) -> dict[str, int]:
-    """Split the loss over the parties so the parts sum exactly to it.
+    """Split the loss over the parties so the parts sum exactly to it, by the program's split policy.
 
-    The program's own part is floored, and the other parties share what is left by largest
-    remainder: public money never pays a rounding fen, so the payout stays within loss x share.
+    "program_floored": the program's own part is floored and the other parties share what is left by
+    largest remainder, so public money never pays a rounding fen. "largest_remainder": every party,
+    the program's included, by largest remainder over all the shares.
     """
+    if rule.compensation.split_policy == "largest_remainder":
+        return split_largest_remainder(loss, {s.party: s.share for s in rule.risk_shares})
     party = next(s for s in rule.risk_shares if s.program)
     own = fen_floor(loss, party.share)
     others = {s.party: s.share for s in rule.risk_shares if not s.program and s.share > 0}
     rest = split_largest_remainder(loss - own, others) if others else {}
     return {s.party: own if s.program else rest.get(s.party, 0) for s in rule.risk_shares}
+
+
+_SPLIT_NOTES = {
+    "program_floored": "{party} floored to the fen; the rest split by largest remainder",
+    "largest_remainder": "every party by largest remainder over all shares (split_policy = largest_remainder)",
+}
 
 
 def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, usage: CapUsage | None = None) -> CompensationResult:
@@ -295,7 +302,7 @@ def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, 
         ratio = party.share
         gross = shares[party.party]
         record.append((render_step, "risk_shares", {str(k): format_fen(v) for k, v in shares.items()},
-                       f"{party.party} floored to the fen; the rest split by largest remainder"))
+                       _SPLIT_NOTES[comp.split_policy].format(party=party.party)))
         _fen(gross)
         record.append((render_amount, "gross", gross, f"share of {party.party} ({party.share})"))
     else:

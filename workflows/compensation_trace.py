@@ -78,7 +78,7 @@ def cap(entry: tuple) -> dict:
     base, whose note it ends."""
     _, name, room, limit, used, bound, note, base, limit_text = entry
     if base is not None:
-        note = f"{note}{format_fen(base)}, floored"
+        note = f"{note}{format_fen(base)} yuan, floored"
     limit_text = limit_text or format_fen(limit)
     # Equal amounts have equal texts; with nothing used yet the room is the limit.
     used_text = "0.00" if used == 0 else format_fen(used)

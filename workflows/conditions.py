@@ -1,4 +1,11 @@
-"""Conditions in program files ("when" tables) and the numeric ranges used by bands and limits."""
+"""Conditions in program files ("when" tables): atoms about the loan and the firm, combined by all / any / not.
+
+A "when" table holds atoms (list membership on a date, loan facts, declared loan attributes, recorded firm
+attributes, security type, first loan, ranges with explicit edges) and the combinators `all`, `any` (lists
+of "when" tables) and `not` (one "when" table). Everything written in one table must hold together, so a
+table is itself an `all`. A condition is evaluated once per use: an uplift whose `any` has several members
+met still counts once.
+"""
 
 from __future__ import annotations
 
@@ -8,110 +15,12 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
+from workflows.attribute_tests import DATE_KINDS, AttributeTest, FirmTest, read_attribute_tests, read_firm_tests
 from workflows.facts import SECURITY_TYPES, LoanFacts
+from workflows.ranges import Range, read_range
 from workflows.rule_reader import Reader
 
-DATE_KINDS = ("disbursement", "default", "claim", "application")
-_BOUNDS = ("at_least", "more_than", "at_most", "less_than")
-
-
-@dataclass(frozen=True)
-class Range:
-    """An interval with explicit edges: published rules use both "more than 50 %" and "70 % or more"."""
-
-    lower: Decimal | None = None
-    lower_inclusive: bool = True
-    upper: Decimal | None = None
-    upper_inclusive: bool = True
-
-    def contains(self, value: Decimal | int) -> bool:
-        """Tell whether the value lies inside the interval."""
-        if self.lower is not None and (value < self.lower or (value == self.lower and not self.lower_inclusive)):
-            return False
-        if self.upper is not None and (value > self.upper or (value == self.upper and not self.upper_inclusive)):
-            return False
-        return True
-
-    def overlaps(self, other: Range) -> bool:
-        """Tell whether two intervals share at least one point."""
-        return not (_ends_before(self, other) or _ends_before(other, self))
-
-    def describe(self, unit: str = "") -> str:
-        """A short human form such as "(1000000, 5000000]"."""
-        low = "(-inf" if self.lower is None else ("[" if self.lower_inclusive else "(") + f"{self.lower}{unit}"
-        high = "+inf)" if self.upper is None else f"{self.upper}{unit}" + ("]" if self.upper_inclusive else ")")
-        return f"{low}, {high}"
-
-
-def _ends_before(a: Range, b: Range) -> bool:
-    if a.upper is None or b.lower is None:
-        return False
-    if a.upper < b.lower:
-        return True
-    return a.upper == b.lower and not (a.upper_inclusive and b.lower_inclusive)
-
-
-def read_range(reader: Reader, *, amounts: bool) -> Range | None:
-    """Read a range table with at_least / more_than / at_most / less_than (amounts in yuan become fen)."""
-    values: dict[str, Decimal] = {}
-    for bound in _BOUNDS:
-        if not reader.has(bound):
-            reader.raw(bound)
-            continue
-        if amounts:
-            fen = reader.amount_fen(bound)
-            value = None if fen is None else Decimal(fen)
-        else:
-            value = reader.decimal(bound)
-        if value is not None:
-            values[bound] = value
-    reader.finish()
-    if "at_least" in values and "more_than" in values:
-        reader.error("more_than", "cannot be combined with at_least")
-        return None
-    if "at_most" in values and "less_than" in values:
-        reader.error("less_than", "cannot be combined with at_most")
-        return None
-    if not values:
-        reader.error("at_least", "a range needs at least one of at_least, more_than, at_most, less_than")
-        return None
-    result = Range(
-        lower=values.get("at_least", values.get("more_than")),
-        lower_inclusive="more_than" not in values,
-        upper=values.get("at_most", values.get("less_than")),
-        upper_inclusive="less_than" not in values,
-    )
-    if result.lower is not None and result.upper is not None:
-        touching = result.lower == result.upper and result.lower_inclusive and result.upper_inclusive
-        if result.lower > result.upper or (result.lower == result.upper and not touching):
-            reader.error("at_most" if result.upper_inclusive else "less_than", "range is empty")
-            return None
-    return result
-
-
-@dataclass(frozen=True)
-class AttributeTest:
-    """A test of one custom loan or enterprise attribute: equality, membership or numeric range."""
-
-    name: str
-    equals: object = None
-    one_of: tuple | None = None
-    range: Range | None = None
-
-    def holds(self, value: object) -> bool:
-        """Apply the test to an attribute value (a missing attribute never passes)."""
-        if value is None:
-            return False
-        if self.range is not None:
-            if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-                return False
-            try:
-                return self.range.contains(Decimal(value))
-            except ArithmeticError:
-                return False
-        if self.one_of is not None:
-            return value in self.one_of
-        return value == self.equals
+__all__ = ["DATE_KINDS", "AttributeTest", "Condition", "FirmTest", "Range", "read_condition", "read_range"]
 
 
 @dataclass(frozen=True)
@@ -127,12 +36,16 @@ class Condition:
     principal: Range | None = None
     revenue: Range | None = None
     attributes: tuple[AttributeTest, ...] = ()
+    firm: tuple[FirmTest, ...] = ()
+    all_of: tuple[Condition, ...] = ()
+    any_of: tuple[Condition, ...] = ()
+    none_of: Condition | None = None
 
     @cached_property
-    def _checks(self) -> tuple[tuple[int, object, str, str], ...]:
+    def _checks(self) -> tuple[tuple[str, object, str, str], ...]:
         # The tests this condition makes, in order, as (kind, what is tested against, note if met, note if
-        # not met), worked out once per condition; only a list note still needs its date appended.
-        checks: list[tuple[int, object, str]] = []
+        # not met), worked out once per condition; list, firm and combined notes are finished in notes().
+        checks: list[tuple[str, object, str]] = []
         if self.lists_any:
             checks.append((_LISTS, self.lists_any, f"on list {' or '.join(self.lists_any)} on "))
         if self.first_loan is not None:
@@ -144,22 +57,27 @@ class Condition:
         if self.unsecured_share is not None:
             checks.append((_UNSECURED, self.unsecured_share, f"unsecured share in {self.unsecured_share.describe()}"))
         if self.principal is not None:
-            checks.append((_PRINCIPAL, self.principal, f"principal (fen) in {self.principal.describe()}"))
+            checks.append((_PRINCIPAL, self.principal, f"principal in {self.principal.describe()}"))
         if self.revenue is not None:
-            checks.append((_REVENUE, self.revenue, f"revenue (fen) in {self.revenue.describe()}"))
-        checks.extend((_ATTRIBUTE, test, f"attribute {test.name} matches") for test in self.attributes)
+            checks.append((_REVENUE, self.revenue, f"revenue in {self.revenue.describe()}"))
+        checks.extend((_ATTRIBUTE, test, f"declared loan attribute {test.describe()}") for test in self.attributes)
+        checks.extend((_FIRM, test, "") for test in self.firm)
+        if self.all_of:
+            checks.append((_ALL, self.all_of, "all of"))
+        if self.any_of:
+            checks.append((_ANY, self.any_of, "any of"))
+        if self.none_of is not None:
+            checks.append((_NOT, self.none_of, "not"))
         return tuple((kind, arg, "met: " + note, "not met: " + note) for kind, arg, note in checks)
 
     def check(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, tuple]:
         """Tell whether the loan meets every test, with what the tests found, for notes() to word later."""
         ok = True
         on = None
-        found = []
+        found: list = []
         for kind, arg, _, _ in self._checks:
             if kind is _LISTS:
-                on = dates.get(self.list_on)
-                if on is None:
-                    raise ValueError(f"condition looks at list membership on the {self.list_on} date, which was not given")
+                on = _date(dates, self.list_on)
                 passed = False
                 for membership in loan.enterprise.memberships:
                     if membership.category in arg and membership.covers(on):
@@ -178,12 +96,30 @@ class Condition:
             elif kind is _REVENUE:
                 revenue = loan.enterprise.revenue_fen
                 passed = revenue is not None and arg.contains(revenue)
-            else:
+            elif kind is _ATTRIBUTE:
                 value = loan.attributes.get(arg.name)
                 if value is None and dates.get(self.list_on) is not None:
+                    # Kept for files written before firm attributes were recorded: an undeclared loan
+                    # attribute is looked up on the firm as of the list date.
                     recorded = loan.enterprise.attribute(arg.name, dates[self.list_on])
                     value = None if recorded is None else recorded.value
                 passed = arg.holds(value)
+            elif kind is _FIRM:
+                passed, seen = arg.check(loan.enterprise, _date(dates, arg.on))
+                found.append((passed, seen))
+                ok = ok and passed
+                continue
+            else:
+                outcomes = [sub.check(loan, dates) for sub in ((arg,) if kind is _NOT else arg)]
+                if kind is _ALL:
+                    passed = all(o[0] for o in outcomes)
+                elif kind is _ANY:
+                    passed = any(o[0] for o in outcomes)
+                else:
+                    passed = not outcomes[0][0]
+                found.append((passed, outcomes))
+                ok = ok and passed
+                continue
             ok = ok and passed
             found.append(passed)
         return ok, (on, found)
@@ -191,10 +127,20 @@ class Condition:
     def notes(self, outcome: tuple) -> list[str]:
         """A line per test saying why it was met or not, from what check() found."""
         on, found = outcome
-        notes = [met if passed else not_met for (_, _, met, not_met), passed in zip(self._checks, found, strict=True)]
-        if self.lists_any:
-            # The list test comes first, and its note ends with the date it looked at.
-            notes[0] = f"{notes[0]}{on.isoformat()} ({self.list_on} date)"
+        notes = []
+        for (kind, arg, met, not_met), seen in zip(self._checks, found, strict=True):
+            if kind is _FIRM:
+                passed, detail = seen
+                notes.append(("met: " if passed else "not met: ") + arg.note(detail))
+            elif kind in (_ALL, _ANY, _NOT):
+                passed, outcomes = seen
+                subs = (arg,) if kind is _NOT else arg
+                inner = " | ".join("; ".join(sub.notes(o)) or "always" for sub, o in zip(subs, outcomes, strict=True))
+                notes.append(f"{met if passed else not_met} [{inner}]")
+            elif kind is _LISTS:
+                notes.append(f"{met if seen else not_met}{on.isoformat()} ({self.list_on} date)")
+            else:
+                notes.append(met if seen else not_met)
         return notes
 
     def evaluate(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, list[str]]:
@@ -203,13 +149,21 @@ class Condition:
         return ok, self.notes(outcome)
 
 
+def _date(dates: Mapping[str, date | None], kind: str) -> date:
+    on = dates.get(kind)
+    if on is None:
+        raise ValueError(f"condition looks at the firm on the {kind} date, which was not given")
+    return on
+
+
 # The kinds of test, compared by identity in check().
-_LISTS, _FIRST_LOAN, _POLICY_TOOL, _SECURITY, _UNSECURED, _PRINCIPAL, _REVENUE, _ATTRIBUTE = (
-    "lists", "first_loan", "policy_tool", "security", "unsecured", "principal", "revenue", "attribute")
+_LISTS, _FIRST_LOAN, _POLICY_TOOL, _SECURITY, _UNSECURED, _PRINCIPAL, _REVENUE, _ATTRIBUTE, _FIRM = (
+    "lists", "first_loan", "policy_tool", "security", "unsecured", "principal", "revenue", "attribute", "firm")
+_ALL, _ANY, _NOT = "all", "any", "not"
 
 
 def read_condition(reader: Reader) -> Condition:
-    """Read a "when" table into a Condition."""
+    """Read a "when" table into a Condition (its `all`, `any` and `not` recursively)."""
     lists = reader.strings("lists_any") or ()
     single = reader.string("list")
     if single is not None:
@@ -223,37 +177,31 @@ def read_condition(reader: Reader) -> Condition:
         unsecured_share=_optional_range(reader, "unsecured_share", amounts=False),
         principal=_optional_range(reader, "principal", amounts=True),
         revenue=_optional_range(reader, "revenue", amounts=True),
-        attributes=_read_attributes(reader),
+        attributes=read_attribute_tests(reader.table("attributes")),
+        firm=read_firm_tests(reader),
+        all_of=_read_many(reader, "all"),
+        any_of=_read_many(reader, "any"),
+        none_of=_read_one(reader, "not"),
     )
     if condition.unsecured_share is not None:
         share = condition.unsecured_share
         if any(b is not None and not Decimal(0) <= b <= Decimal(1) for b in (share.lower, share.upper)):
             reader.error("unsecured_share", "bounds must be ratios between 0 and 1")
+    if reader.has("any") and not condition.any_of:
+        reader.error("any", "needs at least one condition")
     reader.finish()
     return condition
+
+
+def _read_many(reader: Reader, name: str) -> tuple[Condition, ...]:
+    return tuple(read_condition(item) for item in reader.tables(name))
+
+
+def _read_one(reader: Reader, name: str) -> Condition | None:
+    sub = reader.table(name)
+    return None if sub is None else read_condition(sub)
 
 
 def _optional_range(reader: Reader, name: str, *, amounts: bool) -> Range | None:
     sub = reader.table(name)
     return None if sub is None else read_range(sub, amounts=amounts)
-
-
-def _read_attributes(reader: Reader) -> tuple[AttributeTest, ...]:
-    sub = reader.table("attributes")
-    if sub is None:
-        return ()
-    tests = []
-    for name in list(sub.data):
-        value = sub.raw(name)
-        if isinstance(value, dict):
-            nested = sub.table(name)
-            spec = read_range(nested, amounts=False) if nested is not None else None
-            tests.append(AttributeTest(name, range=spec))
-        elif isinstance(value, list):
-            tests.append(AttributeTest(name, one_of=tuple(value)))
-        elif isinstance(value, bool | int | str | Decimal):
-            tests.append(AttributeTest(name, equals=value))
-        else:
-            sub.error(name, f"must be a value, a list of values or a range table, got {value!r}")
-    sub.finish()
-    return tuple(tests)

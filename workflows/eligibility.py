@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import calendar as _stdlib_calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from workflows.calendar import WorkCalendar, add_months
 from workflows.facts import ClaimFacts, LoanFacts
+from workflows.compensation_bands import band_measure, matching_band
 from workflows.money import format_fen
+from workflows.periods import application_period, describe_periods, filing_days
 from workflows.rule_model import EnterpriseRule, ProgramRule
 
 # Stable reason codes; clients and the API rely on them, so they never change meaning.
@@ -38,6 +39,8 @@ APPLICATION_TOO_EARLY = "application_too_early"
 APPLICATION_LATE = "application_late"
 LOAN_NOT_CURRENT = "loan_not_current"
 INSTITUTION_KIND_NOT_REWARDED = "institution_kind_not_rewarded"
+GATE_NOT_MET = "gate_not_met"
+NO_TIER_APPLIES = "no_tier_applies"
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,45 @@ class EligibilityContext:
     calendar: WorkCalendar | None = None
 
 
-def _in_force(rule: ProgramRule, dates: dict) -> list[Reason]:
-    on = dates.get(rule.governing_date)
+def _in_force(rule: ProgramRule, dates: dict, use_case: str) -> list[Reason]:
+    kind = rule.governing_for(use_case)
+    on = dates.get(kind)
     if on is not None and not rule.in_force_on(on):
         until = rule.effective_to.isoformat() if rule.effective_to else "open end"
         return [Reason(RULE_NOT_IN_FORCE, f"{rule.code}@{rule.version} is in force {rule.effective_from.isoformat()} to "
-                       f"{until}, not on the {rule.governing_date} date {on.isoformat()}", rule.governing_date)]
+                       f"{until}, not on the {kind} date {on.isoformat()} that governs {use_case}", kind)]
     return []
+
+
+def check_gates(rule: ProgramRule, loan: LoanFacts, dates: dict, use_case: str) -> list[Reason]:
+    """A reason, labelled as the program labels it, for each gate of this use case the loan does not pass."""
+    reasons = []
+    for gate in rule.gates:
+        if use_case not in gate.at:
+            continue
+        if gate.tier_applies:
+            passed, why = tier_applies(rule, loan, dates)
+        else:
+            passed, notes = gate.when.evaluate(loan, dates)
+            why = "; ".join(n for n in notes if n.startswith("not met"))
+        if not passed:
+            reasons.append(Reason(GATE_NOT_MET, f"{gate.label}: {why}", f"gates.{gate.name}"))
+    return reasons
+
+
+def tier_applies(rule: ProgramRule, loan: LoanFacts, dates: dict) -> tuple[bool, str]:
+    """Whether one of the program's tiers (compensation bands, or subsidy tiers) applies, and if not why."""
+    comp = rule.compensation
+    if comp is not None and comp.bands:
+        measured, shown = band_measure(comp, loan)
+        if matching_band(comp, loan, dates) is not None:
+            return True, ""
+        return False, f"no tier applies ({comp.band_by} {shown})"
+    tiers = rule.interest.tiers if rule.interest is not None else tuple(t for k in (rule.fee.kinds if rule.fee else ())
+                                                                        for t in k.tiers)
+    if any(t.when.check(loan, dates)[0] for t in tiers):
+        return True, ""
+    return False, "no tier applies"
 
 
 def check_enterprise(spec: EnterpriseRule, loan: LoanFacts, dates: dict) -> list[Reason]:
@@ -99,8 +134,9 @@ def check_enterprise(spec: EnterpriseRule, loan: LoanFacts, dates: dict) -> list
 
 def check_registration(rule: ProgramRule, loan: LoanFacts, context: EligibilityContext) -> list[Reason]:
     """Every reason the loan cannot be registered in the program (an empty list means it can)."""
-    dates = {"disbursement": loan.disbursed_on, "application": context.registered_on}
-    reasons = _in_force(rule, dates)
+    dates = {"disbursement": loan.disbursed_on, "application": context.registered_on,
+             "registration": context.registered_on}
+    reasons = _in_force(rule, dates, "registration")
     spec = rule.registration
     if context.registered_on is not None:
         if context.registered_on < loan.disbursed_on:
@@ -125,6 +161,7 @@ def check_registration(rule: ProgramRule, loan: LoanFacts, context: EligibilityC
         reasons.append(Reason(SECURITY_TYPE_NOT_ALLOWED, f"security type {loan.security_type} is not one of "
                               f"{', '.join(spec.security_types)}", "security_type"))
     reasons.extend(check_enterprise(rule.enterprise, loan, dates))
+    reasons.extend(check_gates(rule, loan, dates, "registration"))
     if spec.one_bank_per_firm_per_year:
         others = sorted(b for b in context.firm_banks_this_year if b != context.institution_id)
         if others:
@@ -142,7 +179,15 @@ def check_claim(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, context: 
         return [Reason(NOT_A_CLAIM_PROGRAM, f"{rule.code} is a {rule.kind}: it takes no loss claims", "program")]
     spec = rule.claim
     dates = {"disbursement": loan.disbursed_on, "default": claim.default_on, "claim": claim.claimed_on}
-    reasons = _in_force(rule, dates)
+    reasons = _in_force(rule, dates, "filing")
+    if claim.claimed_on is not None:
+        reasons.extend(check_gates(rule, loan, dates, "filing"))
+    comp = rule.compensation
+    if comp is not None and comp.bands and not rule.risk_shares and claim.claimed_on is not None:
+        # A claim whose ratio would come from no band computes 0.00: refuse it now, saying why.
+        passed, why = tier_applies(rule, loan, dates)
+        if not passed and not any(r.code == GATE_NOT_MET for r in reasons):
+            reasons.append(Reason(NO_TIER_APPLIES, f"nothing would be payable: {why}", "loan"))
     if claim.default_on < loan.disbursed_on:
         reasons.append(Reason(DEFAULT_BEFORE_DISBURSEMENT, "the default date is before disbursement", "default_on"))
     if claim.outstanding_principal_fen - claim.recovered_before_claim_fen <= 0 and claim.unpaid_interest_fen <= 0:
@@ -176,13 +221,6 @@ def check_claim(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, context: 
     return reasons
 
 
-def _period_end_is_aligned(cadence: str, period_end: date) -> bool:
-    last_day = _stdlib_calendar.monthrange(period_end.year, period_end.month)[1]
-    if period_end.day != last_day:
-        return False
-    return cadence == "month" or (cadence == "quarter" and period_end.month % 3 == 0) or period_end.month == 12
-
-
 def check_application(
     rule: ProgramRule,
     *,
@@ -196,21 +234,25 @@ def check_application(
 ) -> list[Reason]:
     """Every reason a subsidy or reward application for the period is refused (late filings are not back-dated)."""
     dates = {"application": applied_on, "disbursement": loan.disbursed_on if loan else None}
-    reasons = _in_force(rule, dates)
+    reasons = _in_force(rule, dates, "application")
     window = rule.application
-    if window is not None:
-        if not _period_end_is_aligned(window.cadence, period_end):
-            reasons.append(Reason(PERIOD_MISALIGNED, f"{period_end.isoformat()} does not end a {window.cadence}", "period_end"))
-        opens = period_end + timedelta(days=window.opens_days_after_period_end)
-        closes = window.window.deadline(period_end, calendar)
-        if applied_on <= opens:
-            reasons.append(Reason(APPLICATION_TOO_EARLY, f"applications for this period open after {opens.isoformat()}", "applied_on"))
-        elif applied_on > closes:
-            reasons.append(Reason(APPLICATION_LATE, f"applications for this period closed on {closes.isoformat()}", "applied_on"))
+    period = None if window is None else application_period(window, period_end, calendar)
+    if window is not None and period is None:
+        reasons.append(Reason(PERIOD_MISALIGNED, f"{period_end.isoformat()} is not {describe_periods(window)}", "period_end"))
+    days = (period.first_day, period.last_day) if period is not None else \
+        filing_days(window, period_end, calendar) if window is not None and not window.windows else None
+    if days is not None:
+        if applied_on < days[0]:
+            reasons.append(Reason(APPLICATION_TOO_EARLY, f"applications for this period open on {days[0].isoformat()}",
+                                  "applied_on"))
+        elif applied_on > days[1]:
+            reasons.append(Reason(APPLICATION_LATE, f"applications for this period closed on {days[1].isoformat()}",
+                                  "applied_on"))
     if rule.interest is not None and rule.interest.current_loans_only and (overdue or extended):
         reasons.append(Reason(LOAN_NOT_CURRENT, "no subsidy on overdue or extended loans", "loan"))
     if loan is not None and rule.kind in ("interest_subsidy", "fee_subsidy"):
         reasons.extend(check_enterprise(rule.enterprise, loan, dates))
+        reasons.extend(check_gates(rule, loan, dates, "application"))
     if rule.reward is not None and institution_kind is not None and rule.reward.rate_for(institution_kind) is None:
         reasons.append(Reason(INSTITUTION_KIND_NOT_REWARDED, f"{institution_kind} earns no reward in this program", "institution"))
     return reasons

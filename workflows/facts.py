@@ -134,8 +134,11 @@ class CapUsage:
     enterprise_lifetime_fen: int = 0
     institution_year_fen: int = 0
     institution_registered_principal_fen: int | None = None
+    # The balance outstanding on 1 January of the claim's budget year: loans repaid, written off or
+    # closed before that day count nothing, the rest their principal still outstanding on that day.
     institution_prior_year_balance_fen: int | None = None
     program_budget_remaining_fen: int | None = None
     # Approved on the institution's loans registered in the claimed loan's registration year (all budget
     # years): what a "share of registered" cap counted by registration year has used.
     institution_cohort_fen: int | None = None
+    institution_prior_year_balance_on: date | None = None

@@ -7,13 +7,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workflows.calendar import WorkCalendar, add_months
 from workflows.conditions import Condition, Range
 
+if TYPE_CHECKING:
+    from workflows.gates import Gate
+    from workflows.program_lists import ListDeclaration
+
 KINDS = ("risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "reward")
 COMPENSATION_KINDS = ("risk_pool", "guarantee_fund")
 SETTLEMENT_PERIODS = ("month", "quarter", "year")
+APPLICATION_CADENCES = ("month", "quarter", "half_year", "year")
 REVIEW_ROLES = ("reviewer", "approver", "payer", "admin")
 # Which year's registered principal a "share of registered" cap counts: the claim's (approval) year, or the
 # year the loan was registered in (never zero, since the claimed loan is in it).
@@ -23,7 +29,11 @@ BREAKER_ACTIONS = ("defer_claims", "suspend_registrations")
 INSTITUTION_KINDS = ("bank", "insurer", "guarantor")
 FEE_KINDS = ("guarantee_fee", "insurance_premium")
 INTEREST_BASES = ("interest_paid", "fixed_rate", "lpr_share", "lpr_excess")
-DAY_COUNTS = ("actual/actual", "actual/365", "actual/360")
+DAY_COUNTS = ("actual/actual", "actual/365", "actual/360", "30/360")
+BAND_MEASURES = ("principal", "revenue", "unsecured_share")
+# "program_floored": the program's part is floored and the others share the rest by largest remainder
+# (public money never pays a rounding fen); "largest_remainder": every party by largest remainder.
+SPLIT_POLICIES = ("program_floored", "largest_remainder")
 
 
 @dataclass(frozen=True)
@@ -124,10 +134,12 @@ class ClaimRule:
 
 @dataclass(frozen=True)
 class Band:
-    """A base ratio for loans (or firms) whose amount falls in the range (in fen)."""
+    """A base ratio (a tier) for loans whose measure falls in the range and that meet its condition, if any."""
 
     range: Range
     ratio: Decimal
+    when: Condition | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,7 @@ class CompensationRule:
     uplifts: tuple[Uplift, ...]
     ceiling: Decimal
     payer_party: str
+    split_policy: str = "program_floored"
 
 
 @dataclass(frozen=True)
@@ -250,12 +263,24 @@ class RewardRule:
 
 
 @dataclass(frozen=True)
+class DatedWindow:
+    """A published application window: the period applied for and the days applications are taken (inclusive)."""
+
+    period_start: date
+    period_end: date
+    opens_on: date
+    closes_on: date
+    label: str | None = None
+
+
+@dataclass(frozen=True)
 class ApplicationWindow:
-    """When subsidy or reward applications for a period may be filed."""
+    """When subsidy or reward applications for a period may be filed: by cadence, or in explicit dated windows."""
 
     cadence: str
     opens_days_after_period_end: int
-    window: Window
+    window: Window | None
+    windows: tuple[DatedWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -299,6 +324,14 @@ class ProgramRule:
         if self.separation_of_duties is not None:
             return self.separation_of_duties
         return tuple(s.name for s in self.review_stages) or ("first_review", "second_review", "payment")
+    governing: Mapping[str, str] = field(default_factory=dict)
+    gates: tuple[Gate, ...] = ()
+    lists: tuple[ListDeclaration, ...] = ()
+    examples: tuple[Mapping, ...] = field(default=(), repr=False, compare=False)
+
+    def governing_for(self, use_case: str) -> str:
+        """The date kind that picks this program's version for a use case (registration, filing, application)."""
+        return self.governing.get(use_case, self.governing_date)
 
     @property
     def breaker(self) -> Breaker | None:

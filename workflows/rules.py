@@ -43,23 +43,21 @@ from workflows.rule_model import (  # re-exported: the rule objects are part of 
     Uplift,
     Window,
 )
+from workflows.examples import read_examples
+from workflows.gates import read_gates, read_governing
+from workflows.program_lists import read_lists
 from workflows.rule_reader import ErrorSink, Reader, resolve_key
+from workflows.rule_compensation import read_compensation, read_risk_shares
 from workflows.rule_sections import (
-    read_application,
     read_breaker,
     read_budget,
     read_caps,
     read_claim,
-    read_compensation,
     read_enterprise,
-    read_fee,
-    read_interest,
     read_registration,
     read_review,
-    read_reward,
-    read_risk_shares,
-    read_subsidy_caps,
 )
+from workflows.rule_subsidy_sections import read_application, read_fee, read_interest, read_reward, read_subsidy_caps
 
 __all__ = [
     "ApplicationWindow",
@@ -117,7 +115,9 @@ _REQUIRED_SECTIONS = {
     "fee_subsidy": ("fee", "application", "review"),
     "reward": ("reward", "application", "review"),
 }
-_ALL_SECTIONS = {"program", "budget"} | set().union(*_SECTIONS.values())
+# Sections every kind may carry.
+_COMMON_SECTIONS = {"program", "budget", "gates", "lists", "examples"}
+_ALL_SECTIONS = _COMMON_SECTIONS | set().union(*_SECTIONS.values())
 
 
 class RuleError(ValueError):
@@ -169,6 +169,7 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
     settlement_period = program.choice("settlement_period", SETTLEMENT_PERIODS, default="quarter")
     assumed = program.strings("assumed") or ()
     program.string("notes")
+    governing = read_governing(program, governing_date)
     program.finish()
     if effective_from and effective_to and effective_to < effective_from:
         program.error("effective_to", f"{effective_to} is before effective_from {effective_from}")
@@ -179,7 +180,7 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
 
     allowed = _SECTIONS.get(kind or "", _ALL_SECTIONS)
     for section in document:
-        if section in _ALL_SECTIONS and section not in allowed | {"program", "budget"}:
+        if section in _ALL_SECTIONS and section not in allowed | _COMMON_SECTIONS:
             root.raw(section)
             root.error(section, f"section not allowed for kind {kind!r}")
     for section in _REQUIRED_SECTIONS.get(kind or "", ()):
@@ -220,6 +221,10 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
         path=path,
         sha256=sha256,
         raw=document,
+        governing=governing,
+        gates=read_gates(root),
+        lists=read_lists(root),
+        examples=tuple(read_examples(root)),
     )
     for key in assumed:
         if not resolve_key(document, key):
@@ -227,7 +232,19 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
     root.finish()
     if sink.problems:
         raise RuleError(sink.messages())
+    _check_examples(rule, sink)
     return rule
+
+
+def _check_examples(rule: ProgramRule, sink: ErrorSink) -> None:
+    """Run the file's own worked examples: a file whose example fails does not load."""
+    from workflows.example_runner import run_examples  # the engines import this module
+
+    for index, outcome in enumerate(run_examples(rule)):
+        for problem in outcome.problems:
+            sink.add(f"examples[{index}]", f"{outcome.name}: {problem}")
+    if sink.problems:
+        raise RuleError(sink.messages())
 
 
 class ProgramRegistry:

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
-from workflows.calendar import days_in_year
 from workflows.facts import LoanFacts
 from workflows.money import format_fen
+from workflows.periods import describe_fraction, year_fraction
 from workflows.rule_model import ProgramRule, RateTier
 from workflows.trace import Trace
 
@@ -59,27 +59,6 @@ class LprTable:
         cuts = [d for d in self._dates if start < d <= end]
         bounds = [start, *cuts]
         return [(s, (bounds[i + 1] - timedelta(days=1)) if i + 1 < len(bounds) else end) for i, s in enumerate(bounds)]
-
-
-def year_fraction(start: date, end: date, day_count: str) -> Decimal:
-    """The inclusive period [start, end] as a fraction of a year under the day-count convention."""
-    days = (end - start).days + 1
-    if days <= 0:
-        return Decimal(0)
-    with localcontext() as ctx:
-        ctx.prec = 50
-        if day_count == "actual/360":
-            return Decimal(days) / 360
-        if day_count == "actual/365":
-            return Decimal(days) / 365
-        # actual/actual: each calendar year's days over that year's length (366 in a leap year).
-        total = Decimal(0)
-        cursor = start
-        while cursor <= end:
-            year_end = min(date(cursor.year, 12, 31), end)
-            total += Decimal((year_end - cursor).days + 1) / days_in_year(cursor.year)
-            cursor = year_end + timedelta(days=1)
-        return total
 
 
 @dataclass(frozen=True)
@@ -187,6 +166,8 @@ def compute_interest_subsidy(rule: ProgramRule, facts: InterestFacts, lpr: LprTa
     else:
         segments = [(s, e, lpr.rate_on(s, spec.lpr_tenor)) for s, e in lpr.segments(facts.period_start, facts.period_end)]
     total_yf = year_fraction(facts.period_start, facts.period_end, spec.day_count)
+    trace.add("day_count", f"{total_yf:.8f}", f"{facts.period_start.isoformat()} to {facts.period_end.isoformat()}: "
+              f"{describe_fraction(facts.period_start, facts.period_end, spec.day_count)} = {total_yf:.8f} years")
     ceiling_spread = Decimal(spec.rate_ceiling_lpr_plus_bp or 0) * _BP
     with localcontext() as ctx:
         ctx.prec = 60
@@ -213,7 +194,9 @@ def compute_interest_subsidy(rule: ProgramRule, facts: InterestFacts, lpr: LprTa
                 part = Decimal(principal) * gap * yf
                 note = f"principal x ({counted_rate} - borrower's {floor_rate}) x {yf:.8f} years"
             exact += part
-            trace.add("segment", f"{part / 100:.6f}", {"from": start, "to": end, "lpr": rate, "rate_ceiling": ceiling, "note": note})
+            trace.add("segment", f"{part / 100:.6f}", {"from": start, "to": end, "lpr": rate, "rate_ceiling": ceiling,
+                                                      "days": describe_fraction(start, end, spec.day_count), "note": note,
+                                                      "unit": "yuan"})
         gross = _round_exact_fen(exact)
     trace.amount("gross_before_paid_limit", gross, f"{exact / 100:.6f} yuan, half-up to the fen (the one rounding point)")
     if gross > facts.interest_paid_fen:

@@ -6,7 +6,7 @@ and release against their own program's budget exactly like claims, with subject
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_
@@ -32,6 +32,7 @@ from claims.services.review import CALENDAR
 from claims.services.claims import _available_fen, _loan_facts, _plain
 from workflows import eligibility
 from workflows.money import format_fen
+from workflows.periods import application_period, describe_periods, filing_days
 from workflows.subsidy import (
     FeeFacts,
     InterestFacts,
@@ -105,14 +106,6 @@ def decisions_of(session: Session, *, application: Application) -> list[Decision
                                                     Decision.subject_id == application.id).order_by(Decision.id)))
 
 
-def _period_start_of(cadence: str, period_end: date) -> date:
-    if cadence == "month":
-        return period_end.replace(day=1)
-    if cadence == "quarter":
-        return date(period_end.year, period_end.month - (period_end.month - 1) % 3, 1)
-    return date(period_end.year, 1, 1)
-
-
 def registered_basis_fen(session: Session, *, institution: Institution, period_start: date, period_end: date) -> int:
     """Loans issued (bank) or underwritten (insurer) through guarantee insurance in the period, from registrations.
 
@@ -126,11 +119,14 @@ def registered_basis_fen(session: Session, *, institution: Institution, period_s
         party)).one())
 
 
-def _window(rule, period_end: date) -> dict:
+def _window(rule, period_end: date) -> dict | None:
     spec = rule.application
-    opens = period_end + timedelta(days=spec.opens_days_after_period_end + 1)
-    closes = spec.window.deadline(period_end, CALENDAR)
-    return {"opens": opens.isoformat(), "closes": closes.isoformat(), "length": spec.window.describe()}
+    period = application_period(spec, period_end, CALENDAR)
+    if period is None and spec.windows:
+        return None
+    opens, closes = (period.first_day, period.last_day) if period else filing_days(spec, period_end, CALENDAR)
+    length = spec.window.describe() if spec.window else None
+    return {"opens": opens.isoformat(), "closes": closes.isoformat(), "length": length}
 
 
 def _eligibility_reasons(session: Session, rule, institution: Institution, loan: Loan | None, data: ApplicationInput,
@@ -142,10 +138,10 @@ def _eligibility_reasons(session: Session, rule, institution: Institution, loan:
         extended=loan is not None and bool((loan.attributes or {}).get("extended")),
         institution_kind=institution.kind, calendar=CALENDAR)
     Reason = eligibility.Reason
-    cadence_start = _period_start_of(rule.application.cadence, data.period_end)
-    if not cadence_start <= data.period_start <= data.period_end:
-        reasons.append(Reason("period_misaligned", f"the period must start between {cadence_start.isoformat()} and "
-                              f"{data.period_end.isoformat()} (one {rule.application.cadence})", "period_start"))
+    period = application_period(rule.application, data.period_end, CALENDAR)
+    if period is not None and not period.start <= data.period_start <= data.period_end:
+        reasons.append(Reason("period_misaligned", f"the period must start between {period.start.isoformat()} and "
+                              f"{data.period_end.isoformat()} ({describe_periods(rule.application)})", "period_start"))
     if rule.kind in SUBSIDY_KINDS:
         if loan is None:
             reasons.append(Reason("loan_required", "a subsidy is applied for on a registered loan", "loan_id"))
@@ -176,13 +172,14 @@ def _refuse(rule, data: ApplicationInput, today: date, reasons: list[eligibility
         errors.setdefault(reason.field or "application", []).append(f"{reason.message} [{reason.code}]")
     extra: dict = {"reasons": [r.to_dict() for r in reasons]}
     detail = "The application does not meet the program's rules: " + "; ".join(r.message for r in reasons) + "."
-    if rule.application is not None:
-        window = _window(rule, data.period_end)
+    window = _window(rule, data.period_end) if rule.application is not None else None
+    if window is not None:
         extra["window"] = window
         if any(r.code == eligibility.APPLICATION_LATE for r in reasons):
             # Late filings are refused, never back-dated: say which window was missed.
             detail = (f"Applications for the period ending {data.period_end.isoformat()} were open "
-                      f"{window['opens']} to {window['closes']} ({window['length']} after the period end); "
+                      f"{window['opens']} to {window['closes']} "
+                      f"({window['length'] + ' after the period end' if window['length'] else 'the published window'}); "
                       f"filed on {today.isoformat()}, it is late and cannot be accepted.")
     codes = {r.code for r in reasons}
     code = codes.pop() if len(codes) == 1 else "application_ineligible"

@@ -139,7 +139,7 @@ def test_overlapping_bands_are_refused(tmp_path):
     bad = _copy_with(tmp_path, source, 'more_than = "1000000.00"', 'at_least = "1000000.00"')
     with pytest.raises(RuleError) as caught:
         load_rule(bad)
-    assert f"{bad}: compensation.bands[1]: overlaps bands[0] (-inf, 100000000]" in caught.value.messages
+    assert f"{bad}: compensation.bands[1]: overlaps bands[0] (-inf, 1000000.00] yuan" in caught.value.messages
 
 
 def test_uplift_values_must_match_the_combine_mode(tmp_path):
