@@ -34,25 +34,29 @@ def rule(entry: tuple) -> dict:
     return {"step": "rule", "value": entry[1], "detail": {"source": entry[2], "sha256": entry[3]}}
 
 
+def _yuan(fen) -> object:
+    # Amounts in the trace are yuan, as everywhere a person reads them; anything not an int goes through plain().
+    return format_fen(fen) if type(fen) is int else plain(fen)
+
+
 def inputs(entry: tuple) -> dict:
     """(inputs, principal, disbursed, security type, unsecured share, first loan, policy tool, revenue,
-    default date, outstanding principal, unpaid interest, interest days, recovered before claim)."""
+    default date, outstanding principal, unpaid interest, interest days, recovered before claim), amounts in yuan."""
     _, principal, disbursed, security, share, first, tool, revenue, default, outstanding, interest, days, recovered = entry
-    # The facts' declared types are plain already but for dates and the share; anything else goes
-    # through plain() so the trace reads the same whatever a caller passed.
     return {"step": "inputs", "value": None, "detail": {
-        "principal_fen": principal if type(principal) is int else plain(principal),
+        "unit": "yuan",
+        "principal": _yuan(principal),
         "disbursed_on": disbursed.isoformat() if type(disbursed) is date else plain(disbursed),
         "security_type": security if type(security) is str else plain(security),
         "unsecured_share": plain(share),
         "first_loan": first if type(first) is bool else plain(first),
         "policy_tool": tool if type(tool) is bool else plain(tool),
-        "revenue_fen": revenue if type(revenue) is int else plain(revenue),
+        "revenue": _yuan(revenue),
         "default_on": default.isoformat() if type(default) is date else plain(default),
-        "outstanding_principal_fen": outstanding if type(outstanding) is int else plain(outstanding),
-        "unpaid_interest_fen": interest if type(interest) is int else plain(interest),
+        "outstanding_principal": _yuan(outstanding),
+        "unpaid_interest": _yuan(interest),
         "interest_days": days if type(days) is int else plain(days),
-        "recovered_before_claim_fen": recovered if type(recovered) is int else plain(recovered),
+        "recovered_before_claim": _yuan(recovered),
     }}
 
 

@@ -135,7 +135,7 @@ class Condition:
             elif kind in (_ALL, _ANY, _NOT):
                 passed, outcomes = seen
                 subs = (arg,) if kind is _NOT else arg
-                inner = " | ".join("; ".join(sub.notes(o)) or "always" for sub, o in zip(subs, outcomes, strict=True))
+                inner = " | ".join("; ".join(sub.notes(o[1])) or "always" for sub, o in zip(subs, outcomes, strict=True))
                 notes.append(f"{met if passed else not_met} [{inner}]")
             elif kind is _LISTS:
                 notes.append(f"{met if seen else not_met}{on.isoformat()} ({self.list_on} date)")

@@ -35,8 +35,9 @@ def compute_recovery_return(
     if not Decimal(0) <= ratio <= Decimal(1):
         raise ValueError(f"ratio must be between 0 and 1, got {ratio}")
     trace = Trace()
-    trace.add("inputs", None, {"paid_fen": paid_fen, "ratio": ratio, "recovered_fen": recovered_fen,
-                               "costs_fen": costs_fen, "already_returned_fen": already_returned_fen})
+    trace.add("inputs", None, {"unit": "yuan", "paid": format_fen(paid_fen), "ratio": ratio,
+                               "recovered": format_fen(recovered_fen), "costs": format_fen(costs_fen),
+                               "already_returned": format_fen(already_returned_fen)})
     net = max(recovered_fen - costs_fen, 0)
     trace.amount("net_recovery", net, f"{format_fen(recovered_fen)} recovered - {format_fen(costs_fen)} documented costs")
     due = fen_times(net, ratio)

@@ -46,6 +46,7 @@ from workflows.rule_model import (  # re-exported: the rule objects are part of 
 from workflows.examples import read_examples
 from workflows.gates import read_gates, read_governing
 from workflows.program_lists import read_lists
+from workflows.registry import NoRuleInForce, ProgramRegistry, RuleError, UnknownProgram
 from workflows.rule_reader import ErrorSink, Reader, resolve_key
 from workflows.rule_compensation import read_compensation, read_risk_shares
 from workflows.rule_sections import (
@@ -118,28 +119,6 @@ _REQUIRED_SECTIONS = {
 # Sections every kind may carry.
 _COMMON_SECTIONS = {"program", "budget", "gates", "lists", "examples"}
 _ALL_SECTIONS = _COMMON_SECTIONS | set().union(*_SECTIONS.values())
-
-
-class RuleError(ValueError):
-    """A program file (or set of files) that does not validate; the message names file and key."""
-
-    code = "invalid_rule"
-
-    def __init__(self, messages: list[str] | str):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        super().__init__("\n".join(self.messages))
-
-
-class NoRuleInForce(RuleError, LookupError):
-    """No version of the program is in force on the date asked about."""
-
-    code = "no_rule_in_force"
-
-
-class UnknownProgram(RuleError, LookupError):
-    """No program with that code is loaded."""
-
-    code = "unknown_program"
 
 
 def load_rule(path: str | Path) -> ProgramRule:
@@ -245,54 +224,6 @@ def _check_examples(rule: ProgramRule, sink: ErrorSink) -> None:
             sink.add(f"examples[{index}]", f"{outcome.name}: {problem}")
     if sink.problems:
         raise RuleError(sink.messages())
-
-
-class ProgramRegistry:
-    """All loaded program versions, answering which version is in force on a date."""
-
-    def __init__(self, rules: list[ProgramRule]):
-        by_code: dict[str, list[ProgramRule]] = {}
-        for rule in rules:
-            by_code.setdefault(rule.code, []).append(rule)
-        problems = []
-        for versions in by_code.values():
-            versions.sort(key=lambda r: r.effective_from)
-            for earlier, later in zip(versions, versions[1:], strict=False):
-                if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
-                    problems.append(
-                        f"{later.path or later.version}: program.effective_from: {later.effective_from} overlaps "
-                        f"{earlier.path or earlier.version} (in force {earlier.effective_from} to "
-                        f"{earlier.effective_to or 'open end'})"
-                    )
-        if problems:
-            raise RuleError(problems)
-        self._by_code = by_code
-
-    def programs(self) -> list[str]:
-        """Every program code, sorted."""
-        return sorted(self._by_code)
-
-    def versions(self, code: str) -> list[ProgramRule]:
-        """Every version of a program, oldest first."""
-        if code not in self._by_code:
-            raise UnknownProgram(f"no program {code!r} is loaded")
-        return list(self._by_code[code])
-
-    def rule_for(self, code: str, on: date) -> ProgramRule:
-        """The version of the program in force on the date."""
-        for rule in self.versions(code):
-            if rule.in_force_on(on):
-                return rule
-        raise NoRuleInForce(f"program {code!r} has no version in force on {on.isoformat()}")
-
-    def rule_governing(self, code: str, dates: Mapping[str, date | None]) -> ProgramRule:
-        """The version in force on the date each version says governs (disbursement, default, claim, application)."""
-        for rule in reversed(self.versions(code)):
-            on = dates.get(rule.governing_date)
-            if on is not None and rule.in_force_on(on):
-                return rule
-        given = ", ".join(f"{k}={v.isoformat()}" for k, v in dates.items() if v is not None)
-        raise NoRuleInForce(f"program {code!r} has no version in force for {given or 'no dates'}")
 
 
 def load_programs(directory: str | Path) -> ProgramRegistry:

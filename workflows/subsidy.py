@@ -149,9 +149,10 @@ def compute_interest_subsidy(rule: ProgramRule, facts: InterestFacts, lpr: LprTa
     trace = Trace()
     trace.add("rule", f"{rule.code}@{rule.version}", {"source": rule.source, "sha256": rule.sha256})
     principal = facts.outstanding_principal_fen if facts.outstanding_principal_fen is not None else facts.loan.principal_fen
-    trace.add("inputs", None, {"principal_fen": principal, "loan_rate": facts.loan_rate, "period_start": facts.period_start,
-                               "period_end": facts.period_end, "interest_paid_fen": facts.interest_paid_fen,
-                               "overdue": facts.overdue, "extended": facts.extended})
+    trace.add("inputs", None, {"unit": "yuan", "principal": format_fen(principal), "loan_rate": facts.loan_rate,
+                               "period_start": facts.period_start, "period_end": facts.period_end,
+                               "interest_paid": format_fen(facts.interest_paid_fen), "overdue": facts.overdue,
+                               "extended": facts.extended})
     if spec.current_loans_only and (facts.overdue or facts.extended):
         trace.amount("amount", 0, "no subsidy on overdue or extended loans")
         return SubsidyResult(0, trace.as_list(), reasons=("loan_not_current",))
@@ -214,7 +215,7 @@ def compute_fee_subsidy(rule: ProgramRule, facts: FeeFacts, usage: SubsidyUsage 
     kind = rule.fee.kind(facts.fee_kind)
     trace = Trace()
     trace.add("rule", f"{rule.code}@{rule.version}", {"source": rule.source, "sha256": rule.sha256})
-    trace.add("inputs", None, {"fee_kind": facts.fee_kind, "fee_paid_fen": facts.fee_paid_fen})
+    trace.add("inputs", None, {"unit": "yuan", "fee_kind": facts.fee_kind, "fee_paid": format_fen(facts.fee_paid_fen)})
     if kind is None:
         trace.amount("amount", 0, f"the program does not subsidise {facts.fee_kind}")
         return SubsidyResult(0, trace.as_list(), reasons=("fee_kind_not_covered",))
@@ -237,7 +238,7 @@ def compute_reward(rule: ProgramRule, institution_kind: str, basis_fen: int, usa
     trace = Trace()
     trace.add("rule", f"{rule.code}@{rule.version}", {"source": rule.source, "sha256": rule.sha256})
     rate = rule.reward.rate_for(institution_kind)
-    trace.add("inputs", None, {"institution_kind": institution_kind, "basis_fen": basis_fen})
+    trace.add("inputs", None, {"unit": "yuan", "institution_kind": institution_kind, "basis": format_fen(basis_fen)})
     if rate is None:
         trace.amount("amount", 0, f"{institution_kind} earns no reward in this program")
         return SubsidyResult(0, trace.as_list(), reasons=("institution_kind_not_rewarded",))
