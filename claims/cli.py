@@ -218,5 +218,11 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
+from claims.program_commands import COMMANDS as _PROGRAM_COMMANDS  # noqa: E402 - after main is defined
+
+for _command in _PROGRAM_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":
     main()

@@ -16,6 +16,13 @@ from workflows.facts import CLASSIFICATIONS, SECURITY_TYPES, ClaimFacts, Enterpr
 from workflows.rule_reader import Reader
 
 USES = ("claim", "registration", "interest", "fee", "reward")
+# The keys of the table an interest, fee or reward example gives its facts in, by type.
+_SUBSIDY_KEYS = {
+    "interest": dict(dates=("period_start", "period_end", "applied_on"), amounts=("interest_paid", "outstanding_principal"),
+                     decimals=("loan_rate",), booleans=("overdue", "extended")),
+    "fee": dict(dates=("period_end", "applied_on"), amounts=("paid",), strings=("kind",)),
+    "reward": dict(amounts=("basis",), strings=("institution_kind",)),
+}
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,7 @@ def _read_example(item: Reader) -> Example | None:
     claim = _read_claim(claim_reader) if claim_reader is not None else None
     registration = _read_plain(item.table("registration"), dates=("registered_on",), strings=("institution",),
                                lists=("firm_banks", "other_coverage"))
-    subsidy = _read_plain(item.table(use) if use in ("interest", "fee", "reward") else None,
-                          dates=("period_start", "period_end", "applied_on"),
-                          amounts=("interest_paid", "outstanding_principal", "paid", "basis"),
-                          decimals=("loan_rate",), strings=("kind", "institution_kind"), booleans=("overdue", "extended"))
+    subsidy = _read_plain(item.table(use), **_SUBSIDY_KEYS[use]) if use in _SUBSIDY_KEYS else {}
     usage = _read_plain(item.table("usage"), amounts=(
         "enterprise_year", "enterprise_lifetime", "institution_year", "registered_principal", "prior_year_balance",
         "budget_remaining", "program_year", "firm_year", "firm_lifetime"), dates=("prior_year_balance_on",))

@@ -118,3 +118,21 @@ def test_an_application_governed_program_names_the_date_that_governs_each_use(tm
     assert str(caught.value) == (
         "program 'demo-half-year-subsidy' cannot be used for registration: registration is governed by the "
         "registration date 2023-12-01, and no version is in force then (versions: 2024.1 from 2024-01-01 to open end)")
+
+
+def test_check_program_passes_a_good_file_and_fails_when_one_expected_fen_changes(tmp_path):
+    from click.testing import CliRunner
+
+    from claims.program_commands import check_program
+
+    path = FIXTURES / "demo-largest-remainder" / "2024.1.toml"
+    good = CliRunner().invoke(check_program, [str(path)])
+    assert good.exit_code == 0, good.output
+    assert "1 of 1 examples pass" in good.output and "PASS the rounding fen goes" in good.output
+    changed = tmp_path / "demo-largest-remainder" / "2024.1.toml"
+    changed.parent.mkdir()
+    changed.write_text(path.read_text(encoding="utf-8").replace('bank = "350000.01"', 'bank = "350000.02"'), encoding="utf-8")
+    bad = CliRunner().invoke(check_program, [str(changed)])
+    assert bad.exit_code == 1
+    assert "0 of 1 examples pass" in bad.output
+    assert "expected shares {'guarantee_fund': '250000.01', 'bank': '350000.02', 'guarantor': '400000.01'}" in bad.output
