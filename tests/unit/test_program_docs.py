@@ -1,6 +1,7 @@
 """The author's kit: docs/programs.md and the JSON Schema come from the rule schema, which matches the readers."""
 
 import json
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -54,3 +55,10 @@ def test_every_program_file_validates_against_the_json_schema(path):
 def test_the_json_schema_refuses_an_unknown_key():
     with pytest.raises(jsonschema_rs.ValidationError):
         jsonschema_rs.validate(docgen.json_schema(), {"program": {"code": "x", "colour": "red"}, "review": {}})
+
+
+def test_every_rule_book_citation_names_a_section_of_docs_rules_md():
+    book = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## (§\d+) ", book, flags=re.M))
+    cited = {(path.name, ref) for path in FILES for ref in re.findall(r"docs/rules\.md (§\d+)", path.read_text(encoding="utf-8"))}
+    assert cited and {ref for _, ref in cited} <= sections

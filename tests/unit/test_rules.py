@@ -29,7 +29,7 @@ def test_every_seeded_program_loads_cites_a_policy_file_and_marks_assumed_figure
         for rule in programs.versions(code):
             assert rule.kind == kind
             assert rule.name
-            assert ".txt art." in rule.source or "DOMAIN.md" in rule.source
+            assert ".txt art." in rule.source or "docs/rules.md" in rule.source
             assert rule.assumed, f"{code} marks no assumed figure"
             assert rule.review_stages and all(s.sla_working_days > 0 for s in rule.review_stages)
             json.dumps(rule.to_dict())
