@@ -13,11 +13,11 @@ from workflows.compensation_trace import final as render_final
 from workflows.compensation_trace import gross as render_gross
 from workflows.compensation_trace import inputs as render_inputs
 from workflows.compensation_trace import render
-from workflows.compensation_trace import rule as render_rule
 from workflows.compensation_trace import step as render_step
 from workflows.compensation_trace import uplift as render_uplift
 from workflows.compensation_bands import band_entry
-from workflows.money import fen_floor, fen_times, format_fen, split_largest_remainder
+from workflows.compensation_plan import SPLIT_NOTES, Plan, plan_of, split_risk_shares
+from workflows.money import fen_floor, fen_times, format_fen
 from workflows.rules import ProgramRule
 from workflows.trace import Trace, plain
 
@@ -95,62 +95,6 @@ def _fen(*values) -> None:
             format_fen(value)
 
 
-class _Plan:
-    """What the engine needs from one rule version, worked out once: the constant trace texts and the caps."""
-
-    def __init__(self, rule: ProgramRule):
-        comp, caps = rule.compensation, rule.caps
-        self.rule_entry = (render_rule, f"{rule.code}@{rule.version}", plain(rule.source), plain(rule.sha256))
-        add = comp.combine == "add"
-        verb = "+" if add else "max with"
-        self.add = add
-        self.uplifts = tuple((f"uplift:{u.name}", u.when, u.add if add else u.ratio,
-                              f"{verb} {u.add if add else u.ratio}", plain(u.label)) for u in comp.uplifts)
-        flat = None if comp.bands else (comp.base_ratio or Decimal(0))
-        self.flat = flat
-        self.flat_entry = None if flat is None else (render_step, "base_ratio", plain(flat), "flat base ratio")
-        self.ceiling = comp.ceiling
-        self.ceiling_text = plain(comp.ceiling)
-        # Caps in the order they are checked and traced: (name, step, limit, usage field of what is
-        # used, note) for fixed limits, (name, step, share, usage field of the base, what, note) for shares.
-        fixed = []
-        if caps.per_loan_fen is not None:
-            fixed.append(("per_loan", caps.per_loan_fen, None, "per loan"))
-        if caps.per_enterprise_year_fen is not None:
-            fixed.append(("per_enterprise_year", caps.per_enterprise_year_fen, "enterprise_year_fen", "enterprise, this year"))
-        if caps.per_enterprise_lifetime_fen is not None:
-            fixed.append(("per_enterprise_lifetime", caps.per_enterprise_lifetime_fen, "enterprise_lifetime_fen",
-                          "enterprise, all years"))
-        if caps.per_institution_year_fen is not None:
-            fixed.append(("per_institution_year", caps.per_institution_year_fen, "institution_year_fen", "institution, this year"))
-        self.fixed_caps = tuple((name, f"cap:{name}", limit, used, note, format_fen(limit)) for name, limit, used, note in fixed)
-        shares = []
-        by_registration = caps.share_of_registered_year == "registration_year"
-        for name, share, base, what, used in (
-            ("per_institution_year_share_of_registered", caps.per_institution_year_share_of_registered,
-             "institution_registered_principal_fen",
-             "principal registered in the loan's registration year" if by_registration
-             else "registered principal this year",
-             "institution_cohort_fen" if by_registration else "institution_year_fen"),
-            ("per_institution_year_share_of_prior_balance", caps.per_institution_year_share_of_prior_balance,
-             "institution_prior_year_balance_fen", "balance outstanding on 1 January (loans repaid before then not counted)",
-             "institution_year_fen"),
-        ):
-            if share is not None:
-                shares.append((name, f"cap:{name}", share, base, what, f"{share} x {what} ", used))
-        self.share_caps = tuple(shares)
-        self.program_budget = bool(caps.program_budget)
-
-
-def _plan(rule: ProgramRule) -> _Plan:
-    # A rule version is immutable, so its plan is kept on it (in its __dict__, as functools.cached_property does).
-    plan = rule.__dict__.get("_compensation_plan")
-    if plan is None:
-        plan = _Plan(rule)
-        rule.__dict__["_compensation_plan"] = plan
-    return plan
-
-
 def _dates(loan: LoanFacts, claim: ClaimFacts) -> dict:
     return {"disbursement": loan.disbursed_on, "default": claim.default_on, "claim": claim.claimed_on}
 
@@ -206,13 +150,13 @@ def compensation_ratio(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, tr
     if rule.compensation is None:
         raise _no_compensation(rule)
     record: list[tuple] = []
-    found = _ratio(rule.compensation, _plan(rule), loan, claim, record)
+    found = _ratio(rule.compensation, plan_of(rule), loan, claim, record)
     if trace is not None:
         trace.steps.extend(render(record))
     return found
 
 
-def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, record: list) -> tuple[Decimal | None, bool]:
+def _ratio(comp, plan: Plan, loan: LoanFacts, claim: ClaimFacts, record: list) -> tuple[Decimal | None, bool]:
     if plan.flat is None:
         band = band_entry(comp, loan, _dates(loan, claim), record)
         if band is None:
@@ -236,7 +180,7 @@ def _ratio(comp, plan: _Plan, loan: LoanFacts, claim: ClaimFacts, record: list) 
     return ratio, bound
 
 
-def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
+def _cap_limits(plan: Plan, usage: CapUsage) -> list[tuple]:
     """Each cap as (name, step, limit, already used, note, base of a share, limit text if known); room is limit - used."""
     limits = [(name, step, limit, 0 if used is None else getattr(usage, used), note, None, text)
               for name, step, limit, used, note, text in plan.fixed_caps]
@@ -259,35 +203,13 @@ def _cap_limits(plan: _Plan, usage: CapUsage) -> list[tuple]:
     return limits
 
 
-def _split_risk_shares(rule: ProgramRule, loss: int) -> dict[str, int]:
-    """Split the loss over the parties so the parts sum exactly to it, by the program's split policy.
-
-    "program_floored": the program's own part is floored and the other parties share what is left by
-    largest remainder, so public money never pays a rounding fen. "largest_remainder": every party,
-    the program's included, by largest remainder over all the shares.
-    """
-    if rule.compensation.split_policy == "largest_remainder":
-        return split_largest_remainder(loss, {s.party: s.share for s in rule.risk_shares})
-    party = next(s for s in rule.risk_shares if s.program)
-    own = fen_floor(loss, party.share)
-    others = {s.party: s.share for s in rule.risk_shares if not s.program and s.share > 0}
-    rest = split_largest_remainder(loss - own, others) if others else {}
-    return {s.party: own if s.program else rest.get(s.party, 0) for s in rule.risk_shares}
-
-
-_SPLIT_NOTES = {
-    "program_floored": "{party} floored to the fen; the rest split by largest remainder",
-    "largest_remainder": "every party by largest remainder over all shares (split_policy = largest_remainder)",
-}
-
-
 def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, usage: CapUsage | None = None) -> CompensationResult:
     """Compute the payout on a loss claim under the rule, with every step in the trace."""
     usage = usage or CapUsage()
     comp = rule.compensation
     if comp is None:
         raise CompensationError("not_a_compensation_program", f"program {rule.code} is a {rule.kind}, not a compensation program")
-    plan = _plan(rule)
+    plan = plan_of(rule)
     record: list[tuple] = [
         plan.rule_entry,
         (render_inputs, loan.principal_fen, loan.disbursed_on, loan.security_type, loan.unsecured_share, loan.first_loan,
@@ -298,11 +220,11 @@ def compute_compensation(rule: ProgramRule, loan: LoanFacts, claim: ClaimFacts, 
     ceiling_bound = False
     if rule.risk_shares:
         party = next(s for s in rule.risk_shares if s.program)
-        shares = _split_risk_shares(rule, loss)
+        shares = split_risk_shares(rule, loss)
         ratio = party.share
         gross = shares[party.party]
         record.append((render_step, "risk_shares", {str(k): format_fen(v) for k, v in shares.items()},
-                       _SPLIT_NOTES[comp.split_policy].format(party=party.party)))
+                       SPLIT_NOTES[comp.split_policy].format(party=party.party)))
         _fen(gross)
         record.append((render_amount, "gross", gross, f"share of {party.party} ({party.share})"))
     else:
