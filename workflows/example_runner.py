@@ -149,6 +149,7 @@ def _cap_usage(rule: ProgramRule, example: Example) -> CapUsage:
         institution_registered_principal_fen=usage.get("registered_principal", _UNBOUNDED_FEN),
         institution_prior_year_balance_fen=usage.get("prior_year_balance", _UNBOUNDED_FEN),
         institution_prior_year_balance_on=usage.get("prior_year_balance_on"),
+        institution_cohort_fen=usage.get("registration_year_cohort", 0),
         program_budget_remaining_fen=_budget(rule, (example.claim.claimed_on or example.claim.default_on).year, usage),
     )
 

@@ -76,7 +76,8 @@ def _read_example(item: Reader) -> Example | None:
     subsidy = _read_plain(item.table(use), **_SUBSIDY_KEYS[use]) if use in _SUBSIDY_KEYS else {}
     usage = _read_plain(item.table("usage"), amounts=(
         "enterprise_year", "enterprise_lifetime", "institution_year", "registered_principal", "prior_year_balance",
-        "budget_remaining", "program_year", "firm_year", "firm_lifetime"), dates=("prior_year_balance_on",))
+        "budget_remaining", "program_year", "firm_year", "firm_lifetime", "registration_year_cohort"),
+        dates=("prior_year_balance_on",))
     lpr = []
     for fixing in item.tables("lpr"):
         lpr.append((fixing.date_value("effective_on", required=True), fixing.decimal("one_year", required=True),

@@ -80,7 +80,9 @@ EXAMPLES = Section("examples", True, "Worked examples the file carries: facts in
             ("registered_principal", "principal the institution registered this year"),
             ("prior_year_balance", "the institution's balance outstanding on 1 January"),
             ("budget_remaining", "the program budget left"), ("program_year", "subsidy paid to the firm this year"),
-            ("firm_year", "all subsidies paid to the firm this year"), ("firm_lifetime", "all subsidies paid to the firm"))),
+            ("firm_year", "all subsidies paid to the firm this year"), ("firm_lifetime", "all subsidies paid to the firm"),
+            ("registration_year_cohort", "approved on the institution's loans registered in the claimed loan's "
+                                         "registration year (share_of_registered_year = registration_year)"))),
         K("prior_year_balance_on", "date", "the day the prior-year balance is taken on (for the trace)"),
     )),
     K("lpr", "tables", "LPR fixings for an interest example", keys=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.attribute_tests import DATE_KINDS
 from workflows.facts import CLASSIFICATIONS, SECURITY_TYPES
+from workflows.flows import STAGE_NAMES
 from workflows.gates import USE_CASES
 from workflows.rule_model import (
     APPLICATION_CADENCES,
@@ -15,6 +16,7 @@ from workflows.rule_model import (
     INSTITUTION_KINDS,
     INTEREST_BASES,
     KINDS,
+    REGISTERED_YEAR_BASES,
     REVIEW_ROLES,
     SETTLEMENT_PERIODS,
     SPLIT_POLICIES,
@@ -113,6 +115,9 @@ SECTIONS = (
         K("per_institution_year_share_of_registered", "ratio", "share of the principal the institution registered this year"),
         K("per_institution_year_share_of_prior_balance", "ratio",
           "share of the institution's balance outstanding on 1 January (loans repaid before then not counted)"),
+        K("share_of_registered_year", "choice", "which year's registered principal the share-of-registered cap counts: "
+          "the claim's year, or the year the claimed loan was registered in", default="claim_year",
+          choices=REGISTERED_YEAR_BASES),
         K("program_budget", "boolean", "the remaining budget is a cap", default="true when there is a [budget]"),
     ), kinds=CLAIMS, example='[caps]\nper_loan = "3000000.00"'),
     Section("breakers", True, "Circuit breakers that hold an institution when a metric passes a threshold.", (
@@ -122,12 +127,15 @@ SECTIONS = (
         K("label", "string", "the published wording"),
     ), kinds=(*CLAIMS, "reward"), example='[[breakers]]\nmetric = "loss_ratio"\nthreshold = "0.05"\naction = "defer_claims"'),
     Section("review", False, "The review stages a claim or application passes.", (
-        K("stages", "tables", "the stages in order", required=True, keys=(
-            K("name", "string", "the stage's name", required=True),
+        K("stages", "tables", "the stages in order: first_review[, second_review[, third_review]][, payment]",
+          required=True, keys=(
+            K("name", "choice", "the stage", required=True, choices=STAGE_NAMES),
             K("role", "choice", "who acts", required=True, choices=REVIEW_ROLES),
             K("sla_working_days", "integer", "working days allowed", required=True),
             K("label", "string", "the stage's published name"),
         )),
+        K("separation_of_duties", "strings", "the stages that must each be taken by a different person",
+          default="every stage", choices=STAGE_NAMES),
     ), example='[[review.stages]]\nname = "first_review"\nrole = "reviewer"\nsla_working_days = 5'),
     Section("interest", False, "How an interest subsidy is computed, pro-rated by the day count.", (
         K("basis", "choice", "what the subsidy is of", required=True, choices=INTEREST_BASES),

@@ -40,6 +40,7 @@ usages = st.builds(
     institution_registered_principal_fen=fen,
     institution_prior_year_balance_fen=fen,
     program_budget_remaining_fen=fen,
+    institution_cohort_fen=fen,
 )
 
 

@@ -19,6 +19,7 @@ ROOMY = CapUsage(
     institution_registered_principal_fen=yuan("1000000000.00"),
     institution_prior_year_balance_fen=yuan("1000000000.00"),
     program_budget_remaining_fen=yuan("100000000.00"),
+    institution_cohort_fen=0,
 )
 
 
