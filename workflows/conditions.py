@@ -70,6 +70,15 @@ class Condition:
             checks.append((_NOT, self.none_of, "not"))
         return tuple((kind, arg, "met: " + note, "not met: " + note) for kind, arg, note in checks)
 
+    @cached_property
+    def date_kinds(self) -> frozenset[str]:
+        """Every date this condition (and the conditions inside it) looks at."""
+        kinds = {self.list_on} if self.lists_any else set()
+        kinds |= {test.on for test in self.firm}
+        for sub in (*self.all_of, *self.any_of, *((self.none_of,) if self.none_of is not None else ())):
+            kinds |= sub.date_kinds
+        return frozenset(kinds)
+
     def check(self, loan: LoanFacts, dates: Mapping[str, date | None]) -> tuple[bool, tuple]:
         """Tell whether the loan meets every test, with what the tests found, for notes() to word later."""
         ok = True

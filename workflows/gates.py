@@ -20,6 +20,12 @@ USE_CASES: dict[str, tuple[str, ...]] = {
     "filing": ("disbursement", "default", "claim"),
     "application": ("application", "disbursement"),
 }
+# The dates each use case has when it evaluates conditions.
+KNOWN_DATES: dict[str, frozenset[str]] = {
+    "registration": frozenset({"disbursement", "application", "registration"}),
+    "filing": frozenset({"disbursement", "default", "claim"}),
+    "application": frozenset({"disbursement", "application"}),
+}
 # The date standing in for the program-wide governing date where a use case does not know it:
 # a program governed by the application date takes loans by the day they are registered.
 _STAND_IN = {("registration", "application"): "registration"}
@@ -94,3 +100,28 @@ def pick_governing(versions: Iterable, use_case: str, dates: Mapping[str, date |
     spans = ", ".join(f"{r.version} from {r.effective_from.isoformat()} to "
                       f"{r.effective_to.isoformat() if r.effective_to else 'open end'}" for r in versions)
     return None, f"{use_case} is governed by {asked}, and no version is in force then (versions: {spans})"
+
+
+def check_condition_dates(rule, sink) -> None:
+    """Record a problem for each condition that looks at a date its use case does not have (it would fail later)."""
+    def need(key: str, condition: Condition | None, use_cases) -> None:
+        if condition is None:
+            return
+        for use_case in use_cases:
+            missing = sorted(condition.date_kinds - KNOWN_DATES[use_case])
+            if missing:
+                sink.add(key, f"looks at the {', '.join(missing)} date, which {use_case} does not have "
+                              f"(it has {', '.join(sorted(KNOWN_DATES[use_case]))})")
+    comp = rule.compensation
+    bands = comp.bands if comp is not None else ()
+    for i, band in enumerate(bands):
+        need(f"compensation.bands[{i}].when", band.when, ("filing",))
+    for i, uplift in enumerate(comp.uplifts if comp is not None else ()):
+        need(f"compensation.uplifts[{i}].when", uplift.when, ("filing",))
+    for i, tier in enumerate(rule.interest.tiers if rule.interest is not None else ()):
+        need(f"interest.tiers[{i}].when", tier.when, ("application",))
+    for i, gate in enumerate(rule.gates):
+        need(f"gates[{i}].when", gate.when, gate.at)
+        if gate.tier_applies:
+            for j, band in enumerate(bands):
+                need(f"compensation.bands[{j}].when", band.when, gate.at)

@@ -44,7 +44,7 @@ from workflows.rule_model import (  # re-exported: the rule objects are part of 
     Window,
 )
 from workflows.examples import read_examples
-from workflows.gates import read_gates, read_governing
+from workflows.gates import check_condition_dates, read_gates, read_governing
 from workflows.program_lists import read_lists
 from workflows.registry import NoRuleInForce, ProgramRegistry, RuleError, UnknownProgram
 from workflows.rule_reader import ErrorSink, Reader, resolve_key
@@ -209,6 +209,7 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "", ch
         if not resolve_key(document, key):
             program.error("assumed", f"names {key!r}, which is not a key in this file")
     root.finish()
+    check_condition_dates(rule, sink)
     if sink.problems:
         raise RuleError(sink.messages())
     if check_examples:

@@ -62,3 +62,15 @@ def test_every_rule_book_citation_names_a_section_of_docs_rules_md():
     sections = set(re.findall(r"^## (§\d+) ", book, flags=re.M))
     cited = {(path.name, ref) for path in FILES for ref in re.findall(r"docs/rules\.md (§\d+)", path.read_text(encoding="utf-8"))}
     assert cited and {ref for _, ref in cited} <= sections
+
+
+def test_the_docs_and_schema_commands(tmp_path):
+    from click.testing import CliRunner
+
+    from claims.program_commands import docs_programs, program_schema
+
+    assert CliRunner().invoke(docs_programs, ["--check"]).exit_code == 0
+    out = tmp_path / "program.schema.json"
+    assert CliRunner().invoke(program_schema, ["-o", str(out)]).exit_code == 0
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    assert schema["properties"]["compensation"]["properties"]["split_policy"]["enum"] == ["program_floored", "largest_remainder"]

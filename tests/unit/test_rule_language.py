@@ -135,3 +135,16 @@ def test_check_program_passes_a_good_file_and_fails_when_one_expected_fen_change
     assert bad.exit_code == 1
     assert "0 of 1 examples pass" in bad.output
     assert "expected shares {'guarantee_fund': '250000.01', 'bank': '350000.02', 'guarantor': '400000.01'}" in bad.output
+
+
+def test_a_condition_on_a_date_its_use_case_does_not_have_is_refused_on_load(tmp_path):
+    source = FIXTURES / "demo-any-uplift" / "2024.1.toml"
+    target = tmp_path / "demo-any-uplift" / "2024.1.toml"
+    target.parent.mkdir()
+    target.write_text(source.read_text(encoding="utf-8").replace(
+        '{ list = "city_key_firm" }', '{ list = "city_key_firm", list_on = "application" }'), encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_rule(target)
+    assert caught.value.messages == [
+        f"{target}: compensation.uplifts[0].when: looks at the application date, which filing does not have "
+        "(it has claim, default, disbursement)"]
