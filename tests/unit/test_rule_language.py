@@ -1,6 +1,7 @@
 """Rule language v2: each construct in a program file of its own, checked by the file's own [[examples]]."""
 
 import re
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -148,3 +149,17 @@ def test_a_condition_on_a_date_its_use_case_does_not_have_is_refused_on_load(tmp
     assert caught.value.messages == [
         f"{target}: compensation.uplifts[0].when: looks at the application date, which filing does not have "
         "(it has claim, default, disbursement)"]
+
+
+def test_a_program_directory_with_a_failing_example_does_not_load(tmp_path):
+    # What the app (and so `claims seed`) does at start: load_programs reports the example with its file and key.
+    for path in DEMOS[:2]:
+        shutil.copytree(path.parent, tmp_path / path.parent.name)
+    broken = tmp_path / "demo-any-uplift" / "2024.1.toml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace('amount = "240000.00"', 'amount = "240000.10"'),
+                      encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_programs(tmp_path)
+    assert caught.value.messages == [
+        f"{broken}: examples[2]: a new security type does not earn the uplift by accident: "
+        "expected amount 240000.10, computed 240000.00"]
