@@ -14,7 +14,7 @@ from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
 from claims.models.loan import LOAN_STATUSES
-from claims.services import loans
+from claims.services import loan_import, loans
 from workflows.facts import SECURITY_TYPES
 
 blp = Blueprint("loans", __name__, url_prefix="/loans", description="Loan registration (备案)")
@@ -134,7 +134,7 @@ class LoanBulk(MethodView):
     def post(self, files):
         """Register loans from CSV or XLSX (up to 100 000 rows); each row is accepted or rejected with reasons."""
         upload = uploaded_file(files)
-        return loans.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
+        return loan_import.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
                                    stream=upload.stream, filename=upload.filename, today=context.today(),
                                    reports_dir=_reports_dir(), max_rows=context.settings().max_bulk_rows)
 
