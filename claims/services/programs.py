@@ -132,33 +132,36 @@ def loaded_rule(session: Session, registry, *, rule_version_id: int):
 def rule_governing(session: Session, registry, *, code: str, dates: dict, use: str = "filing") -> tuple:
     """(rule, row) of the live version in force on the date that version says governs (newest first).
 
-    When none is, the error names the real reason: no such program, nothing live yet (a proposal awaiting
-    its second admin), or each version's dates against the date that governs it.
+    When none is, the error names the real reason: no such program, or for each version its status (a
+    proposal awaiting its second admin, a retired one) and its dates against the date that governs it.
     """
-    rows = list(session.exec(select(RuleVersion).where(RuleVersion.program_code == code)
+    rows = list(session.exec(select(RuleVersion).where(RuleVersion.program_code == code,
+                                                       RuleVersion.status.in_((LIVE, "proposed", "retired")))
                              .order_by(RuleVersion.effective_from, RuleVersion.id)
                              .options(defer(RuleVersion.parameters), defer(RuleVersion.source))))
-    checked = []
+    notes = []
     for row in reversed(rows):
-        if row.status != LIVE:
-            continue
         rule = rule_of_row(registry, row)
         on = dates.get(rule.governing_date)
-        if on is not None and rule.in_force_on(on):
+        if row.status == LIVE and on is not None and rule.in_force_on(on):
             return rule, row
         until = rule.effective_to.isoformat() if rule.effective_to else "open end"
-        checked.append(f"{rule.version} (in force {rule.effective_from.isoformat()} to {until}) is chosen by the "
-                       f"{rule.governing_date} date, " + (f"which is {on.isoformat()}" if on is not None else
-                                                          f"which a {use} does not have"))
+        note = (f"{rule.version} (in force {rule.effective_from.isoformat()} to {until}) is chosen by the "
+                f"{rule.governing_date} date, " + (f"which is {on.isoformat()}" if on is not None else
+                                                   f"which a {use} does not have"))
+        if row.status == "proposed":
+            note += "; it awaits a second admin's approval"
+        elif row.status == "retired":
+            note += "; it was retired"
+        notes.append(note)
     if not rows:
-        raise Unprocessable(f"There is no program {code}.", code="unknown_program", errors={"program": ["unknown"]})
-    if not checked:
-        pending = sorted(row.version for row in rows if row.status == "proposed")
-        detail = (f"Program {code} has no live version yet"
-                  + (f"; {', '.join(pending)} awaits a second admin's approval." if pending else "."))
-        raise Unprocessable(detail, code="no_rule_in_force", errors={"program": ["no live version"]})
-    raise Unprocessable(f"Program {code} has no live version in force for this {use}: " + "; ".join(checked) + ".",
-                        code="no_rule_in_force", errors={"program": checked})
+        if session.get(Program, code) is None:
+            raise Unprocessable(f"There is no program {code}.", code="unknown_program",
+                                errors={"program": ["unknown"]})
+        raise Unprocessable(f"Program {code} has no live version.", code="no_rule_in_force",
+                            errors={"program": ["no live version"]})
+    raise Unprocessable(f"Program {code} has no live version in force for this {use}: " + "; ".join(notes) + ".",
+                        code="no_rule_in_force", errors={"dates": notes})
 
 
 def versions_of(session: Session, *, code: str) -> list[RuleVersion]:

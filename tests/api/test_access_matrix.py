@@ -148,6 +148,20 @@ class World:
         return response.get_json()["report_id"]
 
 
+    def rule_change(self) -> int:
+        """A fresh pending rule change: a second admin proposes a far-future sz-tech-fee version."""
+        from claims.services.rule_changes import pending_change, propose_version
+        from workflows.rules import load_rule
+
+        n = next(self.serial)
+        shipped = load_rule(Path(__file__).resolve().parents[2] / "config/programs/sz-tech-fee/2023.1.toml")
+        document = {**shipped.to_dict()}
+        document["program"] = {**document["program"], "version": f"2100.{n}", "effective_from": f"{2100 + n}-01-01",
+                               "effective_to": f"{2100 + n}-12-31"}
+        row, _ = propose_version(self.session, principal=self._staff("admin2"), code="sz-tech-fee",
+                                 document=document, sha256=f"matrix-{n}")
+        return pending_change(self.session, row).id
+
     def subsidy_loan(self) -> int:
         """A fresh bank A first loan to a high-tech firm (2024-03-15), the base of an interest subsidy; today 2024-10-10."""
         from tests.api.test_subsidies import listed_firms
@@ -346,6 +360,13 @@ POLICY: dict[str, Policy] = {
         "effective_on": (date(2030, 1, 20) + timedelta(days=31 * next(w.serial))).isoformat(),
         "one_year": "0.0300", "five_year": "0.0350"})),
     "POST /programs/{code}/versions": Policy(frozenset({"admin"}), _program_file),
+    "POST /programs/{code}/versions/{version}/retire": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/programs/sz-sme-pool/versions/2019.1/retire", json={"reason": "矩阵测试"})),
+    "GET /rule-changes": Policy(frozenset({"admin", "auditor"}), _get(lambda w: "/rule-changes?status=pending")),
+    "POST /rule-changes/{change_id}/approve": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/rule-changes/{w.rule_change()}/approve", json={"note": "矩阵测试"})),
+    "POST /rule-changes/{change_id}/reject": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/rule-changes/{w.rule_change()}/reject", json={"note": "矩阵测试"})),
     "GET /jobs/runs": Policy(frozenset({"admin"}), _get(lambda w: "/jobs/runs")),
     "POST /jobs/{name}/run": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/jobs/sla_sweep/run", json={})),
     "GET /statements": Policy(EVERYONE, _get(lambda w: "/statements")),
