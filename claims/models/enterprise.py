@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true as sa_true
 from sqlmodel import Field, SQLModel
 
 from claims.models.base import fen_column, fk_column, id_column, timestamp_column, utcnow
@@ -39,8 +39,10 @@ class EnterpriseCategory(SQLModel, table=True):
     name: str = Field(max_length=100)
     validity_note: str = Field(default="", max_length=200)
     issuer: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
-    # A membership may last at most this long (高新技术企业: 36 months); None: no limit.
-    validity_months: int | None = None
+    # An entry may last at most this long (高新技术企业: 36 months); None: no limit.
+    valid_for_months: int | None = None
+    revocable: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    source: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     # Who declared the list: "seed", "admin", or the program whose file declares it.
     declared_by: str = Field(default="seed", max_length=32, sa_column_kwargs={"server_default": "seed"})
 

@@ -119,7 +119,7 @@ class Registrar:
             try:
                 found_rule = self._governing(item.program, item.disbursed_on)
             except Problem as exc:
-                return None, [{"code": exc.code, "field": "disbursed_on" if "dates" in exc.errors else "program",
+                return None, [{"code": exc.code, "field": "disbursed_on" if "disbursement" in exc.errors else "program",
                                "message": exc.detail}]
             self.rules[(item.program, item.disbursed_on)] = found_rule
         rule, rule_version_id = found_rule
@@ -214,8 +214,8 @@ class Registrar:
         return self.guarantors[code]
 
     def _governing(self, program: str, disbursed_on: date) -> tuple:
-        # A version chosen by the disbursement date takes the loans disbursed while it is in force; one chosen
-        # by the application date (a subsidy) takes them while it is in force on the day they are registered.
+        # Each version says which date governs a registration ([program.governing]): the disbursement date, or
+        # the day of registration (where an application-governed subsidy takes its loans).
         rule, row = program_service.rule_governing(self.session, self.registry, code=program, use="registration",
-                                                   dates={"disbursement": disbursed_on, "application": self.today})
+                                                   dates={"disbursement": disbursed_on, "registration": self.today})
         return rule, row.id

@@ -129,8 +129,8 @@ def loaded_rule(session: Session, registry, *, rule_version_id: int):
     return rule
 
 
-def rule_governing(session: Session, registry, *, code: str, dates: dict, use: str = "filing") -> tuple:
-    """(rule, row) of the live version in force on the date that version says governs (newest first).
+def rule_governing(session: Session, registry, *, code: str, dates: dict, use: str) -> tuple:
+    """(rule, row) of the live version in force on the date that governs the use case in it (newest first).
 
     When none is, the error names the real reason: no such program, or for each version its status (a
     proposal awaiting its second admin, a retired one) and its dates against the date that governs it.
@@ -139,21 +139,23 @@ def rule_governing(session: Session, registry, *, code: str, dates: dict, use: s
                                                        RuleVersion.status.in_((LIVE, "proposed", "retired")))
                              .order_by(RuleVersion.effective_from, RuleVersion.id)
                              .options(defer(RuleVersion.parameters), defer(RuleVersion.source))))
-    notes = []
+    notes, by_kind = [], {}
     for row in reversed(rows):
         rule = rule_of_row(registry, row)
-        on = dates.get(rule.governing_date)
+        kind = rule.governing_for(use)
+        on = dates.get(kind)
         if row.status == LIVE and on is not None and rule.in_force_on(on):
             return rule, row
         until = rule.effective_to.isoformat() if rule.effective_to else "open end"
         note = (f"{rule.version} (in force {rule.effective_from.isoformat()} to {until}) is chosen by the "
-                f"{rule.governing_date} date, " + (f"which is {on.isoformat()}" if on is not None else
+                f"{kind} date, " + (f"which is {on.isoformat()}" if on is not None else
                                                    f"which a {use} does not have"))
         if row.status == "proposed":
             note += "; it awaits a second admin's approval"
         elif row.status == "retired":
             note += "; it was retired"
         notes.append(note)
+        by_kind.setdefault(kind, []).append(note)
     if not rows:
         if session.get(Program, code) is None:
             raise Unprocessable(f"There is no program {code}.", code="unknown_program",
@@ -161,7 +163,7 @@ def rule_governing(session: Session, registry, *, code: str, dates: dict, use: s
         raise Unprocessable(f"Program {code} has no live version.", code="no_rule_in_force",
                             errors={"program": ["no live version"]})
     raise Unprocessable(f"Program {code} has no live version in force for this {use}: " + "; ".join(notes) + ".",
-                        code="no_rule_in_force", errors={"dates": notes})
+                        code="no_rule_in_force", errors=by_kind)
 
 
 def versions_of(session: Session, *, code: str) -> list[RuleVersion]:

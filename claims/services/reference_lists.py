@@ -17,33 +17,34 @@ def declare_lists(session: Session, *, rule) -> None:
     """Record the lists a live program version declares; a list another source declared differently is refused."""
     for item in rule.lists:
         existing = session.get(EnterpriseCategory, item.code)
-        wanted = (item.label, item.issuer, item.validity_months, item.note)
+        wanted = (item.label, item.issuer, item.valid_for_months, item.revocable, item.source or "")
         if existing is None:
             session.add(EnterpriseCategory(code=item.code, name=item.label, issuer=item.issuer,
-                                           validity_months=item.validity_months, validity_note=item.note,
-                                           declared_by=rule.code))
-        elif (existing.name, existing.issuer, existing.validity_months, existing.validity_note) != wanted:
+                                           valid_for_months=item.valid_for_months, revocable=item.revocable,
+                                           source=item.source or "", declared_by=rule.code))
+        elif (existing.name, existing.issuer, existing.valid_for_months, existing.revocable, existing.source) != wanted:
             if existing.declared_by != rule.code:
                 raise Conflict(f"List {item.code} is already declared by {existing.declared_by} with other terms; "
                                f"{rule.code} {rule.version} cannot redefine it.", code="list_declared_elsewhere")
-            existing.name, existing.issuer, existing.validity_months, existing.validity_note = wanted
+            (existing.name, existing.issuer, existing.valid_for_months, existing.revocable,
+             existing.source) = wanted
             session.add(existing)
     session.flush()
 
 
-def declare_list(session: Session, *, principal: Principal, code: str, label: str, issuer: str = "",
-                 validity_months: int | None = None, note: str = "") -> EnterpriseCategory:
+def declare_list(session: Session, *, principal: Principal, code: str, label: str, issuer: str,
+                 valid_for_months: int | None = None, revocable: bool = True, source: str = "") -> EnterpriseCategory:
     """Declare a new enterprise list (admin): code, label, issuer and how long an entry may stay valid."""
     principal.require("admin")
     begin_write(session)
     if session.get(EnterpriseCategory, code) is not None:
         raise Conflict(f"A list {code} already exists.", code="list_exists", errors={"code": ["already declared"]})
-    category = EnterpriseCategory(code=code, name=label, issuer=issuer, validity_months=validity_months,
-                                  validity_note=note, declared_by="admin")
+    category = EnterpriseCategory(code=code, name=label, issuer=issuer, valid_for_months=valid_for_months,
+                                  revocable=revocable, source=source, declared_by="admin")
     session.add(category)
     session.flush()
     record_event(session, actor=principal.actor, entity="enterprise_category", entity_id=code, action="declared",
-                 data={"label": label, "issuer": issuer, "validity_months": validity_months})
+                 data={"label": label, "issuer": issuer, "valid_for_months": valid_for_months, "revocable": revocable})
     session.commit()
     return category
 
@@ -52,14 +53,14 @@ def validity_reasons(category: EnterpriseCategory, valid_from: date, valid_to: d
     """(valid_to to store, reasons): an entry of a list with a validity limit ends by then, never later."""
     if valid_to is not None and valid_to < valid_from:
         return valid_to, [{"code": "period_inverted", "field": "valid_to", "message": "valid_to is before valid_from"}]
-    if category.validity_months is None:
+    if category.valid_for_months is None:
         return valid_to, []
-    latest = add_months(valid_from, category.validity_months) - timedelta(days=1)
+    latest = add_months(valid_from, category.valid_for_months) - timedelta(days=1)
     if valid_to is None:
         return latest, []
     if valid_to > latest:
         return valid_to, [{"code": "validity_exceeded", "field": "valid_to",
-                           "message": f"{category.code} entries last at most {category.validity_months} months "
+                           "message": f"{category.code} entries last at most {category.valid_for_months} months "
                                       f"(to {latest.isoformat()})"}]
     return valid_to, []
 
@@ -132,6 +133,8 @@ def revoke_membership(session: Session, *, principal: Principal, enterprise_id: 
     principal.require("admin")
     begin_write(session)
     membership = _membership(session, enterprise_id, membership_id)
+    if not session.get(EnterpriseCategory, membership.category).revocable:
+        raise Conflict(f"Entries of {membership.category} cannot be revoked, only ended.", code="list_not_revocable")
     if revoked_on < membership.valid_from:
         raise Unprocessable("An entry cannot be revoked before it starts; revoke it from its first day.",
                             code="period_inverted", errors={"revoked_on": [f"before {membership.valid_from}"]})

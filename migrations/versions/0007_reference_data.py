@@ -43,7 +43,10 @@ def upgrade() -> None:
     with op.batch_alter_table('enterprise_category', schema=None) as batch_op:
         batch_op.add_column(sa.Column('issuer', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False,
                                       server_default=''))
-        batch_op.add_column(sa.Column('validity_months', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('valid_for_months', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('revocable', sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False,
+                                      server_default=''))
         batch_op.add_column(sa.Column('declared_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False,
                                       server_default='seed'))
     with op.batch_alter_table('list_membership', schema=None) as batch_op:
@@ -80,7 +83,9 @@ def downgrade() -> None:
         batch_op.drop_column('end_reason')
     with op.batch_alter_table('enterprise_category', schema=None) as batch_op:
         batch_op.drop_column('declared_by')
-        batch_op.drop_column('validity_months')
+        batch_op.drop_column('source')
+        batch_op.drop_column('revocable')
+        batch_op.drop_column('valid_for_months')
         batch_op.drop_column('issuer')
     with op.batch_alter_table('rule_change', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rule_change_rule_version_id'))

@@ -98,6 +98,6 @@ def test_an_application_governed_program_takes_loans_by_the_day_they_are_registe
                                                   "maturity_on": "2030-02-28"}, headers=bank_a.headers),
                       422, "loan_ineligible")
     assert refused["reasons"][0] == {
-        "code": "no_rule_in_force", "field": "disbursed_on",
+        "code": "no_rule_in_force", "field": "program",
         "message": "Program sz-tech-interest has no live version in force for this registration: 2023.1 (in force "
-                   "2023-11-01 to 2028-10-31) is chosen by the application date, which is 2029-03-05."}
+                   "2023-11-01 to 2028-10-31) is chosen by the registration date, which is 2029-03-05."}
