@@ -148,6 +148,15 @@ class World:
         return response.get_json()["report_id"]
 
 
+    def membership(self) -> tuple[int, int]:
+        """(enterprise id, id) of a fresh open-ended list entry, to end or revoke."""
+        from claims.models import ListMembership as Entry
+
+        entry = Entry(enterprise_id=1, category="high_tech", valid_from=date(1900 + next(self.serial), 1, 1))
+        self.session.add(entry)
+        self.session.commit()
+        return 1, entry.id
+
     def rule_change(self) -> int:
         """A fresh pending rule change: a second admin proposes a far-future sz-tech-fee version."""
         from claims.services.rule_changes import pending_change, propose_version
@@ -320,6 +329,22 @@ POLICY: dict[str, Policy] = {
     "GET /enterprises/{enterprise_id}": Policy(EVERYONE, _get(lambda w: "/enterprises/1")),
     "GET /enterprise-categories": Policy(EVERYONE, _get(lambda w: "/enterprise-categories")),
     "POST /list-memberships/import": Policy(frozenset({"admin"}), _membership_csv),
+    "POST /enterprise-categories": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/enterprise-categories", json={
+        "code": f"mx-{next(w.serial)}", "label": "矩阵测试名单", "issuer": "矩阵测试"})),
+    "POST /enterprises/{enterprise_id}/memberships": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprises/1/memberships", json={"category": "high_tech",
+                                                    "valid_from": f"{2000 + next(w.serial)}-01-01"})),
+    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/end": Policy(frozenset({"admin"}), lambda w, r: (lambda m: Call(
+        "POST", f"/enterprises/{m[0]}/memberships/{m[1]}/end", json={"valid_to": "2099-01-01", "reason": "矩阵测试"}))(w.membership())),
+    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/revoke": Policy(frozenset({"admin"}), lambda w, r: (lambda m: Call(
+        "POST", f"/enterprises/{m[0]}/memberships/{m[1]}/revoke", json={"revoked_on": "2099-01-01", "reason": "矩阵测试"}))(w.membership())),
+    "GET /enterprises/{enterprise_id}/attributes": Policy(EVERYONE, _get(lambda w: "/enterprises/1/attributes")),
+    "POST /enterprises/{enterprise_id}/attributes": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprises/1/attributes", json={"name": "revenue", "value": "1000000.00",
+                                                   "fiscal_year": 1990 + next(w.serial)})),
+    "POST /enterprise-attributes/import": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprise-attributes/import",
+        data={"file": (io.BytesIO(b"uscc,name,value\n"), "attributes.csv")})),
     "GET /programs": Policy(EVERYONE, _get(lambda w: "/programs")),
     "GET /programs/{code}": Policy(EVERYONE, _get(lambda w: "/programs/sz-sme-pool")),
     "GET /programs/{code}/budget": Policy(frozenset(STAFF), _get(lambda w: "/programs/sz-sme-pool/budget")),
