@@ -29,7 +29,6 @@ class PublishedRules:
         self._lock = threading.Lock()
         self._fingerprint: tuple | None = None
         self._registry = ProgramRegistry([])
-        self._ids: dict[tuple[str, str], int] = {}
         self._parsed: dict[tuple[int, str], ProgramRule] = {}
 
     def rule_of(self, row: RuleVersion) -> ProgramRule:
@@ -60,15 +59,8 @@ class PublishedRules:
                     live = {(row_id, sha) for row_id, status, sha in fingerprint if status == LIVE}
                     rules = [rule for key, rule in self._parsed.items() if key in live]
                     self._registry = ProgramRegistry(rules)
-                    self._ids = {(rule.code, rule.version): key[0] for key, rule in self._parsed.items()
-                                 if key in live}
                     self._fingerprint = fingerprint
                 return self._registry
-
-    def version_id(self, rule: ProgramRule) -> int:
-        """The database id of a live rule version this registry returned."""
-        self.current()
-        return self._ids[(rule.code, rule.version)]
 
     def programs(self) -> list[str]:
         """Every program code with a live version, sorted."""
