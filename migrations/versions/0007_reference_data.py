@@ -1,7 +1,7 @@
 """Rule versions under maker-checker; open enterprise lists, endable and revocable memberships, dated attributes
 
 Revision ID: 0007_reference_data
-Revises: 0004_claim_interest_days
+Revises: 0005_money_controls
 Create Date: 2026-12-01 23:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0007_reference_data'
-down_revision: str | None = '0004_claim_interest_days'
+down_revision: str | None = '0005_money_controls'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
