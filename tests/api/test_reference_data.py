@@ -15,7 +15,7 @@ from tests.integration.test_rules_live import ROOT
 
 def key_firm_program() -> str:
     """A city's key-firm pool: its own [[lists]] entry (+10 pp) and a prior-year revenue test (+5 pp)."""
-    src = (ROOT / "config/programs/sz-sme-pool/2023.1.toml").read_text(encoding="utf-8")
+    src = (ROOT / "config/programs/sz-sme-pool/2023.1.toml").read_text(encoding="utf-8").split("# Worked examples")[0]
     for old, new in (
             ('code = "sz-sme-pool"', 'code = "hz-key-firm-pool"'), ('version = "2023.1"', 'version = "2026.1"'),
             ('name = "深圳市中小微企业风险补偿资金池"', 'name = "测试市重点企业风险补偿资金池"'),

@@ -62,7 +62,9 @@ class Worker:
 
 
 def _next_version() -> str:
-    shipped = (ROOT / "config/programs/sz-sme-pool/2023.1.toml").read_text(encoding="utf-8")
+    # The shipped file's worked examples are dated inside 2023.1, so the derived version leaves them out.
+    shipped = (ROOT / "config/programs/sz-sme-pool/2023.1.toml").read_text(encoding="utf-8").split(
+        "# Worked examples")[0]
     changed = (shipped.replace('version = "2023.1"', 'version = "2028.11"')
                .replace("effective_from = 2023-11-01", "effective_from = 2028-11-01")
                .replace("effective_to = 2028-10-31", "effective_to = 2033-10-31")
