@@ -169,7 +169,7 @@ class BenchDatabase:
             seeding.load_reference_data(session, report)
             seeding.sync_programs(session, registry, report)
             seeding.load_demo_access(session, report)
-            seeding.load_demo_admissions(session, registry, report)
+            seeding.load_demo_admissions(session, report)
             seeding.record_seeding(session, report)
         engine.dispose()
         self.keys = report.demo_keys

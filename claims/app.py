@@ -11,7 +11,7 @@ from claims.api.limits import install_limits
 from claims.api.problems import ProblemApi, register_error_handlers
 from claims.db import make_engine, make_session_factory
 from claims.settings import Settings, load_settings
-from workflows.rules import load_programs
+from claims.services.rulebook import PublishedRules
 
 API_DESCRIPTION = """\
 Loan risk-compensation, guarantee-fund, subsidy and reward programs for a city finance bureau and its
@@ -51,11 +51,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
     app.extensions["claims"] = {
         "settings": settings,
         "engine": engine,
-        "sessions": make_session_factory(engine),
-        "programs": load_programs(settings.programs_dir),
+        "sessions": sessions,
+        # The rule versions live in the database (config/programs are seeds `claims seed` publishes).
+        "programs": PublishedRules(sessions),
     }
     install_limits(app)
     api = ProblemApi(app)

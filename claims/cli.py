@@ -52,14 +52,15 @@ def seed(demo: bool) -> None:
     _require_current_schema()
     from claims.db import unit_of_work
     from claims.services import seeding
+    from workflows.rules import load_programs
 
     report = seeding.SeedReport()
     with unit_of_work(_ext()["sessions"]) as session:
         seeding.load_reference_data(session, report)
-        seeding.sync_programs(session, _ext()["programs"], report)
+        seeding.sync_programs(session, load_programs(_ext()["settings"].programs_dir), report)
         if demo:
             seeding.load_demo_access(session, report)
-            seeding.load_demo_admissions(session, _ext()["programs"], report)
+            seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     click.echo("seeded: " + (", ".join(f"{k}={v}" for k, v in sorted(report.added.items())) or "nothing new"))
     if demo:

@@ -125,6 +125,7 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     from claims.app import create_app
     from claims.db import unit_of_work
     from claims.services import seeding
+    from workflows.rules import load_programs
 
     settings = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path / "var", **overrides)
     application = create_app(settings)
@@ -133,9 +134,9 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     report = seeding.SeedReport()
     with unit_of_work(ext["sessions"]) as session:
         seeding.load_reference_data(session, report)
-        seeding.sync_programs(session, ext["programs"], report)
+        seeding.sync_programs(session, load_programs(settings.programs_dir), report)
         seeding.load_demo_access(session, report)
-        seeding.load_demo_admissions(session, ext["programs"], report)
+        seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     application.config["DEMO_KEYS"] = report.demo_keys
     return application

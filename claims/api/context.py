@@ -15,7 +15,7 @@ def settings() -> Settings:
 
 
 def programs():
-    """The program registry loaded from config/programs at start-up."""
+    """The published rule versions (claims.services.rulebook.PublishedRules), read from the database."""
     return current_app.extensions["claims"]["programs"]
 
 

@@ -9,7 +9,7 @@ from claims.api import context
 from claims.api.fields import Money, StrictSchema, Uscc
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
-from claims.services import enterprises
+from claims.services import enterprise_attributes, enterprises
 
 blp = Blueprint("enterprises", __name__, description="Enterprises and enterprise lists (名单)")
 
@@ -21,6 +21,21 @@ class MembershipSchema(StrictSchema):
     valid_to = fields.Date(allow_none=True)
     certificate_no = fields.String()
     source = fields.String()
+    end_reason = fields.String()
+    revoked_on = fields.Date(allow_none=True, metadata={"description": "From this day on the entry no longer counts"})
+    revoke_reason = fields.String()
+
+
+class AttributeSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.OneOf(sorted(enterprise_attributes.ATTRIBUTES)))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "revenue: yuan with two decimals (\"8000000.00\"); headcount: a whole number; "
+                       "research_partner: true/false; zone: a code"})
+    fiscal_year = fields.Integer(load_default=None, allow_none=True)
+    valid_from = fields.Date(load_default=None, allow_none=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    source = fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class EnterpriseSchema(StrictSchema):
@@ -35,6 +50,7 @@ class EnterpriseSchema(StrictSchema):
 
 class EnterpriseDetailSchema(EnterpriseSchema):
     memberships = fields.List(fields.Nested(MembershipSchema), dump_only=True)
+    attributes = fields.List(fields.Nested(AttributeSchema), dump_only=True)
 
 
 class EnterpriseQuery(StrictSchema):
@@ -46,7 +62,12 @@ class EnterpriseQuery(StrictSchema):
 
 class CategorySchema(StrictSchema):
     code = fields.String()
-    name = fields.String()
+    name = fields.String(metadata={"description": "The list's label"})
+    issuer = fields.String()
+    valid_for_months = fields.Integer(allow_none=True)
+    revocable = fields.Boolean()
+    declared_by = fields.String(metadata={"description": "seed, admin, or the program whose file declares it"})
+    source = fields.String()
     validity_note = fields.String()
 
 
@@ -88,17 +109,8 @@ class EnterpriseById(MethodView):
         """Get an enterprise with its list memberships."""
         session = context.session()
         enterprise = enterprises.get_enterprise(session, principal=context.principal(), enterprise_id=enterprise_id)
-        return {**enterprise.model_dump(), "memberships": enterprises.memberships_of(session,
-                                                                                       enterprise_id=enterprise.id)}
-
-
-@blp.route("/enterprise-categories")
-class Categories(MethodView):
-    @blp.response(200, CategorySchema(many=True))
-    def get(self):
-        """List the enterprise lists (国家高新技术企业, 专精特新, white lists, ...)."""
-        context.principal()
-        return enterprises.list_categories(context.session())
+        return {**enterprise.model_dump(), "memberships": enterprises.memberships_of(session, enterprise_id=enterprise.id),
+                "attributes": enterprise_attributes.attributes_of(session, enterprise_id=enterprise.id)}
 
 
 @blp.route("/list-memberships/import")

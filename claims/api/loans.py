@@ -14,9 +14,11 @@ from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
 from claims.models.loan import LOAN_STATUSES
-from claims.services import loans
+from claims.services import loan_import, loans
 from workflows.facts import SECURITY_TYPES
 
+# Loan facts only the bank knows: kept on the loan, and labelled as declared wherever they are shown.
+DECLARED_FACTS = ("security_type", "unsecured_share", "first_loan", "policy_tool", "attributes")
 blp = Blueprint("loans", __name__, url_prefix="/loans", description="Loan registration (备案)")
 
 
@@ -38,13 +40,17 @@ class LoanCreateSchema(StrictSchema):
     annual_rate = Ratio(load_default=Decimal("0"), metadata={"description": "Annual rate as a decimal, e.g. 0.0435"})
     security_type = fields.String(load_default="unsecured", validate=validate.OneOf(sorted(SECURITY_TYPES)))
     unsecured_share = Ratio(load_default=Decimal("1"))
-    first_loan = fields.Boolean(load_default=False, metadata={"description": "The firm's first-ever loan (首贷)"})
-    policy_tool = fields.Boolean(load_default=False, metadata={"description": "Funded by a central-bank policy tool"})
+    first_loan = fields.Boolean(load_default=False, metadata={
+        "description": "The firm's first-ever loan (首贷), as the bank declares it"})
+    policy_tool = fields.Boolean(load_default=False, metadata={
+        "description": "Funded by a central-bank policy tool, as the bank declares it"})
     guarantor_code = fields.String(load_default=None, validate=validate.Length(max=32))
     guarantee_ratio = Ratio(load_default=None)
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict,
                              validate=_plain_attributes,
-                             metadata={"description": "Program-specific loan attributes (text, integers, booleans)"})
+                             metadata={"description": "Program-specific loan attributes the bank declares (text, "
+                                                      "integers, booleans); facts about the firm itself are recorded "
+                                                      "on the enterprise (POST /enterprises/{id}/attributes)"})
 
 
 class LoanSchema(StrictSchema):
@@ -69,6 +75,9 @@ class LoanSchema(StrictSchema):
     status_on = fields.Date(allow_none=True)
     rule_version_id = fields.Integer()
     created_at = fields.DateTime()
+    declared_by_bank = fields.Function(lambda _loan: list(DECLARED_FACTS), metadata={
+        "description": "The facts on this loan that the bank declared and the bureau has not verified; the firm's "
+                       "lists and attributes on record are read from the enterprise"})
 
 
 class LoanQuery(StrictSchema):
@@ -134,7 +143,7 @@ class LoanBulk(MethodView):
     def post(self, files):
         """Register loans from CSV or XLSX (up to 100 000 rows); each row is accepted or rejected with reasons."""
         upload = uploaded_file(files)
-        return loans.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
+        return loan_import.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
                                    stream=upload.stream, filename=upload.filename, today=context.today(),
                                    reports_dir=_reports_dir(), max_rows=context.settings().max_bulk_rows)
 

@@ -15,18 +15,23 @@ from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims import ledger
 from claims.errors import Unprocessable
-from claims.services import claims, programs
+from claims.services import claims, programs, rule_changes
+from claims.api.rule_changes import RuleChangeSchema, change_view
 
 blp = Blueprint("programs", __name__, url_prefix="/programs", description="Programs, budgets and admissions")
 
 
 class RuleVersionSchema(StrictSchema):
+    id = fields.Integer()
     version = fields.String()
+    status = fields.String(metadata={"description": "proposed (awaiting a second admin), live, retired or rejected"})
     effective_from = fields.Date()
     effective_to = fields.Date(allow_none=True)
     source = fields.String()
     sha256 = fields.String()
     parameters = fields.Dict()
+    pending_change_id = fields.Integer(allow_none=True, metadata={
+        "description": "The rule change a second admin approves or rejects (POST /rule-changes/{id}/approve)"})
 
 
 class ProgramSchema(StrictSchema):
@@ -93,13 +98,27 @@ class ProgramVersions(MethodView):
                           "content": {"application/toml": {"schema": {"type": "string"}},
                                       "application/json": {"schema": {"type": "object"}}}})
     def post(self, code):
-        """Publish a new rule version (admin): validated, effective-dated, no overlaps, immutable once referenced."""
+        """Propose a new rule version (admin): validated, effective-dated, no overlaps; live once a second admin
+        approves its rule change (POST /rule-changes/{id}/approve)."""
         principal = context.principal()
         principal.require("admin")
         document, sha256 = rule_document(request)
-        row, created = programs.publish_version(context.session(), principal=principal, registry=context.programs(),
-                                                code=code, document=document, sha256=sha256)
-        return row, 201 if created else 200
+        row, created = rule_changes.propose_version(context.session(), principal=principal, code=code,
+                                                    document=document, sha256=sha256,
+                                                    reason=request.args.get("reason", "")[:500])
+        change = rule_changes.pending_change(context.session(), row)
+        return {**row.model_dump(), "pending_change_id": change.id if change else None}, 201 if created else 200
+
+
+@blp.route("/<string:code>/versions/<string:version>/retire")
+class ProgramVersionRetire(MethodView):
+    @blp.arguments(LiftSchema)
+    @blp.response(201, RuleChangeSchema)
+    def post(self, body, code, version):
+        """Propose retiring a live version (admin); once a second admin approves, it takes no new loans or applications."""
+        change = rule_changes.propose_retirement(context.session(), principal=context.principal(), code=code,
+                                                 version=version, reason=body["reason"])
+        return change_view(context.session(), change)
 
 
 def rule_document(req) -> tuple[dict, str]:

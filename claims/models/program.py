@@ -32,7 +32,25 @@ class RuleVersion(SQLModel, table=True):
     parameters: dict[str, Any] = Field(sa_column=json_column())
     source: str = Field(default="", max_length=500)
     sha256: str = Field(max_length=64)
+    # proposed -> live (a second admin approved) -> retired; or proposed -> rejected. Seeds go live directly.
+    status: str = Field(default="live", max_length=16, sa_column_kwargs={"server_default": "live"})
     published_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class RuleChange(SQLModel, table=True):
+    """A maker-checker request to publish or retire a rule version: one admin proposes, another decides."""
+
+    __tablename__ = "rule_change"
+    id: int | None = Field(default=None, sa_column=id_column())
+    rule_version_id: int = Field(sa_column=fk_column("rule_version.id"))
+    action: str = Field(max_length=16)  # publish | retire
+    status: str = Field(default="pending", max_length=16)  # pending | approved | rejected | superseded
+    reason: str = Field(default="", max_length=500)
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    decided_by: str = Field(default="", max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    decision_note: str = Field(default="", max_length=500)
 
 
 class Admission(SQLModel, table=True):

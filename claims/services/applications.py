@@ -201,7 +201,7 @@ def file_application(session: Session, *, principal: Principal, registry, data: 
             Loan.institution_id == principal.institution_id, Loan.guarantor_id == principal.institution_id))).first()
         if loan is None:
             raise NotFound(f"No loan {data.loan_id}.", errors={"loan_id": ["no such loan of yours"]})
-    rule, row = program_service.rule_governing(session, registry, code=data.program, dates={
+    rule, row = program_service.rule_governing(session, registry, code=data.program, use="application", dates={
         "application": today, "disbursement": loan.disbursed_on if loan else None})
     if rule.kind not in APPLICATION_KINDS:
         raise Unprocessable(f"{data.program} is a {rule.kind}; file claims there, not applications.",

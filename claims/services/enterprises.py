@@ -14,6 +14,7 @@ from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
 from claims.models import Enterprise, EnterpriseCategory, ListMembership
 from claims.paging import Page, PageRequest, fetch_page
+from claims.services.reference_lists import validity_reasons
 from claims.tabular import TabularError, read_table
 from workflows.identifiers import IdentifierError, validate_uscc
 
@@ -56,7 +57,8 @@ def list_enterprises(session: Session, *, principal: Principal, page: PageReques
         member = select(ListMembership.enterprise_id).where(ListMembership.category == category)
         if on:
             member = member.where(ListMembership.valid_from <= on,
-                                  or_(ListMembership.valid_to.is_(None), ListMembership.valid_to >= on))
+                                  or_(ListMembership.valid_to.is_(None), ListMembership.valid_to >= on),
+                                  or_(ListMembership.revoked_on.is_(None), ListMembership.revoked_on > on))
         statement = statement.where(Enterprise.id.in_(member))
     return fetch_page(session, statement, page)
 
@@ -112,7 +114,7 @@ def import_memberships(session: Session, *, principal: Principal, stream: Binary
     """Import list memberships from CSV or XLSX; good rows land, each bad row is reported with reasons."""
     principal.require("admin")
     begin_write(session)
-    categories = {c.code for c in session.exec(select(EnterpriseCategory))}
+    categories = {c.code: c for c in session.exec(select(EnterpriseCategory))}
     report = ImportReport()
     seen: set[tuple[int, str, date]] = set()
     try:
@@ -135,9 +137,10 @@ def import_memberships(session: Session, *, principal: Principal, stream: Binary
                                 "message": f"unknown list {values['category']!r}"})
             valid_from = _parse_date(values["valid_from"], "valid_from", reasons)
             valid_to = _parse_date(values["valid_to"], "valid_to", reasons) if values["valid_to"] else None
-            if valid_from and valid_to and valid_to < valid_from:
-                reasons.append({"code": "period_inverted", "field": "valid_to",
-                                "message": "valid_to is before valid_from"})
+            if valid_from and values["category"] in categories:
+                # The list's validity rule: an entry of a 36-month list ends 36 months on at the latest.
+                valid_to, problems = validity_reasons(categories[values["category"]], valid_from, valid_to)
+                reasons.extend(problems)
             if not reasons:
                 key = (enterprise.id, values["category"], valid_from)
                 exists = session.exec(select(ListMembership.id).where(

@@ -8,30 +8,42 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, select
 
-from claims.models import Claim, Enterprise, ListMembership, Loan
-from workflows.facts import CapUsage, EnterpriseFacts, ListMembership as MembershipFact, LoanFacts
+from claims.models import Claim, Enterprise, EnterpriseAttribute, ListMembership, Loan
+from workflows.facts import CapUsage, EnterpriseFacts, LoanFacts
+from workflows.facts import EnterpriseAttribute as AttributeFact
+from workflows.facts import ListMembership as MembershipFact
 
 COMMITTED_CLAIM_STATES = ("approved", "paid")
 
 
+_MEMBERSHIP_FACTS = (ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
+                     ListMembership.valid_to, ListMembership.revoked_on)
+_ATTRIBUTE_FACTS = (EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
+                    EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to, EnterpriseAttribute.fiscal_year)
+
+
 def enterprise_facts(session: Session, enterprise: Enterprise | None) -> EnterpriseFacts:
-    """An enterprise's revenue, industry and dated list memberships."""
+    """An enterprise's revenue, industry, dated list memberships (revocations too) and dated attributes."""
     if enterprise is None:
         return EnterpriseFacts()
-    memberships = session.execute(select(ListMembership.category, ListMembership.valid_from, ListMembership.valid_to)
-                                  .where(ListMembership.enterprise_id == enterprise.id)).all()
-    return EnterpriseFacts(revenue_fen=enterprise.annual_revenue_fen, industry=enterprise.industry or None,
-                           memberships=tuple(MembershipFact(*m) for m in memberships))
+    return enterprise_facts_many(session, [enterprise])[enterprise.id]
 
 
 def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> dict[int, EnterpriseFacts]:
-    """Facts for many enterprises, by id, reading their list memberships in one query."""
+    """Facts for many enterprises, by id, reading their memberships and their attributes in one query each."""
     memberships: dict[int, list[MembershipFact]] = {e.id: [] for e in enterprises}
+    attributes: dict[int, list[AttributeFact]] = {e.id: [] for e in enterprises}
     if memberships:
-        for m in session.exec(select(ListMembership).where(ListMembership.enterprise_id.in_(list(memberships)))):
-            memberships[m.enterprise_id].append(MembershipFact(m.category, m.valid_from, m.valid_to))
+        ids = list(memberships)
+        for enterprise_id, *fact in session.execute(select(*_MEMBERSHIP_FACTS).where(
+                ListMembership.enterprise_id.in_(ids))):
+            memberships[enterprise_id].append(MembershipFact(*fact))
+        for enterprise_id, *fact in session.execute(select(*_ATTRIBUTE_FACTS).where(
+                EnterpriseAttribute.enterprise_id.in_(ids)).order_by(EnterpriseAttribute.id)):
+            attributes[enterprise_id].append(AttributeFact(*fact))
     return {e.id: EnterpriseFacts(revenue_fen=e.annual_revenue_fen, industry=e.industry or None,
-                                  memberships=tuple(memberships[e.id])) for e in enterprises}
+                                  memberships=tuple(memberships[e.id]), attributes=tuple(attributes[e.id]))
+            for e in enterprises}
 
 
 def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:

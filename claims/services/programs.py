@@ -1,9 +1,6 @@
 """Use cases for programs: publishing rule versions, admissions, and reading what is in force."""
 from __future__ import annotations
 
-import functools
-import json
-
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
@@ -13,11 +10,12 @@ from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
 from claims.models import Admission, Institution, Program, RuleVersion
 from claims.models.base import utcnow
-from workflows.rules import RuleError, UnknownProgram, parse_rule
+from claims.services.reference_lists import declare_lists
+from claims.services.rulebook import LIVE
 
 
 def publish_rule(session: Session, *, rule, actor: str) -> bool:
-    """Record a validated rule version in the database; True when newly published.
+    """Record a seeded (shipped) rule version in the database, live at once; True when newly published.
 
     A published version is immutable: the same code and version with other content is refused, so a
     changed rule must be published as a new version with its own effective date.
@@ -38,21 +36,15 @@ def publish_rule(session: Session, *, rule, actor: str) -> bool:
         return False
     session.add(RuleVersion(program_code=rule.code, version=rule.version, effective_from=rule.effective_from,
                             effective_to=rule.effective_to, parameters=rule.to_dict(), source=rule.source,
-                            sha256=rule.sha256))
+                            sha256=rule.sha256, status=LIVE))
     session.flush()
+    # Seeds are the shipped, code-reviewed files an operator loads with `claims seed`; an admin's upload
+    # goes through maker-checker instead (claims.services.rule_changes).
     record_event(session, actor=actor, entity="rule_version", entity_id=f"{rule.code}/{rule.version}",
-                 action="published", data={"sha256": rule.sha256, "effective_from": rule.effective_from.isoformat()})
+                 action="published", data={"sha256": rule.sha256, "effective_from": rule.effective_from.isoformat(),
+                                           "origin": "seed"})
+    declare_lists(session, rule=rule)
     return True
-
-
-def rule_version_row(session: Session, *, rule) -> RuleVersion:
-    """The database row of a loaded rule version (published at seed time)."""
-    row = session.exec(select(RuleVersion).where(RuleVersion.program_code == rule.code,
-                                                 RuleVersion.version == rule.version)).first()
-    if row is None:
-        raise NotFound(f"Rule version {rule.code}/{rule.version} is not published; run `claims seed`.",
-                       code="rule_version_unpublished")
-    return row
 
 
 def list_programs(session: Session) -> list[Program]:
@@ -113,42 +105,22 @@ def rule_version_by_id(session: Session, *, rule_version_id: int) -> RuleVersion
     return row
 
 
-def _registry_rule(registry, code: str, version: str):
-    try:
-        return next((rule for rule in registry.versions(code) if rule.version == version), None)
-    except UnknownProgram:
-        return None
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_rule(code: str, version: str, sha256: str, parameters_json: str):
-    # Keyed by content, so a replaced (never referenced) version is parsed afresh.
-    return parse_rule(json.loads(parameters_json), sha256=sha256)
-
-
-def rule_of_row(registry, row: RuleVersion):
-    """The validated rule of a published row: from config/programs when it is there, else from its stored parameters."""
-    rule = _registry_rule(registry, row.program_code, row.version)
-    if rule is not None:
-        return rule
-    try:
-        return _parsed_rule(row.program_code, row.version, row.sha256, json.dumps(row.parameters, sort_keys=True))
-    except RuleError as exc:
-        raise NotFound(f"Rule version {row.program_code}/{row.version} no longer validates: {exc}",
-                       code="rule_version_not_loaded") from exc
-
-
 _SESSION_RULES = "claims.loaded_rules"
 
 
+def rule_of_row(registry, row: RuleVersion):
+    """The validated rule of a stored version, parsed once per process by the registry."""
+    return registry.rule_of(row)
+
+
 def loaded_rule(session: Session, registry, *, rule_version_id: int):
-    """The loaded (validated) rule object for a published rule version row (read once per session)."""
+    """The loaded (validated) rule object for a stored rule version row (read once per session)."""
     # A use case asks for the same version several times (check, compute, the response); the row is read
-    # once per session. Only publish_version changes a row in place, and it forgets what was read.
+    # once per session. Only a proposed version changes in place, and its replacement forgets what was read.
     memo = session.info.setdefault(_SESSION_RULES, {})
     rule = memo.get(rule_version_id)
     if rule is None:
-        # The stored document and source are only needed when config/programs does not ship the version.
+        # The stored document is loaded (deferred) only when this process has not parsed the version yet.
         row = session.get(RuleVersion, rule_version_id,
                           options=[defer(RuleVersion.parameters), defer(RuleVersion.source)])
         if row is None:
@@ -157,77 +129,44 @@ def loaded_rule(session: Session, registry, *, rule_version_id: int):
     return rule
 
 
-def rule_governing(session: Session, registry, *, code: str, dates: dict) -> tuple:
-    """(rule, row) of the published version in force on the date that version says governs (newest first)."""
-    for row in reversed(versions_of(session, code=code)):
+def rule_governing(session: Session, registry, *, code: str, dates: dict, use: str) -> tuple:
+    """(rule, row) of the live version in force on the date that governs the use case in it (newest first).
+
+    When none is, the error names the real reason: no such program, or for each version its status (a
+    proposal awaiting its second admin, a retired one) and its dates against the date that governs it.
+    """
+    rows = list(session.exec(select(RuleVersion).where(RuleVersion.program_code == code,
+                                                       RuleVersion.status.in_((LIVE, "proposed", "retired")))
+                             .order_by(RuleVersion.effective_from, RuleVersion.id)
+                             .options(defer(RuleVersion.parameters), defer(RuleVersion.source))))
+    notes, by_kind = [], {}
+    for row in reversed(rows):
         rule = rule_of_row(registry, row)
-        on = dates.get(rule.governing_date)
-        if on is not None and rule.in_force_on(on):
+        kind = rule.governing_for(use)
+        on = dates.get(kind)
+        if row.status == LIVE and on is not None and rule.in_force_on(on):
             return rule, row
-    given = ", ".join(f"{k} {v.isoformat()}" for k, v in dates.items() if v is not None)
-    raise Unprocessable(f"Program {code} has no published version in force for {given}.", code="no_rule_in_force")
+        until = rule.effective_to.isoformat() if rule.effective_to else "open end"
+        note = (f"{rule.version} (in force {rule.effective_from.isoformat()} to {until}) is chosen by the "
+                f"{kind} date, " + (f"which is {on.isoformat()}" if on is not None else
+                                                   f"which a {use} does not have"))
+        if row.status == "proposed":
+            note += "; it awaits a second admin's approval"
+        elif row.status == "retired":
+            note += "; it was retired"
+        notes.append(note)
+        by_kind.setdefault(kind, []).append(note)
+    if not rows:
+        if session.get(Program, code) is None:
+            raise Unprocessable(f"There is no program {code}.", code="unknown_program",
+                                errors={"program": ["unknown"]})
+        raise Unprocessable(f"Program {code} has no live version.", code="no_rule_in_force",
+                            errors={"program": ["no live version"]})
+    raise Unprocessable(f"Program {code} has no live version in force for this {use}: " + "; ".join(notes) + ".",
+                        code="no_rule_in_force", errors=by_kind)
 
 
 def versions_of(session: Session, *, code: str) -> list[RuleVersion]:
-    """Every published version of a program, oldest first."""
+    """Every stored version of a program (proposed, live, retired, rejected), oldest first."""
     return list(session.exec(select(RuleVersion).where(RuleVersion.program_code == code)
-                             .order_by(RuleVersion.effective_from)))
-
-
-def _referenced(session: Session, rule_version_id: int) -> bool:
-    from claims.models import Application, Claim, Loan
-
-    return any(session.exec(select(model.id).where(model.rule_version_id == rule_version_id).limit(1)).first()
-               for model in (Loan, Claim, Application))
-
-
-def publish_version(session: Session, *, principal: Principal, registry, code: str, document: dict,
-                    sha256: str) -> tuple[RuleVersion, bool]:
-    """Validate and publish a new rule version of a program (admin); (row, newly published).
-
-    The version must validate as a program file does, must not overlap another version's effective
-    dates, and may replace an earlier upload of the same version only while nothing refers to it.
-    """
-    principal.require("admin")
-    try:
-        rule = parse_rule(document, sha256=sha256)
-    except RuleError as exc:
-        raise Unprocessable("The rule version does not validate.", code="rule_invalid",
-                            errors={"rule": exc.messages}) from exc
-    if rule.code != code:
-        raise Unprocessable(f"The document is for program {rule.code!r}, not {code!r}.", code="rule_code_mismatch",
-                            errors={"program.code": [f"expected {code}"]})
-    begin_write(session)
-    program = session.get(Program, code)
-    if program is not None and program.kind != rule.kind:
-        raise Unprocessable(f"Program {code} is a {program.kind}; a version cannot make it a {rule.kind}.",
-                            code="rule_kind_mismatch", errors={"program.kind": [f"expected {program.kind}"]})
-    same = None
-    for row in versions_of(session, code=code):
-        if row.version == rule.version:
-            same = row
-            continue
-        if row.effective_from <= (rule.effective_to or row.effective_from) and \
-                rule.effective_from <= (row.effective_to or rule.effective_from):
-            until = row.effective_to.isoformat() if row.effective_to else "open end"
-            raise Unprocessable(f"{code} {rule.version} would overlap version {row.version} (in force "
-                                f"{row.effective_from.isoformat()} to {until}).", code="rule_version_overlaps",
-                                errors={"program.effective_from": [f"overlaps {row.version}"]})
-    if same is not None:
-        if same.sha256 == rule.sha256:
-            return same, False
-        if _registry_rule(registry, code, rule.version) is not None or _referenced(session, same.id):
-            raise Conflict(f"{code} version {rule.version} is already published and in use (or shipped in "
-                           f"config/programs); publish a new version instead.", code="rule_version_immutable")
-        before = same.sha256
-        session.info.pop(_SESSION_RULES, None)
-        same.effective_from, same.effective_to = rule.effective_from, rule.effective_to
-        same.parameters, same.source, same.sha256, same.published_at = rule.to_dict(), rule.source, rule.sha256, utcnow()
-        session.add(same)
-        record_event(session, actor=principal.actor, entity="rule_version", entity_id=f"{code}/{rule.version}",
-                     action="replaced", data={"sha256": rule.sha256, "before": before})
-        session.commit()
-        return same, True
-    publish_rule(session, rule=rule, actor=principal.actor)
-    session.commit()
-    return rule_version_row(session, rule=rule), True
+                             .order_by(RuleVersion.effective_from, RuleVersion.id)))

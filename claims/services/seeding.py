@@ -18,9 +18,11 @@ from workflows.money import parse_amount, to_fen
 
 SEEDS = ROOT / "seeds"
 
-# Demo staff: one person per role, plus a second reviewer so four-eyes review can be tried.
+# Demo staff: one person per role, plus a second reviewer and a second admin so four-eyes review and
+# maker-checker on rule versions can be tried.
 DEMO_USERS = [
     ("admin", "系统管理员", "admin", "admin-demo-pass"),
+    ("admin2", "系统管理员 周杰", "admin", "admin2-demo-pass"),
     ("reviewer1", "初审员 张敏", "reviewer", "reviewer1-demo-pass"),
     ("reviewer2", "初审员 李强", "reviewer", "reviewer2-demo-pass"),
     ("approver1", "复审员 王芳", "approver", "approver1-demo-pass"),
@@ -134,7 +136,10 @@ def record_seeding(session: Session, report: SeedReport) -> None:
 
 
 def sync_programs(session: Session, registry, report: SeedReport) -> None:
-    """Publish every program version in config/programs (immutable once published) and load the LPR history."""
+    """Publish every program version of the seed files (load_programs(config/programs)) and load the LPR history.
+
+    The files are seeds: once published, the database is the one source of truth for every use case.
+    """
     from claims.services.lpr import load_fixings
     from claims.services.programs import publish_rule
 
@@ -151,9 +156,9 @@ def sync_programs(session: Session, registry, report: SeedReport) -> None:
             report.count("lpr_fixing")
 
 
-def load_demo_admissions(session: Session, registry, report: SeedReport) -> None:
+def load_demo_admissions(session: Session, report: SeedReport) -> None:
     """Admit each seeded institution to the programs its kind takes part in."""
-    from claims.models import Admission
+    from claims.models import Admission, Program
 
     takes_part = {
         "bank": {"risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "reward"},
@@ -162,8 +167,7 @@ def load_demo_admissions(session: Session, registry, report: SeedReport) -> None
     }
     admitted = {(a.institution_id, a.program_code) for a in session.exec(select(Admission))}
     for institution in session.exec(select(Institution).order_by(Institution.id)):
-        for code in registry.programs():
-            kind = registry.versions(code)[-1].kind
+        for code, kind in session.exec(select(Program.code, Program.kind).order_by(Program.code)):
             if kind in takes_part.get(institution.kind, set()) and (institution.id, code) not in admitted:
                 session.add(Admission(institution_id=institution.id, program_code=code))
                 report.count("admission")

@@ -148,6 +148,30 @@ class World:
         return response.get_json()["report_id"]
 
 
+    def membership(self) -> tuple[int, int]:
+        """(enterprise id, id) of a fresh open-ended list entry, to end or revoke."""
+        from claims.models import ListMembership as Entry
+
+        entry = Entry(enterprise_id=1, category="high_tech", valid_from=date(1900 + next(self.serial), 1, 1))
+        self.session.add(entry)
+        self.session.commit()
+        return 1, entry.id
+
+    def rule_change(self) -> int:
+        """A fresh pending rule change: a second admin proposes a far-future sz-tech-fee version."""
+        from claims.services.rule_changes import pending_change, propose_version
+        from workflows.rules import load_rule
+
+        n = next(self.serial)
+        shipped = load_rule(Path(__file__).resolve().parents[2] / "config/programs/sz-tech-fee/2023.1.toml")
+        # Its worked examples are dated inside the shipped version, not this one.
+        document = {k: v for k, v in shipped.to_dict().items() if k != "examples"}
+        document["program"] = {**document["program"], "version": f"2100.{n}", "effective_from": f"{2100 + n}-01-01",
+                               "effective_to": f"{2100 + n}-12-31"}
+        row, _ = propose_version(self.session, principal=self._staff("admin2"), code="sz-tech-fee",
+                                 document=document, sha256=f"matrix-{n}")
+        return pending_change(self.session, row).id
+
     def subsidy_loan(self) -> int:
         """A fresh bank A first loan to a high-tech firm (2024-03-15), the base of an interest subsidy; today 2024-10-10."""
         from tests.api.test_subsidies import listed_firms
@@ -306,6 +330,22 @@ POLICY: dict[str, Policy] = {
     "GET /enterprises/{enterprise_id}": Policy(EVERYONE, _get(lambda w: "/enterprises/1")),
     "GET /enterprise-categories": Policy(EVERYONE, _get(lambda w: "/enterprise-categories")),
     "POST /list-memberships/import": Policy(frozenset({"admin"}), _membership_csv),
+    "POST /enterprise-categories": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/enterprise-categories", json={
+        "code": f"mx-{next(w.serial)}", "label": "矩阵测试名单", "issuer": "矩阵测试"})),
+    "POST /enterprises/{enterprise_id}/memberships": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprises/1/memberships", json={"category": "high_tech",
+                                                    "valid_from": f"{2000 + next(w.serial)}-01-01"})),
+    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/end": Policy(frozenset({"admin"}), lambda w, r: (lambda m: Call(
+        "POST", f"/enterprises/{m[0]}/memberships/{m[1]}/end", json={"valid_to": "2099-01-01", "reason": "矩阵测试"}))(w.membership())),
+    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/revoke": Policy(frozenset({"admin"}), lambda w, r: (lambda m: Call(
+        "POST", f"/enterprises/{m[0]}/memberships/{m[1]}/revoke", json={"revoked_on": "2099-01-01", "reason": "矩阵测试"}))(w.membership())),
+    "GET /enterprises/{enterprise_id}/attributes": Policy(EVERYONE, _get(lambda w: "/enterprises/1/attributes")),
+    "POST /enterprises/{enterprise_id}/attributes": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprises/1/attributes", json={"name": "revenue", "value": "1000000.00",
+                                                   "fiscal_year": 1990 + next(w.serial)})),
+    "POST /enterprise-attributes/import": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/enterprise-attributes/import",
+        data={"file": (io.BytesIO(b"uscc,name,value\n"), "attributes.csv")})),
     "GET /programs": Policy(EVERYONE, _get(lambda w: "/programs")),
     "GET /programs/{code}": Policy(EVERYONE, _get(lambda w: "/programs/sz-sme-pool")),
     "GET /programs/{code}/budget": Policy(frozenset(STAFF), _get(lambda w: "/programs/sz-sme-pool/budget")),
@@ -346,6 +386,13 @@ POLICY: dict[str, Policy] = {
         "effective_on": (date(2030, 1, 20) + timedelta(days=31 * next(w.serial))).isoformat(),
         "one_year": "0.0300", "five_year": "0.0350"})),
     "POST /programs/{code}/versions": Policy(frozenset({"admin"}), _program_file),
+    "POST /programs/{code}/versions/{version}/retire": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/programs/sz-sme-pool/versions/2019.1/retire", json={"reason": "矩阵测试"})),
+    "GET /rule-changes": Policy(frozenset({"admin", "auditor"}), _get(lambda w: "/rule-changes?status=pending")),
+    "POST /rule-changes/{change_id}/approve": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/rule-changes/{w.rule_change()}/approve", json={"note": "矩阵测试"})),
+    "POST /rule-changes/{change_id}/reject": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/rule-changes/{w.rule_change()}/reject", json={"note": "矩阵测试"})),
     "GET /jobs/runs": Policy(frozenset({"admin"}), _get(lambda w: "/jobs/runs")),
     "POST /jobs/{name}/run": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/jobs/sla_sweep/run", json={})),
     "GET /statements": Policy(EVERYONE, _get(lambda w: "/statements")),

@@ -68,6 +68,7 @@ def fuzz_app(database_url, tmp_path_factory):
     from claims.app import create_app
     from claims.db import unit_of_work
     from claims.services import demo, seeding
+    from workflows.rules import load_programs
     from tests.conftest import _wipe
 
     s = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path_factory.mktemp("fuzz"))
@@ -77,9 +78,9 @@ def fuzz_app(database_url, tmp_path_factory):
     report = seeding.SeedReport()
     with unit_of_work(ext["sessions"]) as session:
         seeding.load_reference_data(session, report)
-        seeding.sync_programs(session, ext["programs"], report)
+        seeding.sync_programs(session, load_programs(s.programs_dir), report)
         seeding.load_demo_access(session, report)
-        seeding.load_demo_admissions(session, ext["programs"], report)
+        seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     with unit_of_work(ext["sessions"]) as session:
         demo.load_demo_activity(session, ext["programs"], today=date(2026, 3, 2))

@@ -23,6 +23,7 @@ def app(database_url, tmp_path):
     from claims.services import seeding
     from claims.settings import load_settings
     from tests.conftest import _wipe
+    from workflows.rules import load_programs
 
     programs = tmp_path / "programs"
     shutil.copytree(ROOT / "tests" / "fixtures" / "programs", programs)
@@ -35,9 +36,9 @@ def app(database_url, tmp_path):
     report = seeding.SeedReport()
     with unit_of_work(ext["sessions"]) as session:
         seeding.load_reference_data(session, report)
-        seeding.sync_programs(session, ext["programs"], report)
+        seeding.sync_programs(session, load_programs(programs), report)
         seeding.load_demo_access(session, report)
-        seeding.load_demo_admissions(session, ext["programs"], report)
+        seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     application.config["DEMO_KEYS"] = report.demo_keys
     yield application

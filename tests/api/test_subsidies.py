@@ -97,7 +97,14 @@ def test_a_published_daily_lpr_version_splits_the_period_at_a_new_fixing(app, cl
                         headers=callers["reviewer1"].with_(**toml)), 403, "role_required")
     published = client.post("/programs/sz-tech-interest/versions", data=later.encode(), headers=admin.with_(**toml))
     assert published.status_code == 201, published.get_json()
-    assert published.get_json()["effective_from"] == "2028-11-01"
+    assert (published.get_json()["effective_from"], published.get_json()["status"]) == ("2028-11-01", "proposed")
+    # Maker-checker: the proposer cannot approve it; a second admin does, and only then is it live.
+    change = published.get_json()["pending_change_id"]
+    problem(client.post(f"/rule-changes/{change}/approve", json={}, headers=admin.headers), 403,
+            "separation_of_duties")
+    approved = client.post(f"/rule-changes/{change}/approve", json={"note": "checked"},
+                           headers=callers["admin2"].headers)
+    assert (approved.status_code, approved.get_json()["version_status"]) == (200, "live"), approved.get_json()
 
     # The 2029-02-20 fixing: 1y 2.90 %. The history before the latest fixing cannot be rewritten.
     fixing = {"effective_on": "2029-02-20", "one_year": "0.0290", "five_year": "0.0340", "source": "NIFC"}
