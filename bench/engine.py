@@ -49,6 +49,7 @@ def build_cases(count: int) -> list:
         claim = ClaimFacts(default_on=date(2025, 12, 1), outstanding_principal_fen=principal * 4 // 5,
                            recovered_before_claim_fen=(i % 3) * 1_000_00, claimed_on=date(2026, 3, 31))
         usage = CapUsage(enterprise_year_fen=(i % 11) * 300_000_00, institution_year_fen=(i % 13) * 1_000_000_00,
+                         institution_cohort_fen=(i % 13) * 1_000_000_00,
                          institution_registered_principal_fen=200_000_000_00 + (i % 17) * 10_000_000_00,
                          program_budget_remaining_fen=80_000_000_00)
         cases.append((loan, claim, usage))
