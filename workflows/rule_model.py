@@ -10,6 +10,7 @@ from pathlib import Path
 
 from workflows.calendar import WorkCalendar, add_months
 from workflows.conditions import Condition, Range
+from workflows.evidence import CorrectionRule, DocumentRule
 
 KINDS = ("risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "reward")
 COMPENSATION_KINDS = ("risk_pool", "guarantee_fund")
@@ -292,6 +293,8 @@ class ProgramRule:
     raw: Mapping = field(repr=False, compare=False, default_factory=dict)
     # Stages that must each be taken by a different person; None: every stage of the program.
     separation_of_duties: tuple[str, ...] | None = None
+    documents: DocumentRule = field(default_factory=DocumentRule)
+    correction: CorrectionRule | None = None
 
     @property
     def distinct_stages(self) -> tuple[str, ...]:

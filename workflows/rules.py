@@ -43,6 +43,7 @@ from workflows.rule_model import (  # re-exported: the rule objects are part of 
     Uplift,
     Window,
 )
+from workflows.evidence import read_correction, read_documents
 from workflows.rule_reader import ErrorSink, Reader, resolve_key
 from workflows.rule_sections import (
     read_application,
@@ -117,6 +118,8 @@ _REQUIRED_SECTIONS = {
     "fee_subsidy": ("fee", "application", "review"),
     "reward": ("reward", "application", "review"),
 }
+# Evidence and correction sections (workflows/evidence.py) may appear in a program of any kind.
+_SECTIONS = {kind: sections | {"documents", "correction"} for kind, sections in _SECTIONS.items()}
 _ALL_SECTIONS = {"program", "budget"} | set().union(*_SECTIONS.values())
 
 
@@ -220,6 +223,8 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "") ->
         path=path,
         sha256=sha256,
         raw=document,
+        documents=read_documents(root.table("documents"), kind=kind),
+        correction=read_correction(root.table("correction")),
     )
     for key in assumed:
         if not resolve_key(document, key):
