@@ -4,9 +4,22 @@ from __future__ import annotations
 
 def register_blueprints(api) -> None:
     """Register every resource blueprint on the Api."""
-    from claims.api import applications, claims, enterprises, institutions, loans, lpr, programs, system
+    from claims.api import (
+        applications,
+        claims,
+        documents,
+        enterprises,
+        events,
+        institutions,
+        loans,
+        lpr,
+        programs,
+        system,
+        webhooks,
+    )
 
-    for module in (system, institutions, enterprises, programs, loans, claims, applications, lpr):
+    for module in (system, institutions, enterprises, programs, loans, claims, applications, documents, lpr, events,
+                   webhooks):
         api.register_blueprint(module.blp)
     from claims.api import jobs, statements
 

@@ -2,7 +2,8 @@
 from claims.models.application import Application
 from claims.models.audit import AuditEvent
 from claims.models.claim import Claim, Decision, Recovery
-from claims.models.document import Document
+from claims.models.document import Document, DocumentRequest
+from claims.models.event import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from claims.models.enterprise import Enterprise, EnterpriseCategory, Individual, ListMembership
 from claims.models.idempotency import IdempotencyKey
 from claims.models.institution import ApiKey, Institution
@@ -14,8 +15,8 @@ from claims.models.statement import JobRun, Statement
 from claims.models.user import User
 
 __all__ = [
-    "Admission", "ApiKey", "Application", "AuditEvent", "BudgetYear", "Claim", "Decision", "Document", "Enterprise",
-    "EnterpriseCategory", "IdempotencyKey", "Individual", "Institution", "JobRun", "LedgerAccount",
-    "LedgerEntry", "LedgerPosting", "ListMembership", "Loan", "LprRate", "Program", "Recovery", "RuleVersion",
-    "Statement", "User",
+    "Admission", "ApiKey", "Application", "AuditEvent", "BudgetYear", "Claim", "Decision", "Document",
+    "DocumentRequest", "Enterprise", "EnterpriseCategory", "Event", "IdempotencyKey", "Individual", "Institution",
+    "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting", "ListMembership", "Loan", "LprRate", "Program",
+    "Recovery", "RuleVersion", "Statement", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
