@@ -15,6 +15,11 @@ blp = Blueprint("documents", __name__,
                 description="Evidence documents (申请材料) of claims and applications")
 
 
+# What documents.sniff_type recognises (uploads of any other content are refused).
+DOWNLOAD_TYPES = ("application/pdf", "image/png", "image/jpeg",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 class DocumentSchema(StrictSchema):
     id = fields.Integer()
     kind = fields.String()
@@ -60,20 +65,21 @@ class _Documents(MethodView):
     owner_type = ""
 
     @blp.response(200, DocumentSchema(many=True))
-    def get(self, owner_id):
+    def get(self, **ids):
         """List the documents."""
         return documents.documents_of(context.session(), principal=context.principal(), owner_type=self.owner_type,
-                                      owner_id=owner_id)
+                                      owner_id=ids[f"{self.owner_type}_id"])
 
     @blp.arguments(DocumentFormSchema, location="form")
     @blp.arguments(DocumentUploadSchema, location="files")
     @blp.response(201, DocumentSchema)
-    def post(self, form, files, owner_id):
+    def post(self, form, files, **ids):
         """Attach a document (PDF, PNG, JPEG, XLSX) while draft or returned; its SHA-256 is recorded."""
         s = context.settings()
         upload = files["file"]
         return documents.attach_document(context.session(), principal=context.principal(),
-                                         owner_type=self.owner_type, owner_id=owner_id, kind=form["kind"],
+                                         owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
+                                         kind=form["kind"],
                                          filename=upload.filename or "", stream=upload.stream,
                                          documents_dir=s.documents_dir, max_bytes=s.max_upload_bytes,
                                          allowed_types=s.document_types)
@@ -82,31 +88,33 @@ class _Documents(MethodView):
 class _DocumentFile(MethodView):
     owner_type = ""
 
-    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
-    def get(self, owner_id, document_id):
+    @blp.doc(responses={"200": {"description": "The document's bytes, with the type sniffed at upload",
+                                "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                                            for kind in DOWNLOAD_TYPES}}})
+    def get(self, document_id, **ids):
         """Download a document's bytes."""
         document, path = documents.document_file(context.session(), principal=context.principal(),
-                                                 owner_type=self.owner_type, owner_id=owner_id,
+                                                 owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
                                                  document_id=document_id,
                                                  documents_dir=context.settings().documents_dir)
         return send_file(path, mimetype=document.content_type, as_attachment=True, download_name=document.filename)
 
 
-@blp.route("/claims/<int:owner_id>/documents")
+@blp.route("/claims/<int:claim_id>/documents")
 class ClaimDocuments(_Documents):
     owner_type = "claim"
 
 
-@blp.route("/claims/<int:owner_id>/documents/<int:document_id>")
+@blp.route("/claims/<int:claim_id>/documents/<int:document_id>")
 class ClaimDocumentFile(_DocumentFile):
     owner_type = "claim"
 
 
-@blp.route("/applications/<int:owner_id>/documents")
+@blp.route("/applications/<int:application_id>/documents")
 class ApplicationDocuments(_Documents):
     owner_type = "application"
 
 
-@blp.route("/applications/<int:owner_id>/documents/<int:document_id>")
+@blp.route("/applications/<int:application_id>/documents/<int:document_id>")
 class ApplicationDocumentFile(_DocumentFile):
     owner_type = "application"
