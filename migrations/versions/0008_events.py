@@ -1,7 +1,7 @@
 """The event outbox and webhook delivery, reviewers' requests for documents, a claim's declared lawsuit
 
 Revision ID: 0008_events
-Revises: 0004_claim_interest_days
+Revises: 0005_money_controls
 Create Date: 2026-12-01 23:00:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0008_events'
-down_revision: str | None = '0004_claim_interest_days'
+down_revision: str | None = '0005_money_controls'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
