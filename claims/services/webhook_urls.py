@@ -50,6 +50,8 @@ def check_url(url: str, *, allowed_hosts: tuple[str, ...], private_addresses: tu
         raise UrlRefused("the URL may not carry a fragment")
     if not _host_allowed(host, allowed_hosts):
         raise UrlRefused(f"the host {host} is not on the bureau's allow-list of webhook hosts")
+    if parts.scheme != "https" and not private_addresses:
+        raise UrlRefused("the URL must use https")
     private_ok = {ipaddress.ip_address(a) for a in private_addresses}
     addresses = _addresses(host, port or (443 if parts.scheme == "https" else 80))
     if parts.scheme != "https" and not (addresses and all(a in private_ok for a in addresses)):
