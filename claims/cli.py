@@ -69,7 +69,7 @@ def seed(demo: bool) -> None:
 
         session = _ext()["sessions"]()
         with session:
-            activity = load_demo_activity(session, _ext()["programs"], today=today())
+            activity = load_demo_activity(session, _ext()["programs"], today=today(), settings=_ext()["settings"])
         if activity.loans:
             click.echo(f"demo activity: {activity.loans} loans, claims by state {activity.claims}")
         for line in activity.skipped:

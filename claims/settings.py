@@ -37,6 +37,15 @@ class Settings:
     rate_limit_per_minute: int = 600
     scheduler_embedded: bool = False
     document_types: tuple[str, ...] = field(default_factory=tuple)
+    # Webhooks: hosts an endpoint may name ("bank.example.com", "*.bank.example.com"); addresses that may be
+    # private, loopback or link-local (tests only); http (not https) only for those addresses.
+    webhook_allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    webhook_private_addresses: tuple[str, ...] = field(default_factory=tuple)
+    webhook_max_attempts: int = 12
+    webhook_backoff_seconds: int = 60
+    webhook_timeout_seconds: int = 10
+    webhook_secret_overlap_hours: int = 24
+    webhook_poll_seconds: int = 50
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,7 +101,8 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
             values[key] = _resolve_path(str(values[key]))
     if isinstance(values.get("scheduler_embedded"), str):
         values["scheduler_embedded"] = values["scheduler_embedded"].lower() in {"1", "true", "yes"}
-    values["document_types"] = tuple(values.get("document_types", ()))
+    for key in ("document_types", "webhook_allowed_hosts", "webhook_private_addresses"):
+        values[key] = tuple(values.get(key, ()))
     values["database_url"] = _sqlite_url(values.get("database_url", Settings.database_url))
     settings = Settings(env=env, **values)
     if not settings.secret_key:

@@ -21,6 +21,7 @@ from sqlmodel import select
 from claims.db import lock_rows, unit_of_work
 from claims.models import Statement as StatementRow
 from claims.models.base import utcnow
+from claims.services import events
 from reports.locks import lock_key
 from reports.pdf import render_statement_bytes
 from reports.statements import Assembled
@@ -94,6 +95,13 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
             counts.superseded += 1
         row.status, row.sha256, row.path, row.pages, row.done_at = "done", info.sha256, file_name, info.pages, utcnow()
         session.add(row)
+        if row.institution_id is not None:
+            # Told in the transaction that marks it done: an interrupted run announces nothing.
+            events.emit(session, type="statement.issued", institution_id=row.institution_id, subject_type="statement",
+                        subject_id=row.id, dedupe_key=f"statement:{row.number}",
+                        data={"statement": row.id, "number": row.number, "program": row.program_code,
+                              "period": row.period_label, "period_start": row.period_start.isoformat(),
+                              "period_end": row.period_end.isoformat(), "version": row.version, "sha256": row.sha256})
     counts.created += 1
     counts.numbers.append(row.number)
     return row

@@ -1,11 +1,8 @@
 """The daily jobs besides statements: SLA sweep, circuit-breaker evaluation, budget snapshot."""
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
 from sqlmodel import select
 
 from claims import ledger
@@ -13,9 +10,11 @@ from claims.audit import record_event
 from claims.auth import SYSTEM
 from claims.db import unit_of_work
 from claims.errors import Problem
-from claims.models import Admission, AuditEvent, Claim, Decision
+from claims.models import Admission, AuditEvent, Claim
 from claims.services import breakers
+from claims.services.applications import transition_application
 from claims.services.claims import transition_claim
+from reports.corrections import SUBJECTS, returned_items
 from workflows.calendar import WorkCalendar
 from workflows.flows import STAGE_OF_STATE
 from workflows.rules import NoRuleInForce
@@ -54,29 +53,25 @@ def _flag_overdue(ctx: "JobContext") -> int:
 
 
 def _close_uncorrected(ctx: "JobContext") -> dict:
-    window = ctx.deps.schedule.correction_working_days
-    zone = ZoneInfo(ctx.deps.schedule.timezone)
+    schedule = ctx.deps.schedule
     with ctx.deps.sessions() as session:
-        returned_at = dict(session.exec(
-            select(Claim.id, func.max(Decision.at)).join(Decision, (Decision.subject_type == "claim")
-                                                         & (Decision.subject_id == Claim.id)
-                                                         & (Decision.to_state == "returned"))
-            .where(Claim.status == "returned").group_by(Claim.id)).all())
-        versions = dict(session.exec(select(Claim.id, Claim.version).where(Claim.id.in_(list(returned_at)))).all())
+        due = [item for subject_type in SUBJECTS
+               for item in returned_items(session, ctx.deps.registry, subject_type=subject_type,
+                                          timezone=schedule.timezone, default_window=schedule.correction_working_days)
+               if ctx.today >= item.closes_on]
     closed, refused = 0, 0
-    for claim_id, at in sorted(returned_at.items()):
-        returned_on = at.replace(tzinfo=UTC).astimezone(zone).date()
-        late = CALENDAR.working_days_between(returned_on, ctx.today)
-        if late <= window:
-            continue
+    for item in due:
+        late = CALENDAR.working_days_between(item.returned_on, ctx.today)
+        transition = transition_claim if item.subject_type == "claim" else transition_application
         with ctx.deps.sessions() as session:
             try:
-                transition_claim(session, principal=SYSTEM, registry=ctx.deps.registry, claim_id=claim_id,
-                                 action=CLOSE_ACTION, expected_version=versions[claim_id], today=ctx.today,
-                                 reason=f"退回后{late}个工作日未补正（期限{window}个工作日），视为撤回")
+                transition(session, principal=SYSTEM, registry=ctx.deps.registry, action=CLOSE_ACTION,
+                           expected_version=item.version, today=ctx.today,
+                           reason=f"退回后{late}个工作日未补正（期限{item.window}个工作日），视为撤回",
+                           **{f"{item.subject_type}_id": item.id})
                 closed += 1
             except Problem:
-                # Corrected or changed since it was read: it is no longer a returned claim to close.
+                # Corrected or changed since it was read: it is no longer a returned item to close.
                 session.rollback()
                 refused += 1
     return {"closed": closed, "changed_meanwhile": refused}

@@ -1,7 +1,8 @@
 """Scheduled jobs and how each run is taken: under the job's lock, recorded as a job_run with its counts.
 
 Jobs: period_statements (last closed period's statements), sla_sweep (overdue reviews flagged, returned
-claims not corrected in time closed), breaker_evaluation, budget_snapshot. A job is a function of a
+claims and applications not corrected in time closed), breaker_evaluation, budget_snapshot,
+webhook_delivery (the event outbox sent to institutions), deadline_reminders (before a correction closes). A job is a function of a
 JobContext returning counts; run_job adds the lock, the job_run row and the error handling.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from claims.db import unit_of_work
 from claims.models import JobRun
 from claims.models.base import utcnow
 from claims.settings import Settings
-from reports import housekeeping, statement_job
+from reports import corrections, housekeeping, statement_job, webhooks
 from reports.locks import job_lock
 from reports.periods import Period
 from reports.statements import StatementConfig
@@ -116,6 +117,8 @@ JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
     "sla_sweep": (housekeeping.sla_sweep, "Flag overdue reviews; close returned claims not corrected in time"),
     "breaker_evaluation": (housekeeping.breaker_evaluation, "Trip circuit breakers past their threshold"),
     "budget_snapshot": (housekeeping.budget_snapshot, "Record each program's budget position for the day"),
+    "webhook_delivery": (webhooks.webhook_delivery, "Send due webhook deliveries, signed; retry with back-off"),
+    "deadline_reminders": (corrections.deadline_reminders, "Remind institutions of returned items about to close"),
 }
 
 

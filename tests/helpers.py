@@ -23,3 +23,21 @@ def problem(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def attach_required(client, headers: dict[str, str], subject: dict, owners: str = "claims") -> dict:
+    """Upload a PDF for every document the claim's (or application's) checklist misses; returns it re-read."""
+    import io
+
+    for item in subject["documents"]["missing"]:
+        for n in range(item["missing"]):
+            response = client.post(f"/{owners}/{subject['id']}/documents", headers=headers,
+                                   data={"kind": item["kinds"][0], "file": (io.BytesIO(PDF), f"{item['kinds'][0]}-{n}.pdf")},
+                                   content_type="multipart/form-data")
+            assert response.status_code == 201, response.get_json()
+    fresh = client.get(f"/{owners}/{subject['id']}", headers=headers).get_json()
+    assert fresh["documents"]["complete"], fresh["documents"]
+    return fresh

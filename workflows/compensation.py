@@ -19,7 +19,7 @@ from workflows.compensation_bands import band_entry
 from workflows.compensation_plan import SPLIT_NOTES, Plan, plan_of, split_risk_shares
 from workflows.money import fen_floor, fen_times, format_fen
 from workflows.rules import ProgramRule
-from workflows.trace import Trace, plain
+from workflows.trace import Trace
 
 __all__ = [
     "CapUsage",

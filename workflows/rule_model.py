@@ -26,6 +26,7 @@ from workflows.rule_model_subsidy import (  # noqa: F401 - re-exported: one modu
 if TYPE_CHECKING:
     from workflows.gates import Gate
     from workflows.program_lists import ListDeclaration
+from workflows.evidence import CorrectionRule, DocumentRule
 
 KINDS = ("risk_pool", "guarantee_fund", "interest_subsidy", "fee_subsidy", "reward")
 COMPENSATION_KINDS = ("risk_pool", "guarantee_fund")
@@ -238,6 +239,8 @@ class ProgramRule:
     raw: Mapping = field(repr=False, compare=False, default_factory=dict)
     # Stages that must each be taken by a different person; None: every stage of the program.
     separation_of_duties: tuple[str, ...] | None = None
+    documents: DocumentRule = field(default_factory=DocumentRule)
+    correction: CorrectionRule | None = None
 
     @property
     def distinct_stages(self) -> tuple[str, ...]:

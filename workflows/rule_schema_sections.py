@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.attribute_tests import DATE_KINDS
+from workflows.evidence import DOCUMENT_KINDS
 from workflows.facts import CLASSIFICATIONS, SECURITY_TYPES
 from workflows.flows import STAGE_NAMES
 from workflows.gates import USE_CASES
@@ -201,4 +202,22 @@ SECTIONS = (
         K("revocable", "boolean", "entries may be revoked with a date and reason", default="true"),
         K("source", "string", "the document establishing the list"),
     ), example='[[lists]]\ncode = "zone_whitelist"\nlabel = "园区科技企业白名单"\nissuer = "园区管委会"'),
+    Section("documents", False, "The documents a claim or application must carry before it is submitted.", (
+        K("required", "tables", "one line per required document", required=True, keys=(
+            K("kind", "choice", "one document kind (or give kinds)", choices=tuple(sorted(DOCUMENT_KINDS))),
+            K("kinds", "strings", "any one of several kinds satisfies the line", choices=tuple(sorted(DOCUMENT_KINDS))),
+            K("count", "integer", "how many files of the kind", default="1"),
+            K("label", "string", "the checklist's label (Chinese)"),
+            K("when", "table", "only when this holds", keys=(
+                K("lawsuit", "boolean", "the claim declares a lawsuit (claims only)"),
+                K("fee_kind", "choice", "the fee kind applied for (fee_subsidy only)",
+                  choices=("guarantee_fee", "insurance_premium")),
+            )),
+        )),
+    ), example='[[documents.required]]\nkind = "claim_form"\n[[documents.required]]\nkind = "court_document"\n'
+                'when = { lawsuit = true }'),
+    Section("correction", False, "How long a returned item may be corrected, and when the institution is reminded.", (
+        K("working_days", "integer", "working days to correct before the item is closed as withdrawn"),
+        K("remind_working_days_before", "integer", "working days before the close the reminder is sent"),
+    ), example='[correction]\nworking_days = 20\nremind_working_days_before = 2'),
 )

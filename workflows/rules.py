@@ -46,6 +46,7 @@ from workflows.examples import read_examples
 from workflows.gates import check_condition_dates, read_gates, read_governing
 from workflows.program_lists import read_lists
 from workflows.registry import NoRuleInForce, ProgramRegistry, RuleError, UnknownProgram
+from workflows.evidence import read_correction, read_documents
 from workflows.rule_reader import ErrorSink, Reader, resolve_key
 from workflows.rule_compensation import read_compensation, read_risk_shares
 from workflows.rule_sections import (
@@ -115,8 +116,8 @@ _REQUIRED_SECTIONS = {
     "fee_subsidy": ("fee", "application", "review"),
     "reward": ("reward", "application", "review"),
 }
-# Sections every kind may carry.
-_COMMON_SECTIONS = {"program", "budget", "gates", "lists", "examples"}
+# Sections every kind may carry (evidence and correction: workflows/evidence.py).
+_COMMON_SECTIONS = {"program", "budget", "gates", "lists", "examples", "documents", "correction"}
 _ALL_SECTIONS = _COMMON_SECTIONS | set().union(*_SECTIONS.values())
 
 
@@ -203,6 +204,8 @@ def parse_rule(document: dict, *, path: Path | None = None, sha256: str = "", ch
         gates=read_gates(root),
         lists=read_lists(root),
         examples=tuple(read_examples(root)),
+        documents=read_documents(root.table("documents"), kind=kind),
+        correction=read_correction(root.table("correction")),
     )
     for key in assumed:
         if not resolve_key(document, key):

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 def register_blueprints(api) -> None:
     """Register every resource blueprint on the Api."""
-    from claims.api import (applications, claims, enterprises, institutions, loans, lpr, programs, reference_data,
-                            rule_changes, system)
+    from claims.api import (
+        applications,
+        claims,
+        documents,
+        enterprises,
+        events,
+        institutions,
+        loans,
+        lpr,
+        programs,
+        reference_data,
+        rule_changes,
+        system,
+        webhooks,
+    )
 
     for module in (system, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
-                   applications, lpr):
+                   applications, documents, lpr, events, webhooks):
         api.register_blueprint(module.blp)
     from claims.api import jobs, statements
 

@@ -12,7 +12,8 @@ from claims.api.fields import Money, StrictSchema
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.models.application import APPLICATION_KINDS
-from claims.services import applications
+from claims.api.documents import ChecklistSchema
+from claims.services import applications, evidence
 from claims.services.programs import loaded_rule
 from workflows.rules import FEE_KINDS
 
@@ -72,6 +73,7 @@ class ApplicationDetailSchema(ApplicationSchema):
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
     available_actions = fields.List(fields.String())
+    documents = fields.Nested(ChecklistSchema, metadata={"description": "Documents required, present and missing"})
 
 
 class ApplicationQuery(StrictSchema):
@@ -86,8 +88,9 @@ class ApplicationQuery(StrictSchema):
 def _detail(application):
     session, principal = context.session(), context.principal()
     rule = loaded_rule(session, context.programs(), rule_version_id=application.rule_version_id)
+    checklist = evidence.checklist_of(session, subject_type="application", subject=application, rule=rule)
     data = ApplicationDetailSchema().dump({
-        **application.model_dump(), "version": application.version,
+        **application.model_dump(), "version": application.version, "documents": evidence.checklist_data(checklist),
         "decisions": applications.decisions_of(session, application=application),
         "available_actions": [a for a in applications.flow_for(rule).actions_from(application.status, principal.roles)
                               if a in ACTIONS]})

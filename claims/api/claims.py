@@ -1,7 +1,7 @@
 """Loss claims: filing, correction, documents, review transitions (If-Match), recoveries."""
 from __future__ import annotations
 
-from flask import current_app, send_file
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -10,7 +10,8 @@ from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
-from claims.services import claims, documents
+from claims.api.documents import ChecklistSchema, DocumentAskSchema
+from claims.services import claims, evidence
 
 blp = Blueprint("claims", __name__, url_prefix="/claims", description="Loss claims (代偿申请) and their review")
 
@@ -29,6 +30,8 @@ class ClaimCreateSchema(StrictSchema):
                                                       "default_on to the filing date. A program's interest-day "
                                                       "cap prorates the interest by these days."})
     recovered_before_fen = Money(load_default=0, data_key="recovered_before_claim")
+    lawsuit_accepted_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "Date a court accepted the institution's lawsuit, if any: court papers become required"})
     days_overdue = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=36500))
     classification = fields.String(load_default="", validate=validate.OneOf(
         ["", "normal", "special_mention", "substandard", "doubtful", "loss"]))
@@ -42,6 +45,7 @@ class ClaimCorrectionSchema(StrictSchema):
     unpaid_interest_fen = Money(data_key="unpaid_interest")
     interest_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=36500))
     recovered_before_fen = Money(data_key="recovered_before_claim")
+    lawsuit_accepted_on = fields.Date(allow_none=True)
     days_overdue = fields.Integer(strict=True, validate=validate.Range(min=0, max=36500))
     classification = fields.String(validate=validate.OneOf(["", "normal", "special_mention", "substandard",
                                                              "doubtful", "loss"]))
@@ -54,6 +58,8 @@ class TransitionSchema(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
     amount_fen = Money(load_default=None, allow_none=True, data_key="amount",
                        metadata={"description": "approve only: the approved amount if reduced (≤ computed)"})
+    documents_requested = fields.List(fields.Nested(DocumentAskSchema), load_default=None, metadata={
+        "description": "return only: new documents the institution must attach before it resubmits"})
 
 
 class DecisionSchema(StrictSchema):
@@ -81,6 +87,7 @@ class ClaimSchema(StrictSchema):
     unpaid_interest = Money(attribute="unpaid_interest_fen")
     interest_days = fields.Integer()
     recovered_before_claim = Money(attribute="recovered_before_fen")
+    lawsuit_accepted_on = fields.Date(allow_none=True)
     requested_amount = Money(attribute="requested_fen", allow_none=True)
     computed_amount = Money(attribute="computed_fen")
     approved_amount = Money(attribute="approved_fen", allow_none=True)
@@ -99,6 +106,7 @@ class ClaimDetailSchema(ClaimSchema):
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
     available_actions = fields.List(fields.String())
+    documents = fields.Nested(ChecklistSchema, metadata={"description": "Documents required, present and missing"})
 
 
 class ClaimQuery(StrictSchema):
@@ -107,24 +115,6 @@ class ClaimQuery(StrictSchema):
     institution_id = fields.Integer()
     loan_id = fields.Integer()
     sla_overdue_on = fields.Date(metadata={"description": "Only claims whose stage SLA ended before this date"})
-
-
-class DocumentSchema(StrictSchema):
-    id = fields.Integer()
-    kind = fields.String()
-    filename = fields.String()
-    content_type = fields.String()
-    sha256 = fields.String()
-    size = fields.Integer()
-    created_at = fields.DateTime()
-
-
-class DocumentUploadSchema(StrictSchema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class DocumentFormSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(documents.DOCUMENT_KINDS)))
 
 
 class RecoveryCreateSchema(StrictSchema):
@@ -154,7 +144,9 @@ def _detail(claim, decisions=None):
     from workflows.flows import review_flow
 
     rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
+    checklist = evidence.checklist_of(session, subject_type="claim", subject=claim, rule=rule)
     data = _DETAIL_SCHEMA.dump({**claim.model_dump(), "version": claim.version,
+                                "documents": evidence.checklist_data(checklist),
                                      "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
                                      "available_actions": review_flow("claim", rule.review_stages).actions_from(
                                          claim.status, principal.roles)})
@@ -216,36 +208,6 @@ class ClaimTransitions(MethodView):
                                         claim_id=claim_id, expected_version=context.expected_version(),
                                         today=context.today(), **body)
         return _detail(claim)
-
-
-@blp.route("/<int:claim_id>/documents")
-class ClaimDocuments(MethodView):
-    @blp.response(200, DocumentSchema(many=True))
-    def get(self, claim_id):
-        """List a claim's documents."""
-        return documents.documents_of(context.session(), principal=context.principal(), claim_id=claim_id)
-
-    @blp.arguments(DocumentFormSchema, location="form")
-    @blp.arguments(DocumentUploadSchema, location="files")
-    @blp.response(201, DocumentSchema)
-    def post(self, form, files, claim_id):
-        """Attach a document (PDF, PNG, JPEG, XLSX) to a draft or returned claim; its SHA-256 is recorded."""
-        s = context.settings()
-        upload = files["file"]
-        return documents.attach_document(context.session(), principal=context.principal(), claim_id=claim_id,
-                                         kind=form["kind"], filename=upload.filename or "", stream=upload.stream,
-                                         documents_dir=s.documents_dir, max_bytes=s.max_upload_bytes,
-                                         allowed_types=s.document_types)
-
-
-@blp.route("/<int:claim_id>/documents/<int:document_id>")
-class ClaimDocumentFile(MethodView):
-    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
-    def get(self, claim_id, document_id):
-        """Download a document's bytes."""
-        document, path = documents.document_file(context.session(), principal=context.principal(), claim_id=claim_id,
-                                                 document_id=document_id, documents_dir=context.settings().documents_dir)
-        return send_file(path, mimetype=document.content_type, as_attachment=True, download_name=document.filename)
 
 
 @blp.route("/<int:claim_id>/recoveries")

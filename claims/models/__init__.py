@@ -2,8 +2,9 @@
 from claims.models.application import Application
 from claims.models.audit import AuditEvent
 from claims.models.claim import Claim, Decision, Recovery
-from claims.models.document import Document
+from claims.models.document import Document, DocumentRequest
 from claims.models.enterprise import Enterprise, EnterpriseAttribute, EnterpriseCategory, Individual, ListMembership
+from claims.models.event import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from claims.models.idempotency import IdempotencyKey
 from claims.models.institution import ApiKey, Institution
 from claims.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
@@ -14,8 +15,9 @@ from claims.models.statement import JobRun, Statement
 from claims.models.user import User
 
 __all__ = [
-    "Admission", "ApiKey", "Application", "AuditEvent", "BudgetYear", "Claim", "Decision", "Document", "Enterprise",
-    "EnterpriseAttribute", "EnterpriseCategory", "IdempotencyKey", "Individual", "Institution", "JobRun", "LedgerAccount",
-    "LedgerEntry", "LedgerPosting", "ListMembership", "Loan", "LprRate", "Program", "Recovery", "RuleChange", "RuleVersion",
-    "Statement", "User",
+    "Admission", "ApiKey", "Application", "AuditEvent", "BudgetYear", "Claim", "Decision", "Document",
+    "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event", "IdempotencyKey",
+    "Individual", "Institution", "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting", "ListMembership", "Loan",
+    "LprRate", "Program", "Recovery", "RuleChange", "RuleVersion", "Statement", "User", "WebhookAttempt",
+    "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -46,6 +46,8 @@ class Claim(SQLModel, table=True):
     interest_days: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0,
                                                               server_default="0"))
     recovered_before_fen: int = Field(default=0, sa_column=fen_column())
+    # A lawsuit the institution declares (accepted by a court on this date): a trigger, and court papers due.
+    lawsuit_accepted_on: date | None = None
     requested_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
     computed_fen: int = Field(default=0, sa_column=fen_column())
     approved_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from claims.audit import record_event
 from claims.models import Admission, Claim, Loan
 from claims.models.base import utcnow
+from claims.services import events
 from workflows.money import format_fen
 
 HOLDING = {"defer_claims": "claims_deferred", "suspend_registrations": "suspended"}
@@ -103,5 +104,10 @@ def evaluate_breaker(session: Session, *, rule, institution_id: int, year: int, 
                      data={"institution_id": institution_id, "program": rule.code, "status": admission.status,
                            "metric": breaker.metric, "numerator_fen": numerator, "denominator_fen": denominator,
                            "threshold": str(breaker.threshold)})
+        events.emit(session, type="breaker.tripped", institution_id=institution_id, subject_type="admission",
+                    subject_id=admission.id, data={"program": rule.code, "status": admission.status,
+                                                   "metric": breaker.metric, "threshold": str(breaker.threshold),
+                                                   "measured": format_fen(numerator) + " / " + format_fen(denominator),
+                                                   "year": year, "reason": admission.reason})
         return admission.status
     return None

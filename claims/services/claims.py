@@ -16,7 +16,7 @@ from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Admission, Claim, Decision, Enterprise, Loan, Recovery
 from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
-from claims.services import breakers, review
+from claims.services import breakers, events, review
 from claims.services.facts import cap_usage, enterprise_facts, loan_facts
 from claims.services.programs import loaded_rule
 from workflows import eligibility
@@ -41,6 +41,7 @@ class ClaimInput:
     unpaid_interest_fen: int = 0
     interest_days: int | None = None  # days of unpaid interest; None: from the default to the filing date
     recovered_before_fen: int = 0
+    lawsuit_accepted_on: date | None = None
     days_overdue: int = 0
     classification: str = ""
     requested_fen: int | None = None
@@ -101,7 +102,7 @@ def _claim_facts(claim: Claim, today: date) -> ClaimFacts:
     return ClaimFacts(default_on=claim.default_on, outstanding_principal_fen=claim.outstanding_principal_fen,
                       unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=claim.interest_days,
                       recovered_before_claim_fen=claim.recovered_before_fen, claimed_on=today,
-                      classification=claim.classification or None)
+                      classification=claim.classification or None, lawsuit_accepted_on=claim.lawsuit_accepted_on)
 
 
 def _loan_facts(session: Session, loan: Loan):
@@ -187,6 +188,7 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                   days_overdue=data.days_overdue, classification=data.classification,
                   outstanding_principal_fen=data.outstanding_principal_fen,
                   unpaid_interest_fen=data.unpaid_interest_fen, recovered_before_fen=data.recovered_before_fen,
+                  lawsuit_accepted_on=data.lawsuit_accepted_on,
                   interest_days=(data.interest_days if data.interest_days is not None
                                  else max((today - data.default_on).days, 0)),
                   requested_fen=data.requested_fen, note=data.note)
@@ -204,7 +206,7 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
 
 
 CORRECTABLE = ("default_on", "outstanding_principal_fen", "unpaid_interest_fen", "interest_days", "recovered_before_fen",
-               "days_overdue", "classification", "requested_fen", "note")
+               "lawsuit_accepted_on", "days_overdue", "classification", "requested_fen", "note")
 
 
 def correct_claim(session: Session, *, principal: Principal, registry, claim_id: int, expected_version: int,
@@ -298,11 +300,12 @@ CLAIM_REVIEW = review.Reviewable(
 
 
 def transition_claim(session: Session, *, principal: Principal, registry, claim_id: int, action: str,
-                     expected_version: int, today: date, reason: str = "", amount_fen: int | None = None) -> Claim:
+                     expected_version: int, today: date, reason: str = "", amount_fen: int | None = None,
+                     documents_requested: list[dict] | None = None) -> Claim:
     """Take one workflow action on a claim through the review engine (claims.services.review)."""
     return review.run_transition(session, CLAIM_REVIEW, principal=principal, registry=registry, item_id=claim_id,
                                  action=action, expected_version=expected_version, today=today, reason=reason,
-                                 amount_fen=amount_fen)
+                                 amount_fen=amount_fen, documents_requested=documents_requested)
 
 
 def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,
@@ -383,6 +386,9 @@ def lift_breaker(session: Session, *, principal: Principal, registry, institutio
     session.add(admission)
     record_event(session, actor=principal.actor, entity="admission", entity_id=admission.id, action="breaker_lifted",
                  data={"from": before, "reason": reason, "institution_id": institution_id, "program": program_code})
+    events.emit(session, type="breaker.lifted", institution_id=institution_id, subject_type="admission",
+                subject_id=admission.id, data={"program": program_code, "from": before, "status": "active",
+                                               "reason": reason})
     deferred = session.exec(select(Claim).where(Claim.institution_id == institution_id,
                                                 Claim.program_code == program_code, Claim.status == "deferred")).all()
     for claim in deferred:

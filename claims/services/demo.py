@@ -5,6 +5,7 @@ dates, so the ledger, decisions and audit chain of the demo are as real as produ
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,6 +16,8 @@ from claims.auth import Principal
 from claims.errors import Problem
 from claims.models import Enterprise, Institution, ListMembership, Loan, User
 from claims.services import claims as claim_service
+from claims.services import documents as document_service
+from claims.services import evidence
 from claims.services import loans as loan_service
 from claims.services import programs as program_service
 
@@ -33,7 +36,9 @@ PATHS = {
     "submitted": [("bank", "submit", {})],
     "first_review": [("bank", "submit", {}), ("reviewer", "start_review", {})],
     "returned": [("bank", "submit", {}), ("reviewer", "start_review", {}),
-                 ("reviewer", "return", {"reason": "缺少尽职免责声明，请补正后重新提交"})],
+                 ("reviewer", "return", {"reason": "尽职免责声明未加盖公章，请补正后重新提交",
+                                         "documents_requested": [{"kind": "no_negligence",
+                                                                  "note": "加盖公章的尽职免责声明"}]})],
     "second_review": [("bank", "submit", {}), ("reviewer", "start_review", {}), ("reviewer", "pass", {})],
     "approved": [("bank", "submit", {}), ("reviewer", "start_review", {}), ("reviewer", "pass", {}),
                  ("approver", "approve", {})],
@@ -44,6 +49,27 @@ PATHS = {
     "withdrawn": [("bank", "submit", {}), ("bank", "withdraw", {})],
     "deferred": [("bank", "submit", {})],
 }
+
+
+# A one-page PDF standing in for each scanned document the demo's banks attach.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def attach_required_documents(session: Session, *, principal: Principal, registry, subject_type: str, subject,
+                              settings) -> int:
+    """Attach a stand-in PDF for every document the subject's checklist still misses; returns how many."""
+    rule = program_service.loaded_rule(session, registry, rule_version_id=subject.rule_version_id)
+    attached = 0
+    for item in evidence.checklist_of(session, subject_type=subject_type, subject=subject, rule=rule).missing:
+        for n in range(item.missing):
+            document_service.attach_document(
+                session, principal=principal, owner_type=subject_type, owner_id=subject.id, kind=item.kinds[0],
+                filename=f"{item.kinds[0]}-{n + 1}.pdf", stream=io.BytesIO(DEMO_PDF),
+                documents_dir=settings.documents_dir, max_bytes=settings.max_upload_bytes,
+                allowed_types=settings.document_types)
+            attached += 1
+    return attached
 
 
 @dataclass
@@ -68,7 +94,7 @@ def _eligible_firms(session: Session) -> list[Enterprise]:
     return sorted(firms, key=lambda e: (e.id not in listed, e.id))
 
 
-def load_demo_activity(session: Session, registry, *, today: date) -> DemoReport:
+def load_demo_activity(session: Session, registry, *, today: date, settings) -> DemoReport:
     """Register demo loans and take their claims to every review state (skipped when already there)."""
     report = DemoReport()
     if session.exec(select(Loan.id).where(Loan.contract_no.startswith(DEMO_PREFIX))).first():
@@ -110,6 +136,9 @@ def load_demo_activity(session: Session, registry, *, today: date) -> DemoReport
             data=claim_service.ClaimInput(default_on=default_on, outstanding_principal_fen=loan.principal_fen * 3 // 4,
                                           days_overdue=(claim_day - default_on).days, classification="substandard",
                                           note="演示代偿申请"))
+        if PATHS[state]:
+            attach_required_documents(session, principal=principal, registry=registry, subject_type="claim",
+                                      subject=claim, settings=settings)
         for actor, action, extra in PATHS[state]:
             who = principal if actor == "bank" else actors[actor]
             claim = claim_service.transition_claim(session, principal=who, registry=registry, claim_id=claim.id,

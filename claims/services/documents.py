@@ -14,14 +14,13 @@ from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from claims.models import Claim, Document
+from claims.models import Document
+from claims.services.applications import get_application
 from claims.services.claims import EDITABLE_STATES, get_claim
+from workflows.evidence import DOCUMENT_KINDS
 
-DOCUMENT_KINDS = {
-    "claim_form": "代偿申请表", "collection_statement": "催收情况说明", "no_negligence": "尽职免责声明",
-    "loan_contract": "借款合同", "disbursement_record": "放款凭证", "repayment_record": "还款记录",
-    "court_document": "法院文书", "write_off": "核销材料", "financial_statement": "财务报表", "other": "其他",
-}
+OWNER_TYPES = ("claim", "application")
+
 # Content is recognised by its first bytes: a PDF named .jpg is still a PDF, and an executable is refused.
 _MAGIC = (
     (b"%PDF-", "application/pdf"),
@@ -47,15 +46,23 @@ def sniff_type(head: bytes) -> str | None:
     return None
 
 
-def attach_document(session: Session, *, principal: Principal, claim_id: int, kind: str, filename: str,
-                    stream: BinaryIO, documents_dir: Path, max_bytes: int, allowed_types: tuple[str, ...]) -> Document:
-    """Attach a document to a draft or returned claim of the caller's institution."""
+def _owner(session: Session, principal: Principal, owner_type: str, owner_id: int):
+    """The claim or application the caller may see, or 404."""
+    if owner_type == "claim":
+        return get_claim(session, principal=principal, claim_id=owner_id)
+    return get_application(session, principal=principal, application_id=owner_id)
+
+
+def attach_document(session: Session, *, principal: Principal, owner_type: str, owner_id: int, kind: str,
+                    filename: str, stream: BinaryIO, documents_dir: Path, max_bytes: int,
+                    allowed_types: tuple[str, ...]) -> Document:
+    """Attach a document to a draft or returned claim or application of the caller's institution."""
     if not principal.is_institution:
-        raise Forbidden("Only the lending institution attaches documents.", code="institution_only")
-    claim = get_claim(session, principal=principal, claim_id=claim_id)
-    if claim.status not in EDITABLE_STATES:
-        raise Conflict(f"Claim {claim.id} is {claim.status}; documents are added while it is draft or returned.",
-                       code="claim_not_editable")
+        raise Forbidden("Only the applying institution attaches documents.", code="institution_only")
+    owner = _owner(session, principal, owner_type, owner_id)
+    if owner.status not in EDITABLE_STATES:
+        raise Conflict(f"{owner_type.capitalize()} {owner.id} is {owner.status}; documents are added while it is "
+                       f"draft or returned.", code=f"{owner_type}_not_editable")
     if kind not in DOCUMENT_KINDS:
         raise Unprocessable(f"kind must be one of {', '.join(DOCUMENT_KINDS)}.", code="document_kind_unknown",
                             errors={"kind": ["unknown document kind"]})
@@ -85,29 +92,29 @@ def attach_document(session: Session, *, principal: Principal, claim_id: int, ki
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp.name, target)
     begin_write(session)
-    document = Document(owner_type="claim", owner_id=claim.id, institution_id=claim.institution_id, kind=kind,
+    document = Document(owner_type=owner_type, owner_id=owner.id, institution_id=owner.institution_id, kind=kind,
                         filename=safe_filename(filename), content_type=content_type, sha256=sha, size=size)
     session.add(document)
     session.flush()
-    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="document_attached",
+    record_event(session, actor=principal.actor, entity=owner_type, entity_id=owner.id, action="document_attached",
                  data={"document_id": document.id, "kind": kind, "sha256": sha, "size": size})
     session.commit()
     return document
 
 
-def documents_of(session: Session, *, principal: Principal, claim_id: int) -> list[Document]:
-    """The documents of a claim the caller may see."""
-    claim = get_claim(session, principal=principal, claim_id=claim_id)
-    return list(session.exec(select(Document).where(Document.owner_type == "claim", Document.owner_id == claim.id)
+def documents_of(session: Session, *, principal: Principal, owner_type: str, owner_id: int) -> list[Document]:
+    """The documents of a claim or application the caller may see."""
+    owner = _owner(session, principal, owner_type, owner_id)
+    return list(session.exec(select(Document).where(Document.owner_type == owner_type, Document.owner_id == owner.id)
                              .order_by(Document.id)))
 
 
-def document_file(session: Session, *, principal: Principal, claim_id: int, document_id: int,
+def document_file(session: Session, *, principal: Principal, owner_type: str, owner_id: int, document_id: int,
                   documents_dir: Path) -> tuple[Document, Path]:
     """A document's row and the path of its bytes, scoped to what the caller may see."""
-    claim: Claim = get_claim(session, principal=principal, claim_id=claim_id)
-    document = session.exec(select(Document).where(Document.id == document_id, Document.owner_type == "claim",
-                                                   Document.owner_id == claim.id)).first()
+    owner = _owner(session, principal, owner_type, owner_id)
+    document = session.exec(select(Document).where(Document.id == document_id, Document.owner_type == owner_type,
+                                                   Document.owner_id == owner.id)).first()
     if document is None:
-        raise NotFound(f"No document {document_id} on claim {claim_id}.")
+        raise NotFound(f"No document {document_id} on {owner_type} {owner_id}.")
     return document, documents_dir / document.sha256[:2] / document.sha256

@@ -27,6 +27,7 @@ from claims.db import begin_write, lock_key, lock_rows
 from claims.errors import Conflict, Forbidden, PreconditionFailed, Unprocessable
 from claims.models import Decision
 from claims.models.base import utcnow
+from claims.services import events, evidence
 from claims.services.programs import loaded_rule
 from workflows.calendar import WorkCalendar
 from workflows.flows import APPLICANT_ACTIONS, REVIEW_STAGE_NAMES, STAGE_OF_STATE, review_flow, \
@@ -132,7 +133,8 @@ def stage_actors(session: Session, kind: Reviewable, flow: Flow, item) -> dict[s
 
 
 def run_transition(session: Session, kind: Reviewable, *, principal: Principal, registry, item_id: int, action: str,
-                   expected_version: int, today: date, reason: str = "", amount_fen: int | None = None):
+                   expected_version: int, today: date, reason: str = "", amount_fen: int | None = None,
+                   documents_requested: list[dict] | None = None):
     """Take one workflow action on an item: role-checked, guarded, locked, one transaction with decision, ledger, audit."""
     begin_write(session)
     item = kind.get(session, principal=principal, item_id=item_id, lock=True)
@@ -159,7 +161,8 @@ def run_transition(session: Session, kind: Reviewable, *, principal: Principal, 
     if refusals:
         raise Forbidden(refusals[0].message, code="separation_of_duties")
     apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=transition,
-                     item=item, rule=rule, today=today, reason=reason, amount_fen=amount_fen)
+                     item=item, rule=rule, today=today, reason=reason, amount_fen=amount_fen,
+                     documents_requested=documents_requested)
     if transition.action in ("submit", "resubmit") and holds:
         defer = flow.plan("defer", item.status, {"admin"}, context)
         apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=defer, item=item,
@@ -264,9 +267,12 @@ def _effect(name: str) -> Callable[[_Step], None]:
 
 
 def apply_transition(session: Session, kind: Reviewable, *, registry, principal: Principal, flow: Flow,
-                     transition: Transition, item, rule, today: date, reason: str, amount_fen: int | None) -> None:
-    """Carry out one planned transition: locks, effects, new state, SLA clock, decision row and audit event."""
+                     transition: Transition, item, rule, today: date, reason: str, amount_fen: int | None,
+                     documents_requested: list[dict] | None = None) -> None:
+    """Carry out one planned transition: locks, effects, new state, SLA clock, decision, audit event, outbox event."""
     effects = [_effect(name) for name in transition.effects]
+    evidence.check_transition(session, subject_type=kind.subject_type, subject=item, rule=rule,
+                              action=transition.action, documents_requested=documents_requested)
     step = _Step(kind, session, registry, principal, item, rule, today, amount_fen)
     if "reserve_budget" in transition.effects:
         # Usage is read by the recompute below: take every cap level's lock first, in the documented order.
@@ -293,5 +299,10 @@ def apply_transition(session: Session, kind: Reviewable, *, registry, principal:
     record_event(session, actor=principal.actor, entity=kind.subject_type, entity_id=item.id, action=transition.action,
                  data={"from": before, "to": item.status, "reason": reason, "computed_fen": item.computed_fen,
                        "amount_fen": step.decided_fen})
+    corrections = evidence.record_transition(session, subject_type=kind.subject_type, subject=item,
+                                             action=transition.action, documents_requested=documents_requested,
+                                             actor=principal.actor)
+    events.emit_transition(session, subject_type=kind.subject_type, subject=item, action=transition.action,
+                           from_state=before, to_state=item.status, reason=reason, data=corrections)
     if transition.action == "approve" and kind.on_approved:
         kind.on_approved(session, item, rule, today, principal)

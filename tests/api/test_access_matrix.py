@@ -27,6 +27,7 @@ from claims.auth import Principal, issue_api_key, issue_token
 from claims.models import Enterprise, Institution, ListMembership, User
 from claims.services import claims as claim_service
 from claims.services import loans as loan_service
+from tests.helpers import attach_required
 from workflows.identifiers import make_uscc
 
 TODAY = date(2026, 3, 2)
@@ -96,9 +97,9 @@ class World:
                                                    days_overdue=120)
         return loan
 
-    def claim(self, state: str = "draft"):
-        """A fresh bank A claim taken to the state through the review flow."""
-        from claims.services.demo import PATHS
+    def claim(self, state: str = "draft", complete: bool = False):
+        """A fresh bank A claim taken to the state through the review flow (with its documents when complete)."""
+        from claims.services.demo import PATHS, attach_required_documents
 
         loan = self.loan("non_performing")
         claim = claim_service.file_claim(
@@ -107,6 +108,10 @@ class World:
                                           days_overdue=120, classification="substandard"))
         actors = {"reviewer": self._staff("reviewer1"), "approver": self._staff("approver1"),
                   "payer": self._staff("payer1")}
+        if PATHS[state] or complete:
+            attach_required_documents(self.session, principal=self.bank_a, registry=self.registry,
+                                      subject_type="claim", subject=claim,
+                                      settings=self.app.extensions["claims"]["settings"])
         for actor, action, extra in PATHS[state]:
             who = self.bank_a if actor == "bank" else actors[actor]
             claim = claim_service.transition_claim(self.session, principal=who, registry=self.registry,
@@ -122,6 +127,35 @@ class World:
                                content_type="multipart/form-data")
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
+
+    def application_document(self, application_id: int) -> int:
+        """A PDF attached to a bank A application, through the API."""
+        response = self.app.test_client().post(
+            f"/applications/{application_id}/documents", headers=self.callers["bank_a"],
+            data={"kind": "application_form", "file": (io.BytesIO(PDF), "form.pdf")}, content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def endpoint(self) -> int:
+        """A webhook endpoint of bank A (the test settings allow the loopback receiver address)."""
+        from claims.services import webhooks
+
+        endpoint, _ = webhooks.register_endpoint(self.session, principal=self.bank_a,
+                                                 settings=self.app.extensions["claims"]["settings"],
+                                                 url="http://127.0.0.1:9/hooks", event_types=["claim.*"])
+        return endpoint.id
+
+    def delivery(self) -> tuple[int, int]:
+        """(endpoint, delivery) of bank A: an endpoint and one event owed to it."""
+        from claims.models import WebhookDelivery
+        from claims.services import events
+
+        endpoint_id = self.endpoint()
+        events.emit(self.session, type="claim.submitted", institution_id=self.bank_a.institution_id,
+                    subject_type="claim", subject_id=0, data={"claim": 0})
+        self.session.commit()
+        delivery = self.session.exec(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)).one()
+        return endpoint_id, delivery
 
     def institution_id(self, code: str = "BANK_A") -> int:
         """A seeded institution's id."""
@@ -187,13 +221,15 @@ class World:
         ext["today"] = date(2024, 10, 10)
         return loan.get_json()["id"]
 
-    def application(self, steps: tuple[tuple[str, str], ...] = ()) -> dict:
+    def application(self, steps: tuple[tuple[str, str], ...] = (), complete: bool = False) -> dict:
         """A fresh bank A interest-subsidy application for 2024Q3, taken through the review steps."""
         client = self.app.test_client()
         application = client.post("/applications", headers=self.callers["bank_a"], json=subsidy_body(
             self.subsidy_loan()))
         assert application.status_code == 201, application.get_json()
         application = application.get_json()
+        if steps or complete:
+            application = attach_required(client, self.callers["bank_a"], application, "applications")
         for who, action in steps:
             moved = client.post(f"/applications/{application['id']}/transitions", json={"action": action},
                                 headers={**self.callers[who], "If-Match": f'"{application["version"]}"'})
@@ -229,7 +265,7 @@ TRANSITIONS = {"bank_a": ("draft", "submit"), "bank_b": ("draft", "submit"), "re
 
 def _transition(w: World, role: str) -> Call:
     state, action = TRANSITIONS.get(role, ("draft", "submit"))
-    claim = w.claim(state)
+    claim = w.claim(state, complete=True)
     return Call("POST", f"/claims/{claim.id}/transitions", json={"action": action}, headers=_with_etag(claim))
 
 
@@ -275,7 +311,7 @@ APPLICATION_STEPS = {
 
 def _application_transition(w: World, role: str) -> Call:
     state, action = TRANSITIONS.get(role, ("draft", "submit"))
-    application = w.application(APPLICATION_STEPS.get(state, ()))
+    application = w.application(APPLICATION_STEPS.get(state, ()), complete=True)
     return Call("POST", f"/applications/{application['id']}/transitions", json={"action": action},
                 headers={"If-Match": f'"{application["version"]}"'})
 
@@ -411,6 +447,30 @@ POLICY: dict[str, Policy] = {
         w.application()), owned_by_bank_a=True),
     "POST /applications/{application_id}/transitions": Policy(
         frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"}, _application_transition, owned_by_bank_a=True),
+    "GET /applications/{application_id}/documents": Policy(EVERYONE, _get(
+        lambda w: f"/applications/{w.application()['id']}/documents"), owned_by_bank_a=True),
+    "POST /applications/{application_id}/documents": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/applications/{w.application()['id']}/documents",
+        data={"kind": "interest_voucher", "file": (io.BytesIO(PDF), "voucher.pdf")}), owned_by_bank_a=True),
+    "GET /applications/{application_id}/documents/{document_id}": Policy(EVERYONE, lambda w, r: (lambda a: Call(
+        "GET", f"/applications/{a}/documents/{w.application_document(a)}"))(w.application()["id"]),
+        owned_by_bank_a=True),
+    "GET /events": Policy(EVERYONE, _get(lambda w: "/events")),
+    "GET /webhooks/endpoints": Policy(frozenset(BANKS) | {"admin", "auditor"}, _get(lambda w: "/webhooks/endpoints")),
+    "POST /webhooks/endpoints": Policy(frozenset(BANKS), lambda w, r: Call("POST", "/webhooks/endpoints", json={
+        "url": "http://127.0.0.1:9/hooks", "events": ["*"]})),
+    "GET /webhooks/endpoints/{endpoint_id}": Policy(frozenset(BANKS) | {"admin", "auditor"}, _get(
+        lambda w: f"/webhooks/endpoints/{w.endpoint()}"), owned_by_bank_a=True),
+    "PATCH /webhooks/endpoints/{endpoint_id}": Policy(frozenset(BANKS), lambda w, r: Call(
+        "PATCH", f"/webhooks/endpoints/{w.endpoint()}", json={"description": "矩阵测试"}), owned_by_bank_a=True),
+    "POST /webhooks/endpoints/{endpoint_id}/secret": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/webhooks/endpoints/{w.endpoint()}/secret"), owned_by_bank_a=True),
+    "GET /webhooks/endpoints/{endpoint_id}/deliveries": Policy(frozenset(BANKS) | {"admin", "auditor"}, _get(
+        lambda w: f"/webhooks/endpoints/{w.endpoint()}/deliveries"), owned_by_bank_a=True),
+    "POST /webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": Policy(
+        frozenset(BANKS), lambda w, r: (lambda ids: Call(
+            "POST", f"/webhooks/endpoints/{ids[0]}/deliveries/{ids[1]}/redeliver"))(w.delivery()),
+        owned_by_bank_a=True),
 }
 
 

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from claims.models import AuditEvent
 from tests.api.test_claim_lifecycle import act, firm_on_list, pin_today, register
-from tests.helpers import problem
+from tests.helpers import attach_required, problem
 
 
 def test_a_tripped_breaker_suspends_registrations_until_an_admin_lifts_it(app, client, callers, db):
@@ -23,6 +23,7 @@ def test_a_tripped_breaker_suspends_registrations_until_an_admin_lifts_it(app, c
                                          "outstanding_principal": "800000.00"}, headers=bank_c.headers).get_json()
     # 40 % base + 10 pp unsecured = 50 %: 800,000.00 × 0.50 = 400,000.00.
     assert claim["computed_amount"] == "400000.00"
+    claim = attach_required(client, bank_c.headers, claim)
     for caller, action in ((bank_c, "submit"), (callers["reviewer1"], "start_review"), (callers["reviewer1"], "pass"),
                            (callers["approver1"], "approve")):
         claim = act(client, caller, claim, action)
@@ -66,6 +67,7 @@ def test_claims_submitted_while_deferred_wait_and_resume_when_lifted(app, client
     assert held.status_code == 200
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-05-20",
                                          "outstanding_principal": "500000.00"}, headers=bank_a.headers).get_json()
+    claim = attach_required(client, bank_a.headers, claim)
     claim = act(client, bank_a, claim, "submit")
     assert claim["status"] == "deferred"
     problem(client.post(f"/claims/{claim['id']}/transitions", json={"action": "start_review"},

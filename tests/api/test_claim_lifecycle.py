@@ -10,7 +10,7 @@ from sqlmodel import select
 from claims.audit import verify_chain
 from claims.ledger import trial_balance
 from claims.models import Enterprise, LedgerPosting, ListMembership
-from tests.helpers import problem
+from tests.helpers import attach_required, problem
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -96,12 +96,16 @@ def test_a_claim_goes_from_default_to_payment_and_recovery_with_exact_amounts(ap
     assert any(step["step"] == "cap:per_institution_year_share_of_registered" for step in claim["trace"])
 
     assert upload(client, bank_a, claim["id"], "claim_form").status_code == 201
+    claim = attach_required(client, bank_a.headers, claim)
     claim = act(client, bank_a, claim, "submit")
     assert claim["status"] == "submitted"
     claim = act(client, reviewer, claim, "start_review")
-    # The reviewer returns it: the collection statement is missing.
-    claim = act(client, reviewer, claim, "return", reason="缺少催收情况说明，请补正")
+    # The reviewer returns it asking for a fuller collection statement: the one on file no longer counts.
+    claim = act(client, reviewer, claim, "return", reason="催收情况说明不完整，请补正",
+                documents_requested=[{"kind": "collection_statement", "note": "补充电话及上门催收记录"}])
     assert claim["status"] == "returned"
+    assert [(i["kinds"], i["source"], i["missing"]) for i in claim["documents"]["missing"]] == [
+        (["collection_statement"], "return", 1)]
     assert upload(client, bank_a, claim["id"], "collection_statement").status_code == 201
     claim = act(client, bank_a, claim, "resubmit")
     assert claim["status"] == "first_review"
@@ -150,6 +154,7 @@ def _claim_in_second_review(app, client, callers, loan, reviewer):
                 headers=bank_a.headers)
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-20",
                                          "outstanding_principal": "800000.00"}, headers=bank_a.headers).get_json()
+    claim = attach_required(client, bank_a.headers, claim)
     claim = act(client, bank_a, claim, "submit")
     # An approver who also holds the reviewer role does first review here.
     with app.app_context():
@@ -177,6 +182,7 @@ def test_another_bank_gets_404_and_stale_etags_get_412(app, client, callers, thr
     problem(client.get(f"/loans/{loans[2]['id']}", headers=bank_b.headers), 404, "not_found")
     problem(client.post(f"/claims/{claim['id']}/transitions", json={"action": "withdraw"},
                         headers=bank_b.with_(**{"If-Match": f'"{claim["version"]}"'})), 404, "not_found")
+    claim = attach_required(client, bank_a.headers, claim)
     act(client, bank_a, claim, "submit")
     problem(client.post(f"/claims/{claim['id']}/transitions", json={"action": "withdraw"},
                         headers=bank_a.with_(**{"If-Match": f'"{claim["version"]}"'})), 412, "precondition_failed")

@@ -83,7 +83,7 @@ def fuzz_app(database_url, tmp_path_factory):
         seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     with unit_of_work(ext["sessions"]) as session:
-        demo.load_demo_activity(session, ext["programs"], today=date(2026, 3, 2))
+        demo.load_demo_activity(session, ext["programs"], today=date(2026, 3, 2), settings=s)
     application.extensions["claims"]["today"] = date(2026, 3, 2)
     application.config["DEMO_KEYS"] = report.demo_keys
     yield application

@@ -10,7 +10,7 @@ from claims.audit import verify_chain
 from claims.ledger import trial_balance
 from claims.models import Individual
 from tests.api.test_claim_lifecycle import act, pin_today
-from tests.helpers import problem
+from tests.helpers import attach_required, problem
 
 PROGRAM = "sz-startup-guarantee"
 
@@ -64,6 +64,7 @@ def test_a_guarantor_claim_splits_four_three_two_one_and_its_recovery_splits_bac
                                "district_government": "18250.00"}
     assert (claim["ratio"], claim["computed_amount"]) == ("0.40", "73000.01")
 
+    claim = attach_required(client, gua_a.headers, claim)
     for caller, action in ((gua_a, "submit"), (callers["reviewer1"], "start_review"), (callers["reviewer1"], "pass"),
                            (callers["approver1"], "approve"), (callers["payer1"], "pay")):
         claim = act(client, caller, claim, action)
@@ -152,6 +153,7 @@ def test_interest_beyond_the_day_cap_is_prorated_by_the_days_stated_or_elapsed(a
 
     # Review recomputes with the stored days: the amount holds through approval.
     claim = corrected.get_json()
+    claim = attach_required(client, gua_a.headers, claim)
     for caller, action in ((gua_a, "submit"), (callers["reviewer1"], "start_review"), (callers["reviewer1"], "pass"),
                            (callers["approver1"], "approve")):
         claim = act(client, caller, claim, action)

@@ -12,7 +12,7 @@ from claims.ledger import trial_balance
 from claims.models import Enterprise, ListMembership
 from claims.settings import ROOT
 from tests.api.test_claim_lifecycle import firm_on_no_list, pin_today, register
-from tests.helpers import problem
+from tests.helpers import attach_required, problem
 
 REVIEW = (("reviewer1", "start_review"), ("reviewer1", "pass"), ("approver1", "approve"), ("payer1", "pay"))
 
@@ -38,6 +38,7 @@ def step(client, caller, application, action, expect=200, **extra):
 
 
 def review_and_pay(client, callers, application, applicant):
+    application = attach_required(client, applicant.headers, application, "applications")
     application = step(client, applicant, application, "submit")
     for who, action in REVIEW:
         application = step(client, callers[who], application, action)
@@ -153,6 +154,7 @@ def test_a_guarantee_fee_subsidy_stops_at_the_firms_annual_cap_across_two_progra
     fee = apply(client, gua_a, program="sz-tech-fee", loan_id=loan["id"], fee_kind="guarantee_fee",
                 period_start="2024-01-01", period_end="2024-03-31", basis="500000.00")
     assert fee["computed_amount"] == "250000.00"
+    fee = attach_required(client, gua_a.headers, fee, "applications")
     fee = step(client, gua_a, fee, "submit")
     # The bank's interest subsidy in the other program (贴息), approved and paid first. Amounts are chosen to
     # reach the cap: 1y LPR at disbursement (2024-01-10) 3.45 %, ceiling 4.95 % > 4.50 %, so all interest
@@ -236,6 +238,7 @@ def test_an_exhausted_budget_caps_the_approval_as_for_claims(app, client, caller
     assert first["computed_amount"] == second["computed_amount"] == "80000.00"
     moved = []
     for application in (first, second):
+        application = attach_required(client, gua_a.headers, application, "applications")
         application = step(client, gua_a, application, "submit")
         application = step(client, callers["reviewer1"], application, "start_review")
         moved.append(step(client, callers["reviewer1"], application, "pass"))

@@ -18,6 +18,7 @@ from sqlmodel import select
 from claims.models import Enterprise, LedgerPosting, Loan
 from reports.periods import Period
 from tests.api.test_claim_lifecycle import act, firm_on_list, firm_on_no_list, pin_today, register
+from tests.helpers import attach_required
 
 
 @dataclass
@@ -48,6 +49,7 @@ def _claim(client, caller, loan, outstanding: str):
 
 
 def _review_and_pay(client, callers, claim, **approve):
+    claim = attach_required(client, callers["BANK_A"].headers, claim)
     claim = act(client, callers["BANK_A"], claim, "submit")
     claim = act(client, callers["reviewer1"], claim, "start_review")
     claim = act(client, callers["reviewer1"], claim, "pass")

@@ -50,6 +50,7 @@ class ClaimFactory:
 
     def __init__(self, app, session):
         self.session, self.registry = session, app.extensions["claims"]["programs"]
+        self.settings = app.extensions["claims"]["settings"]
         self.actors = actors(session)
         listed = set(session.exec(select(ListMembership.enterprise_id)))
         firms = [e for e in session.exec(select(Enterprise).order_by(Enterprise.id))
@@ -75,7 +76,7 @@ class ClaimFactory:
 
     def claim(self, state: str, bank: str = "BANK_A", outstanding_fen: int = 10_000_000, firm=None) -> Claim:
         """A claim on a fresh loan, taken to `state` (draft ... paid) by reviewer1, approver1 and payer1."""
-        from claims.services.demo import PATHS
+        from claims.services.demo import PATHS, attach_required_documents
 
         loan = self.loan(bank, principal_fen=max(100_000_000, outstanding_fen), firm=firm)
         principal = self.actors.banks[bank]
@@ -85,6 +86,9 @@ class ClaimFactory:
                                           days_overdue=100, classification="substandard"))
         who = {"bank": principal, "reviewer": self.actors.staff["reviewer1"],
                "approver": self.actors.staff["approver1"], "payer": self.actors.staff["payer1"]}
+        if PATHS[state]:
+            attach_required_documents(self.session, principal=principal, registry=self.registry,
+                                      subject_type="claim", subject=claim, settings=self.settings)
         for actor, action, extra in PATHS[state]:
             claim = claim_service.transition_claim(self.session, principal=who[actor], registry=self.registry,
                                                    claim_id=claim.id, action=action, expected_version=claim.version,

@@ -17,6 +17,7 @@ from reports.periods import last_closed_period
 from reports.scheduler import build_scheduler
 from tests.api.test_claim_lifecycle import act, firm_on_no_list, pin_today, register
 from tests.integration.statement_history import build_history
+from tests.helpers import attach_required
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ def _claim_submitted(app, client, callers, db, contract_no: str, *, firm_index: 
                                                      "days_overdue": 100}, headers=bank_a.headers)
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-15",
                                          "outstanding_principal": "500000.00"}, headers=bank_a.headers).get_json()
+    claim = attach_required(client, bank_a.headers, claim)
     return act(client, bank_a, claim, "submit")
 
 
@@ -152,7 +154,8 @@ def test_budget_snapshot_and_breaker_evaluation_record_their_counts(app, client,
 def test_the_scheduler_runs_the_configured_jobs_in_shanghai_time_with_hours_of_grace(app):
     scheduler = build_scheduler(app, background=True)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["breaker_evaluation", "budget_snapshot", "period_statements", "sla_sweep"]
+    assert sorted(jobs) == ["breaker_evaluation", "budget_snapshot", "deadline_reminders", "period_statements",
+                            "sla_sweep", "webhook_delivery"]
     assert str(jobs["period_statements"].trigger.timezone) == "Asia/Shanghai"
     assert "day='1'" in str(jobs["period_statements"].trigger) and "hour='1'" in str(jobs["period_statements"].trigger)
     scheduler.start(paused=True)
