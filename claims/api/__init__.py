@@ -5,9 +5,9 @@ from __future__ import annotations
 def register_blueprints(api) -> None:
     """Register every resource blueprint on the Api."""
     from claims.api import (applications, claims, enterprises, institutions, loans, lpr, programs, reference_data,
-                            rule_changes, system)
+                            rule_changes, system, users)
 
-    for module in (system, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
+    for module in (system, users, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
                    applications, lpr):
         api.register_blueprint(module.blp)
     from claims.api import jobs, statements

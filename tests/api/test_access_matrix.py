@@ -12,13 +12,11 @@ from __future__ import annotations
 import io
 import itertools
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from sqlmodel import select
@@ -449,9 +447,8 @@ def headers_by_role(app, callers, db) -> dict[str, dict[str, str]]:
     revoke_api_key(db, prefix=revoked.split("_")[1])
     db.commit()
     admin = db.exec(select(User).where(User.username == "admin")).one()
-    ttl = app.extensions["claims"]["settings"].token_ttl_seconds
-    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - ttl - 60):
-        expired = issue_token(admin, secret_key=app.config["SECRET_KEY"])
+    expired = issue_token(db, admin, access_ttl=-60)
+    db.commit()
     return {"bank_a": callers["BANK_A"].headers, "bank_b": callers["BANK_B"].headers,
             "reviewer": callers["reviewer1"].headers, "approver": callers["approver2"].headers,
             "payer": callers["payer1"].headers, "admin": callers["admin"].headers,
