@@ -202,12 +202,12 @@ def principal_for_token(session: Session, token: str) -> Principal:
     ).first()
     if row is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
-    if row.revoked_at is not None:
-        raise Unauthorized("The session has ended (logged out, password changed or user deactivated).",
-                           code="session_revoked")
     if row.access_expires_at <= utcnow():
         raise Unauthorized("The token has expired; renew it at POST /auth/refresh or log in again.",
                            code="token_expired")
+    if row.revoked_at is not None:
+        raise Unauthorized("The session has ended (logged out, password changed or user deactivated).",
+                           code="session_revoked")
     if not row.active:
         raise Unauthorized("The user is deactivated.", code="user_inactive")
     return Principal(kind="staff", name=row.display_name, roles=frozenset(r for r in row.roles.split(",") if r),

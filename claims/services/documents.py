@@ -1,4 +1,4 @@
-"""Evidence documents: type sniffed from content, size limited, stored by SHA-256, names never trusted."""
+"""Evidence documents: type sniffed, then checked by parsing; size limited, stored by SHA-256, names never trusted."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +13,9 @@ from sqlmodel import Session, select
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from claims.errors import (Conflict, Forbidden, NotFound, PayloadTooLarge, Problem, Unprocessable,
+                           UnsupportedMediaType)
+from claims.filecheck import check_document
 from claims.models import Claim, Document
 from claims.services.claims import EDITABLE_STATES, get_claim
 
@@ -22,7 +24,8 @@ DOCUMENT_KINDS = {
     "loan_contract": "借款合同", "disbursement_record": "放款凭证", "repayment_record": "还款记录",
     "court_document": "法院文书", "write_off": "核销材料", "financial_statement": "财务报表", "other": "其他",
 }
-# Content is recognised by its first bytes: a PDF named .jpg is still a PDF, and an executable is refused.
+# Content is recognised by its first bytes (a PDF named .jpg is still a PDF, an executable is refused),
+# then claims.filecheck parses it as that type.
 _MAGIC = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -80,6 +83,11 @@ def attach_document(session: Session, *, principal: Principal, claim_id: int, ki
         os.unlink(tmp.name)
         raise UnsupportedMediaType("Upload a PDF, PNG, JPEG or XLSX file.", code="document_type_refused",
                                    errors={"file": ["content is not an accepted document type"]})
+    try:
+        check_document(Path(tmp.name), content_type)
+    except Problem:
+        os.unlink(tmp.name)
+        raise
     sha = digest.hexdigest()
     target = documents_dir / sha[:2] / sha
     target.parent.mkdir(parents=True, exist_ok=True)

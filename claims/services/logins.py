@@ -12,7 +12,7 @@ from claims import auth
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import Locked, TooManyRequests, Unauthorized
+from claims.errors import Forbidden, Locked, TooManyRequests, Unauthorized
 from claims.models import LoginThrottle, StaffSession, User
 from claims.models.base import utcnow
 from claims.settings import Settings
@@ -131,7 +131,7 @@ def refresh(session: Session, *, s: Settings, refresh_token: str) -> Tokens:
 def log_out(session: Session, *, principal: Principal) -> None:
     """End the caller's own session."""
     if principal.session_id is None:
-        raise Unauthorized("Only a staff session can log out.", code="not_a_session")
+        raise Forbidden("Only a staff session logs out; an institution revokes its API key.", code="staff_only")
     begin_write(session)
     auth.revoke_sessions(session, user_id=principal.user_id, reason="logout", only_id=principal.session_id)
     record_event(session, actor=principal.actor, entity="user", entity_id=principal.user_id, action="logged_out",

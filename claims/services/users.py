@@ -7,7 +7,7 @@ from claims import auth
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import Conflict, NotFound, Unprocessable
+from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import LoginThrottle, User, UserProgram
 from claims.models.user import ALL_PROGRAMS, STAFF_ROLES
 from claims.passwords import check_password
@@ -92,7 +92,7 @@ def change_password(session: Session, *, principal: Principal, s: Settings, curr
                     new_password: str) -> int:
     """Change the caller's own password; every session of the user ends. Returns how many ended."""
     if principal.user_id is None:
-        raise Unprocessable("Only a staff user has a password.", code="not_a_user")
+        raise Forbidden("Only a staff user has a password.", code="staff_only")
     user = session.get(User, principal.user_id)
     try:
         auth.authenticate_user(session, username=user.username, password=current_password)
