@@ -12,7 +12,14 @@ from claims.app import create_app
 
 
 def _factory():
-    return create_app()
+    from claims.settings import SettingsError
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        # Fail closed with the reason and the fix, not a traceback.
+        click.echo(f"claims: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False)

@@ -91,6 +91,7 @@ def _sqlite_url(url: str) -> str:
 def load_settings(env: str | None = None, config_file: Path | None = None) -> Settings:
     """Load the settings for an environment (CLAIMS_ENV by default) with environment overrides."""
     # Fail closed: a server started without CLAIMS_ENV is production, never the development defaults.
+    implicit = not (env or os.environ.get("CLAIMS_ENV"))
     env = env or os.environ.get("CLAIMS_ENV") or "production"
     config_file = config_file or ROOT / "config/settings.toml"
     with open(config_file, "rb") as fh:
@@ -117,10 +118,14 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
         if isinstance(value, str) and kind in ("int", "float"):
             values[key] = int(value) if kind == "int" else float(value)
     settings = Settings(env=env, **values)
-    _check_secret("CLAIMS_SECRET_KEY", settings.secret_key, production=env == "production")
-    _check_secret("CLAIMS_AUDIT_KEY", settings.audit_key, production=env == "production")
-    if settings.audit_key == settings.secret_key:
-        raise SettingsError("CLAIMS_AUDIT_KEY must differ from CLAIMS_SECRET_KEY (rotated separately)")
+    try:
+        _check_secret("CLAIMS_SECRET_KEY", settings.secret_key, production=env == "production")
+        _check_secret("CLAIMS_AUDIT_KEY", settings.audit_key, production=env == "production")
+        if settings.audit_key == settings.secret_key:
+            raise SettingsError("CLAIMS_AUDIT_KEY must differ from CLAIMS_SECRET_KEY (rotated separately)")
+    except SettingsError as exc:
+        where = "production (CLAIMS_ENV is unset)" if implicit else env
+        raise SettingsError(f"refusing to start as {where}: {exc}") from None
     return settings
 
 

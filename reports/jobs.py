@@ -116,6 +116,7 @@ JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
     "sla_sweep": (housekeeping.sla_sweep, "Flag overdue reviews; close returned claims not corrected in time"),
     "breaker_evaluation": (housekeeping.breaker_evaluation, "Trip circuit breakers past their threshold"),
     "budget_snapshot": (housekeeping.budget_snapshot, "Record each program's budget position for the day"),
+    "audit_checkpoint": (housekeeping.audit_checkpoint, "Sign the audit chain's head (daily anchor for audit-verify)"),
 }
 
 
