@@ -557,3 +557,89 @@ def test_each_caller_gets_the_designed_answer(operation, app, client, callers, d
     finally:
         world.session.close()
     assert not failures, "\n".join(map(str, failures))
+
+
+def _all_pages(client, path: str, headers: dict[str, str]) -> list[dict]:
+    items, page = [], 1
+    while True:
+        response = client.get(f"{path}{'&' if '?' in path else '?'}page={page}&page_size=100", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        batch = response.get_json()
+        items += batch
+        if len(batch) < 100:
+            return items
+        page += 1
+
+
+def test_staff_act_only_on_the_programs_they_are_granted(app, client, callers, db, headers_by_role):
+    app.extensions["claims"]["today"] = TODAY
+    world = World(app, headers_by_role, db, callers)
+    try:
+        claims = [world.claim("submitted") for _ in range(3)]
+        application = world.application(APPLICATION_STEPS["submitted"])
+    finally:
+        world.session.close()
+    scoped, reviewer = headers_by_role[SCOPED], headers_by_role["reviewer"]
+    leaks = 0
+    # The reviewer granted every program sees all of bank A's Shenzhen rows; the Ningbo reviewer none of them.
+    assert {c["id"] for c in _all_pages(client, "/claims", reviewer)} >= {c.id for c in claims}
+    leaks += len(_all_pages(client, "/claims", scoped)) + len(_all_pages(client, "/applications", scoped))
+    leaks += len(_all_pages(client, "/claims?status=submitted", scoped))
+    for claim in claims:
+        leaks += client.get(f"/claims/{claim.id}", headers=scoped).status_code != 404
+        leaks += client.get(f"/claims/{claim.id}/documents", headers=scoped).status_code != 404
+        acted = client.post(f"/claims/{claim.id}/transitions", json={"action": "start_review"},
+                            headers={**scoped, "If-Match": f'"{claim.version}"'})
+        leaks += acted.status_code != 404
+    leaks += client.get(f"/applications/{application['id']}", headers=scoped).status_code != 404
+    assert leaks == 0
+    CHECKED["scoping"] += 3 + 3 * len(claims) + 1
+    # Granting the program lets the same reviewer act on it: the grant is the only thing in the way.
+    user_id = db.exec(select(User.id).where(User.username == "reviewer_nb")).one()
+    granted = client.put(f"/users/{user_id}/programs", headers=headers_by_role["admin"],
+                         json={"programs": ["nb-whitelist-pool", "sz-sme-pool"]})
+    assert granted.status_code == 200
+    started = client.post(f"/claims/{claims[0].id}/transitions", json={"action": "start_review"},
+                          headers={**scoped, "If-Match": f'"{claims[0].version}"'})
+    assert started.status_code == 200 and started.get_json()["status"] == "first_review"
+    assert {c["id"] for c in _all_pages(client, "/claims", scoped)} >= {c.id for c in claims}
+    assert _all_pages(client, "/applications", scoped) == []  # sz-tech-interest is still not granted
+
+
+FACTS = ("annual_revenue", "size", "district", "industry")
+
+
+def test_banks_see_every_firm_by_name_and_uscc_but_facts_only_of_their_own_borrowers(app, client, callers, db,
+                                                                                       headers_by_role):
+    app.extensions["claims"]["today"] = TODAY
+    world = World(app, headers_by_role, db, callers)
+    try:
+        own = {world.loan().enterprise_id for _ in range(3)}
+    finally:
+        world.session.close()
+    firms = db.exec(select(Enterprise)).all()
+    with_revenue = {e.id for e in firms if e.annual_revenue_fen is not None}
+    assert with_revenue - own, "the seeds must hold firms with revenue that bank A does not lend to"
+    leaks, checked = 0, 0
+    for bank, borrowers in (("bank_a", own), ("bank_b", set())):
+        listed = _all_pages(client, "/enterprises", headers_by_role[bank])
+        assert len(listed) == len(firms) and all(e["uscc"] and e["name"] for e in listed)
+        for firm in listed:
+            checked += 1
+            visible = firm["id"] in borrowers
+            assert firm["facts_visible"] is visible
+            leaks += (not visible) and any(firm[f] is not None for f in FACTS)
+        for firm_id in sorted(with_revenue)[:10] + sorted(own):
+            detail = client.get(f"/enterprises/{firm_id}", headers=headers_by_role[bank]).get_json()
+            checked += 1
+            if firm_id in borrowers:
+                assert detail["facts_visible"] and detail["size"] is not None
+            else:
+                leaks += any(detail[f] is not None for f in FACTS) or bool(detail["memberships"])
+        # Searching by revenue's neighbours (name, code) never brings the facts back either.
+        searched = client.get(f"/enterprises?q={firms[0].uscc[:8]}", headers=headers_by_role[bank]).get_json()
+        leaks += sum(1 for f in searched if f["id"] not in borrowers and f["annual_revenue"] is not None)
+    staff = _all_pages(client, "/enterprises", headers_by_role["reviewer"])
+    assert {f["id"] for f in staff if f["annual_revenue"] is not None} == with_revenue
+    assert leaks == 0
+    CHECKED["enterprise_visibility"] += checked
