@@ -46,11 +46,23 @@ class EnterpriseSchema(StrictSchema):
     annual_revenue_fen = Money(data_key="annual_revenue", allow_none=True, load_default=None)
     district = fields.String(load_default="", validate=validate.Length(max=64))
     industry = fields.String(load_default="", validate=validate.Length(max=64))
-    facts_visible = fields.Boolean(dump_only=True, metadata={
+
+
+class EnterpriseViewSchema(StrictSchema):
+    """An enterprise as the caller may see it: a bank sees the facts of the firms it lends to only (else null)."""
+
+    id = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    size = fields.String(allow_none=True)
+    annual_revenue_fen = Money(data_key="annual_revenue", allow_none=True)
+    district = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    facts_visible = fields.Boolean(metadata={
         "description": "False when the caller is a bank that does not lend to the firm: only its identity is shown"})
 
 
-class EnterpriseDetailSchema(EnterpriseSchema):
+class EnterpriseDetailSchema(EnterpriseViewSchema):
     memberships = fields.List(fields.Nested(MembershipSchema), dump_only=True)
     attributes = fields.List(fields.Nested(AttributeSchema), dump_only=True)
 
@@ -89,7 +101,7 @@ class ImportReportSchema(StrictSchema):
 @blp.route("/enterprises")
 class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuery, location="query")
-    @blp.response(200, EnterpriseSchema(many=True))
+    @blp.response(200, EnterpriseViewSchema(many=True))
     @blp.paginate()
     def get(self, query, pagination_parameters):
         """List enterprises, filtered by name or code and by list membership on a date."""
@@ -100,7 +112,7 @@ class Enterprises(MethodView):
         return enterprises.as_seen_by(session, principal=principal, enterprises=list(result.items))
 
     @blp.arguments(EnterpriseSchema)
-    @blp.response(201, EnterpriseSchema)
+    @blp.response(201, EnterpriseViewSchema)
     def post(self, body):
         """Record an enterprise (admin or institution)."""
         enterprise = enterprises.register_enterprise(context.session(), principal=context.principal(), **body)
