@@ -155,3 +155,33 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
                            f"{first.at.isoformat(timespec='seconds')}Z, is missing (events were deleted)",
                            len(checkpoints))
     return ChainReport(ok=True, checked=checked, checkpoints=len(checkpoints))
+
+
+def _legacy_hash(prev_hash: str, event: AuditEvent) -> str:
+    # Before revision 0006 the links were plain SHA-256, which anyone with write access could recompute.
+    body = canonical_json({
+        "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor, "entity": event.entity,
+        "entity_id": event.entity_id, "action": event.action, "data": event.data,
+    })
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def reseal_legacy_chain(session: Session) -> AuditCheckpoint:
+    """Check a pre-0006 chain link by link as plain SHA-256, re-link it with the keyed HMAC and sign its head.
+
+    Run once after upgrading a database whose events predate the audit key (`claims audit-reseal`);
+    it refuses a chain that is already keyed or whose legacy links are broken.
+    """
+    lock_rows(session, _AUDIT_LOCK)
+    if session.exec(select(AuditCheckpoint.id).limit(1)).first() is not None:
+        raise ValueError("the chain already has signed checkpoints: it is keyed, nothing to reseal")
+    key, old_prev, new_prev = _key(session), GENESIS, GENESIS
+    for event in list(session.exec(select(AuditEvent).order_by(AuditEvent.seq))):
+        if event.prev_hash != old_prev or event.hash != _legacy_hash(old_prev, event):
+            raise ValueError(f"event {event.seq} does not verify as a legacy SHA-256 link; not resealing")
+        old_prev = event.hash
+        event.prev_hash, event.hash = new_prev, event_hash(key, new_prev, event)
+        new_prev = event.hash
+        session.add(event)
+    session.flush()
+    return write_checkpoint(session)

@@ -181,6 +181,20 @@ def audit_checkpoint() -> None:
                    f"head {checkpoint.head_hash[:16]}")
 
 
+@main.command("audit-reseal")
+def audit_reseal() -> None:
+    """Once, after upgrading a pre-0006 database: check its plain SHA-256 chain, re-link it with the audit key."""
+    from claims.audit import reseal_legacy_chain
+    from claims.db import unit_of_work
+
+    try:
+        with unit_of_work(_ext()["sessions"]) as session:
+            checkpoint = reseal_legacy_chain(session)
+            click.echo(f"resealed {checkpoint.count} events with the audit key; checkpoint {checkpoint.id} signed")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command("scheduler")
 @click.option("--once", multiple=True, metavar="JOB", help="Fire this job now and exit when done (repeatable).")
 def scheduler(once: tuple[str, ...]) -> None:

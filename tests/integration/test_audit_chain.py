@@ -99,3 +99,22 @@ def test_the_chain_is_keyed_a_different_key_breaks_every_link(app, db, chain):
     report = verify_chain(db)
     assert not report.ok and report.first_broken_seq == 1 and report.reason == "content does not match its hash"
     assert chain_head(db).label == f"#{chain.seq} {chain.hash[:16]}" and chain.hash != GENESIS
+
+
+def test_a_legacy_sha256_chain_is_resealed_once_with_the_key(app, db):
+    from claims.audit import _legacy_hash
+    from claims.models import AuditEvent
+
+    # Rewrite the seeded chain as revision 0005 stored it: plain SHA-256 links.
+    prev = GENESIS
+    for event in db.exec(sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars():
+        event.prev_hash, event.hash = prev, _legacy_hash(prev, event)
+        prev = event.hash
+    db.commit()
+    assert verify(app)[0] == 1
+    result = app.test_cli_runner().invoke(main, ["audit-reseal"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0 and "resealed" in result.output
+    code, output = verify(app)
+    assert code == 0 and "1 signed checkpoints hold" in output
+    again = app.test_cli_runner().invoke(main, ["audit-reseal"], obj=ScriptInfo(create_app=lambda: app))
+    assert again.exit_code == 1 and "already has signed checkpoints" in again.output
