@@ -185,3 +185,35 @@ def reseal_legacy_chain(session: Session) -> AuditCheckpoint:
         session.add(event)
     session.flush()
     return write_checkpoint(session)
+
+
+def rekey_chain(session: Session, *, old_key: str) -> AuditCheckpoint:
+    """Verify the chain under the old key, then re-link every event and re-sign every checkpoint under the session's key."""
+    new_key, had = _key(session), "audit_key" in session.info
+    saved = session.info.get("audit_key")
+    session.info["audit_key"] = old_key
+    try:
+        report = verify_chain(session)
+    finally:
+        if had:
+            session.info["audit_key"] = saved
+        else:
+            session.info.pop("audit_key")
+    if not report.ok:
+        raise ValueError(f"the chain does not verify under the old key (seq {report.first_broken_seq}: "
+                         f"{report.reason}); not re-keying")
+    lock_rows(session, _AUDIT_LOCK)
+    renamed, prev = {}, GENESIS
+    for event in list(session.exec(select(AuditEvent).order_by(AuditEvent.seq))):
+        event.prev_hash, old = prev, event.hash
+        event.hash = prev = event_hash(new_key, prev, event)
+        renamed[old] = event.hash
+        session.add(event)
+    for checkpoint in session.exec(select(AuditCheckpoint)):
+        checkpoint.head_hash = renamed.get(checkpoint.head_hash, checkpoint.head_hash)
+        checkpoint.signature = _checkpoint_signature(new_key, checkpoint)
+        session.add(checkpoint)
+    session.flush()
+    record_event(session, actor="system", entity="audit", entity_id="chain", action="rekeyed",
+                 data={"events": len(renamed)})
+    return write_checkpoint(session)

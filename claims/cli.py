@@ -195,6 +195,22 @@ def audit_reseal() -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@main.command("audit-rekey")
+@click.option("--old-key", envvar="CLAIMS_OLD_AUDIT_KEY", prompt=True, hide_input=True,
+              help="The audit key the chain was written with (CLAIMS_AUDIT_KEY now holds the new one)")
+def audit_rekey(old_key: str) -> None:
+    """Rotate the audit key: verify under the old key, re-link and re-sign everything under the new one."""
+    from claims.audit import rekey_chain
+    from claims.db import unit_of_work
+
+    try:
+        with unit_of_work(_ext()["sessions"]) as session:
+            checkpoint = rekey_chain(session, old_key=old_key)
+            click.echo(f"re-keyed {checkpoint.count - 1} events; checkpoint {checkpoint.id} signed with the new key")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command("scheduler")
 @click.option("--once", multiple=True, metavar="JOB", help="Fire this job now and exit when done (repeatable).")
 def scheduler(once: tuple[str, ...]) -> None:

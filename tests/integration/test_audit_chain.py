@@ -118,3 +118,22 @@ def test_a_legacy_sha256_chain_is_resealed_once_with_the_key(app, db):
     assert code == 0 and "1 signed checkpoints hold" in output
     again = app.test_cli_runner().invoke(main, ["audit-reseal"], obj=ScriptInfo(create_app=lambda: app))
     assert again.exit_code == 1 and "already has signed checkpoints" in again.output
+
+
+def test_the_audit_key_is_rotated_by_re_keying_the_verified_chain(app, db, chain):
+    sessions = app.extensions["claims"]["sessions"]
+    old = app.extensions["claims"]["settings"].audit_key
+    new = "rotated-audit-key-Zq8Lm3Vx7Tb2Nw5Rk9Hc4Jd"
+    sessions.configure(info={"audit_key": new})
+    try:
+        assert verify(app)[0] == 1  # the old chain does not verify under the new key
+        wrong = app.test_cli_runner().invoke(main, ["audit-rekey", "--old-key", "not-the-old-key"],
+                                             obj=ScriptInfo(create_app=lambda: app))
+        assert wrong.exit_code == 1 and "does not verify under the old key" in wrong.output
+        rekeyed = app.test_cli_runner().invoke(main, ["audit-rekey", "--old-key", old],
+                                               obj=ScriptInfo(create_app=lambda: app))
+        assert rekeyed.exit_code == 0 and f"re-keyed {chain.count} events" in rekeyed.output
+        code, output = verify(app)
+        assert code == 0 and f"{chain.count + 1} events, 2 signed checkpoints hold" in output
+    finally:
+        sessions.configure(info={"audit_key": old})
