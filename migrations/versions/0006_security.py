@@ -2,7 +2,7 @@
 who issued an API key and when it was first used
 
 Revision ID: 0006_security
-Revises: 0005_money_controls
+Revises: 0007_reference_data
 Create Date: 2026-12-01 22:51:13
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0006_security'
-down_revision: Union[str, None] = '0005_money_controls'
+down_revision: Union[str, None] = '0007_reference_data'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
