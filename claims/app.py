@@ -9,6 +9,8 @@ from claims.api import register_blueprints
 from claims.api.context import install_request_hooks
 from claims.api.limits import install_limits
 from claims.api.problems import ProblemApi, register_error_handlers
+from claims.audit import configure_key
+from claims.logs import install_logging, install_request_log
 from claims.db import make_engine, make_session_factory
 from claims.settings import Settings, load_settings
 from claims.services.rulebook import PublishedRules
@@ -18,7 +20,7 @@ Loan risk-compensation, guarantee-fund, subsidy and reward programs for a city f
 cooperating banks, insurers and guarantors.
 
 **Authentication.** Institutions send `X-API-Key: ck_…`; staff log in at `POST /auth/token` and send
-`Authorization: Bearer <token>`. **Money** is a JSON string with two decimals (`"12345.60"`), never a
+`Authorization: Bearer <token>` (15 minutes; renew at `POST /auth/refresh`, end at `POST /auth/logout`). **Money** is a JSON string with two decimals (`"12345.60"`), never a
 number. **Errors** are `application/problem+json` with a stable `code`. **Lists** take `page` and
 `page_size` and answer with an `X-Pagination` header.
 """
@@ -48,10 +50,13 @@ def create_app(settings: Settings | None = None) -> Flask:
             "security": [{"apiKey": []}, {"bearer": []}],
         },
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_logging()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
+    # The audit key travels with the sessions (and the process), never into the database.
+    sessions.configure(info={"audit_key": settings.audit_key})
+    configure_key(settings.audit_key)
     app.extensions["claims"] = {
         "settings": settings,
         "engine": engine,
@@ -64,5 +69,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["claims_api"] = api
     register_error_handlers(app)
     install_request_hooks(app)
+    install_request_log(app)
     register_blueprints(api)
     return app

@@ -1,18 +1,21 @@
-"""Who is calling: institution API keys, staff passwords and expiring tokens, roles and tenant scope."""
+"""Who is calling: institution API keys, staff passwords and sessions, roles, tenant and program scope."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
+from claims.db import begin_write
 from claims.errors import Forbidden, Unauthorized
-from claims.models import ApiKey, Institution, User
+from claims.models import ApiKey, Institution, StaffSession, User, UserProgram
+from claims.models.user import ALL_PROGRAMS
 from claims.models.base import utcnow
 
 KEY_PREFIX = "ck_"
@@ -30,6 +33,8 @@ class Principal:
     roles: frozenset[str]
     institution_id: int | None = None
     user_id: int | None = None
+    programs: frozenset[str] | None = None  # staff: the granted programs; None = every program
+    session_id: int | None = None
 
     @property
     def actor(self) -> str:
@@ -47,6 +52,13 @@ class Principal:
             raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.", code="role_required")
 
 
+def within_programs(principal: Principal, statement, program_column):
+    """Restrict a select to the programs a staff caller is granted (institutions are scoped by tenant)."""
+    if principal.is_institution or principal.programs is None:
+        return statement
+    return statement.where(program_column.in_(sorted(principal.programs)))
+
+
 SYSTEM = Principal(kind="staff", name="system", roles=frozenset({"admin"}), user_id=None)
 
 
@@ -56,11 +68,13 @@ def hash_api_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_api_key(session: Session, *, institution: Institution, label: str = "") -> tuple[ApiKey, str]:
+def issue_api_key(session: Session, *, institution: Institution, label: str = "",
+                  issued_by: str = "") -> tuple[ApiKey, str]:
     """Create a key for an institution; the plaintext is returned once and never stored."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(institution_id=institution.id, prefix=prefix, secret_hash=hash_api_secret(secret), label=label)
+    key = ApiKey(institution_id=institution.id, prefix=prefix, secret_hash=hash_api_secret(secret), label=label,
+                 issued_by=issued_by[:100])
     session.add(key)
     session.flush()
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
@@ -83,7 +97,8 @@ def principal_for_api_key(session: Session, presented: str) -> Principal:
     prefix, _, secret = presented[len(KEY_PREFIX):].partition("_")
     # Every request reads this, so only the columns the decision needs, not the two whole rows.
     row = session.execute(
-        select(ApiKey.secret_hash, ApiKey.revoked_at, Institution.id, Institution.name, Institution.status)
+        select(ApiKey.id.label("key_id"), ApiKey.secret_hash, ApiKey.revoked_at, ApiKey.first_used_at, Institution.id,
+               Institution.name, Institution.status)
         .join(Institution, Institution.id == ApiKey.institution_id).where(ApiKey.prefix == prefix)
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, hash_api_secret(secret)):
@@ -92,6 +107,14 @@ def principal_for_api_key(session: Session, presented: str) -> Principal:
         raise Unauthorized("The API key has been revoked.", code="api_key_revoked")
     if row.status != "active":
         raise Unauthorized("The institution is not active.", code="institution_inactive")
+    if row.first_used_at is None:
+        # The institution sees when its key was first used (GET /institutions/{id}/keys): a key used
+        # before the bank itself deployed it shows up as a use it did not make. Its own short write
+        # transaction (once per key), so SQLite never has to upgrade the reading one.
+        begin_write(session)
+        session.execute(sa_update(ApiKey).where(ApiKey.id == row.key_id, ApiKey.first_used_at.is_(None))
+                        .values(first_used_at=utcnow()))
+        session.commit()
     return Principal(kind="institution", name=row.name, roles=frozenset({"institution"}), institution_id=row.id)
 
 
@@ -112,24 +135,80 @@ def authenticate_user(session: Session, *, username: str, password: str) -> User
     return user
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="claims-staff-token")
+ACCESS_PREFIX, REFRESH_PREFIX = "cs_", "cr_"
 
 
-def issue_token(user: User, *, secret_key: str) -> str:
-    """A signed token naming the user; it expires by age and dies when the password changes."""
-    return _serializer(secret_key).dumps({"uid": user.id, "pw": user.password_hash[-16:]})
+def _token_hash(token: str) -> str:
+    # Session tokens are 256-bit random values, so SHA-256 is a sound one-way store (as for API keys).
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def principal_for_token(session: Session, token: str, *, secret_key: str, max_age: int) -> Principal:
-    """Resolve a staff bearer token, or raise 401 (expired, forged, user gone or deactivated)."""
-    try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise Unauthorized("The token has expired; log in again.", code="token_expired") from None
-    except BadSignature:
-        raise Unauthorized("The token is not valid.", code="invalid_token") from None
-    user = session.get(User, data.get("uid"))
-    if user is None or not user.active or user.password_hash[-16:] != data.get("pw"):
-        raise Unauthorized("The token is no longer valid.", code="invalid_token")
-    return Principal(kind="staff", name=user.display_name, roles=user.role_set, user_id=user.id)
+def open_session(session: Session, user: User, *, access_ttl: int, refresh_ttl: int,
+                 address: str = "") -> tuple[StaffSession, str, str]:
+    """Start a staff session: random access and refresh tokens, returned once, stored only as hashes."""
+    access, refresh = ACCESS_PREFIX + secrets.token_urlsafe(32), REFRESH_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = StaffSession(user_id=user.id, access_hash=_token_hash(access), refresh_hash=_token_hash(refresh),
+                       created_at=now, access_expires_at=now + timedelta(seconds=access_ttl),
+                       refresh_expires_at=now + timedelta(seconds=refresh_ttl), address=address[:64])
+    session.add(row)
+    session.flush()
+    return row, access, refresh
+
+
+def issue_token(session: Session, user: User, *, access_ttl: int = 3600, refresh_ttl: int = 3600) -> str:
+    """An access token for a user in a session of its own (tests and tools; logins go through open_session)."""
+    return open_session(session, user, access_ttl=access_ttl, refresh_ttl=refresh_ttl)[1]
+
+
+def find_session(session: Session, *, refresh_token: str) -> StaffSession | None:
+    """The live session a refresh token belongs to, or None."""
+    row = session.exec(select(StaffSession).where(StaffSession.refresh_hash == _token_hash(refresh_token))).first()
+    if row is None or row.revoked_at is not None or row.refresh_expires_at <= utcnow():
+        return None
+    return row
+
+
+def rotate_session(session: Session, row: StaffSession, *, access_ttl: int) -> tuple[str, str]:
+    """New access and refresh tokens for a live session; its refresh deadline (the longest it lives) stays."""
+    access, refresh = ACCESS_PREFIX + secrets.token_urlsafe(32), REFRESH_PREFIX + secrets.token_urlsafe(32)
+    row.access_hash, row.refresh_hash = _token_hash(access), _token_hash(refresh)
+    row.access_expires_at = min(utcnow() + timedelta(seconds=access_ttl), row.refresh_expires_at)
+    session.add(row)
+    session.flush()
+    return access, refresh
+
+
+def revoke_sessions(session: Session, *, user_id: int, reason: str, only_id: int | None = None) -> int:
+    """End a user's live sessions (or just one of them); returns how many were ended."""
+    statement = sa_update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
+    if only_id is not None:
+        statement = statement.where(StaffSession.id == only_id)
+    return session.execute(statement.values(revoked_at=utcnow(), revoked_reason=reason[:32])).rowcount
+
+
+def granted_programs(session: Session, user_id: int) -> frozenset[str] | None:
+    """The programs a staff user's roles apply to; None means every program."""
+    codes = frozenset(session.exec(select(UserProgram.program_code).where(UserProgram.user_id == user_id)))
+    return None if ALL_PROGRAMS in codes else codes
+
+
+def principal_for_token(session: Session, token: str) -> Principal:
+    """Resolve a staff bearer token, or raise 401 (unknown, expired, revoked, user deactivated)."""
+    row = session.execute(
+        select(StaffSession.id, StaffSession.access_expires_at, StaffSession.revoked_at, User.id.label("uid"),
+               User.display_name, User.roles, User.active)
+        .join(User, User.id == StaffSession.user_id).where(StaffSession.access_hash == _token_hash(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("The token is not valid.", code="invalid_token")
+    if row.access_expires_at <= utcnow():
+        raise Unauthorized("The token has expired; renew it at POST /auth/refresh or log in again.",
+                           code="token_expired")
+    if row.revoked_at is not None:
+        raise Unauthorized("The session has ended (logged out, password changed or user deactivated).",
+                           code="session_revoked")
+    if not row.active:
+        raise Unauthorized("The user is deactivated.", code="user_inactive")
+    return Principal(kind="staff", name=row.display_name, roles=frozenset(r for r in row.roles.split(",") if r),
+                     user_id=row.uid, programs=granted_programs(session, row.uid), session_id=row.id)

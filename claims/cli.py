@@ -12,7 +12,14 @@ from claims.app import create_app
 
 
 def _factory():
-    return create_app()
+    from claims.settings import SettingsError
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        # Fail closed with the reason and the fix, not a traceback.
+        click.echo(f"claims: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False)
@@ -49,6 +56,10 @@ def _require_current_schema() -> None:
 @click.option("--demo/--no-demo", default=False, help="Also load demo staff, keys, loans and claims.")
 def seed(demo: bool) -> None:
     """Load reference data (and demo data) idempotently."""
+    if demo and _ext()["settings"].env == "production":
+        # Demo staff passwords and API keys are published in the README: never on a production database.
+        raise click.ClickException("seed --demo installs well-known passwords and API keys; it is refused "
+                                   "in production (set CLAIMS_ENV=development for a demo)")
     _require_current_schema()
     from claims.db import unit_of_work
     from claims.services import seeding
@@ -86,17 +97,26 @@ def seed(demo: bool) -> None:
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True)
 @click.option("--roles", required=True, help="Comma-separated: reviewer,approver,payer,admin,auditor")
+@click.option("--programs", default="*", show_default=True,
+              help="Comma-separated program codes the roles apply to, or * for every program")
 @click.password_option(envvar="CLAIMS_NEW_USER_PASSWORD")
-def create_user(username: str, display_name: str, roles: str, password: str) -> None:
-    """Create a staff user."""
+def create_user(username: str, display_name: str, roles: str, programs: str, password: str) -> None:
+    """Create a staff user (the password policy applies)."""
     from claims.auth import SYSTEM
+    from claims.errors import Problem
     from claims.services import users
 
     session = _ext()["sessions"]()
     with session:
-        user = users.create_user(session, principal=SYSTEM, username=username, display_name=display_name,
-                                 password=password, roles=[r.strip() for r in roles.split(",") if r.strip()])
-    click.echo(f"created user {user.username} (id {user.id}) with roles {user.roles}")
+        try:
+            user = users.create_user(session, principal=SYSTEM, s=_ext()["settings"], username=username,
+                                     display_name=display_name, password=password,
+                                     roles=[r.strip() for r in roles.split(",") if r.strip()],
+                                     programs=[p.strip() for p in programs.split(",") if p.strip()],
+                                     known_programs=set(_ext()["programs"].programs()))
+        except Problem as exc:
+            raise click.ClickException(exc.detail) from None
+    click.echo(f"created user {user.username} (id {user.id}) with roles {user.roles} on programs {programs}")
 
 
 @main.command("issue-key")
@@ -135,18 +155,60 @@ def revoke_key(prefix: str) -> None:
 
 @main.command("audit-verify")
 def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken link."""
+    """Recompute the audit HMAC chain and check the signed checkpoints; exit 1 naming the first broken link."""
     from claims.audit import verify_chain
 
     session = _ext()["sessions"]()
     with session:
         report = verify_chain(session)
     if report.ok:
-        click.echo(f"audit chain intact: {report.checked} events")
+        click.echo(f"audit chain intact: {report.checked} events, {report.checkpoints} signed checkpoints hold")
         return
     click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
                f"({report.checked} events verified before it)", err=True)
     sys.exit(1)
+
+
+@main.command("audit-checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the audit chain's current head now (the audit_checkpoint job does it daily)."""
+    from claims.audit import write_checkpoint
+    from claims.db import unit_of_work
+
+    with unit_of_work(_ext()["sessions"]) as session:
+        checkpoint = write_checkpoint(session)
+        click.echo(f"checkpoint {checkpoint.id}: seq {checkpoint.seq}, {checkpoint.count} events, "
+                   f"head {checkpoint.head_hash[:16]}")
+
+
+@main.command("audit-reseal")
+def audit_reseal() -> None:
+    """Once, after upgrading a pre-0006 database: check its plain SHA-256 chain, re-link it with the audit key."""
+    from claims.audit import reseal_legacy_chain
+    from claims.db import unit_of_work
+
+    try:
+        with unit_of_work(_ext()["sessions"]) as session:
+            checkpoint = reseal_legacy_chain(session)
+            click.echo(f"resealed {checkpoint.count} events with the audit key; checkpoint {checkpoint.id} signed")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("audit-rekey")
+@click.option("--old-key", envvar="CLAIMS_OLD_AUDIT_KEY", prompt=True, hide_input=True,
+              help="The audit key the chain was written with (CLAIMS_AUDIT_KEY now holds the new one)")
+def audit_rekey(old_key: str) -> None:
+    """Rotate the audit key: verify under the old key, re-link and re-sign everything under the new one."""
+    from claims.audit import rekey_chain
+    from claims.db import unit_of_work
+
+    try:
+        with unit_of_work(_ext()["sessions"]) as session:
+            checkpoint = rekey_chain(session, old_key=old_key)
+            click.echo(f"re-keyed {checkpoint.count - 1} events; checkpoint {checkpoint.id} signed with the new key")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("scheduler")
@@ -214,9 +276,21 @@ def serve(host: str, port: int) -> None:
         click.echo("  Scheduler: embedded (jobs from config/schedule.toml; runs listed at GET /jobs/runs)")
     click.echo("")
     # Flask refuses app.run() inside its own CLI; werkzeug's server is what app.run() would start.
-    from werkzeug.serving import run_simple
+    import logging
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    class QuietHandler(WSGIRequestHandler):
+        """No software versions in the Server header; the app logs one structured line per request instead."""
+
+        server_version, sys_version = "claims", ""
+
+        def version_string(self) -> str:
+            return self.server_version
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
+               request_handler=QuietHandler)
 
 
 from claims.program_commands import COMMANDS as _PROGRAM_COMMANDS  # noqa: E402 - after main is defined

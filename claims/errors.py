@@ -54,6 +54,10 @@ class Unprocessable(Problem):
     status, code, title = 422, "validation_failed", "The request cannot be processed"
 
 
+class Locked(Problem):
+    status, code, title = 423, "locked", "Locked"
+
+
 class PreconditionRequired(Problem):
     status, code, title = 428, "precondition_required", "If-Match is required"
 

@@ -11,9 +11,17 @@ ROOT = Path(__file__).resolve().parent.parent
 _ENV_OVERRIDES = {
     "DATABASE_URL": "database_url",
     "CLAIMS_SECRET_KEY": "secret_key",
+    "CLAIMS_AUDIT_KEY": "audit_key",
     "CLAIMS_DATA_DIR": "data_dir",
     "CLAIMS_SCHEDULER_EMBEDDED": "scheduler_embedded",
 }
+
+
+# Secrets that sit in config/settings.toml for development and tests; production refuses them.
+_KNOWN_SECRETS = frozenset({"development-only-secret-change-me", "test-only-secret-not-for-production-use!",
+                            "development-only-audit-key-change-me", "test-only-audit-key-not-for-production!"})
+MIN_SECRET_BYTES = 32
+_HOW_TO_MAKE = 'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class SettingsError(RuntimeError):
@@ -33,7 +41,16 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     max_upload_bytes: int = 20 * 2**20
     max_bulk_rows: int = 100_000
-    token_ttl_seconds: int = 8 * 3600
+    audit_key: str = ""
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 8 * 3600
+    login_lockout_failures: int = 10
+    login_backoff_after: int = 3
+    login_backoff_base_seconds: float = 1.0
+    login_backoff_max_seconds: float = 300.0
+    address_backoff_after: int = 20
+    password_min_length: int = 12
+    password_min_score: int = 3
     rate_limit_per_minute: int = 600
     scheduler_embedded: bool = False
     document_types: tuple[str, ...] = field(default_factory=tuple)
@@ -82,7 +99,9 @@ def _sqlite_url(url: str) -> str:
 
 def load_settings(env: str | None = None, config_file: Path | None = None) -> Settings:
     """Load the settings for an environment (CLAIMS_ENV by default) with environment overrides."""
-    env = env or os.environ.get("CLAIMS_ENV", "development")
+    # Fail closed: a server started without CLAIMS_ENV is production, never the development defaults.
+    implicit = not (env or os.environ.get("CLAIMS_ENV"))
+    env = env or os.environ.get("CLAIMS_ENV") or "production"
     config_file = config_file or ROOT / "config/settings.toml"
     with open(config_file, "rb") as fh:
         raw = tomllib.load(fh)
@@ -104,7 +123,30 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
     for key in ("document_types", "webhook_allowed_hosts", "webhook_private_addresses"):
         values[key] = tuple(values.get(key, ()))
     values["database_url"] = _sqlite_url(values.get("database_url", Settings.database_url))
+    for key, value in list(values.items()):
+        kind = Settings.__dataclass_fields__[key].type
+        if isinstance(value, str) and kind in ("int", "float"):
+            values[key] = int(value) if kind == "int" else float(value)
     settings = Settings(env=env, **values)
-    if not settings.secret_key:
-        raise SettingsError("no secret key: set CLAIMS_SECRET_KEY in the environment")
+    try:
+        _check_secret("CLAIMS_SECRET_KEY", settings.secret_key, production=env == "production")
+        _check_secret("CLAIMS_AUDIT_KEY", settings.audit_key, production=env == "production")
+        if settings.audit_key == settings.secret_key:
+            raise SettingsError("CLAIMS_AUDIT_KEY must differ from CLAIMS_SECRET_KEY (rotated separately)")
+    except SettingsError as exc:
+        where = "production (CLAIMS_ENV is unset)" if implicit else env
+        raise SettingsError(f"refusing to start as {where}: {exc}") from None
     return settings
+
+
+def _check_secret(var: str, value: str, *, production: bool) -> None:
+    """Refuse a missing secret anywhere, and in production a short, low-variety or repository one."""
+    if not value:
+        raise SettingsError(f"no {var}: set it in the environment ({_HOW_TO_MAKE})")
+    if not production:
+        return
+    if value in _KNOWN_SECRETS:
+        raise SettingsError(f"{var} is the development/test value from config/settings.toml; {_HOW_TO_MAKE}")
+    # 32 random bytes: at least 32 bytes long, and not a repeated or patterned short string.
+    if len(value.encode()) < MIN_SECRET_BYTES or len(set(value)) < 16:
+        raise SettingsError(f"{var} must hold at least {MIN_SECRET_BYTES} random bytes; {_HOW_TO_MAKE}")

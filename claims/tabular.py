@@ -335,6 +335,25 @@ def _xlsx_records(stream: BinaryIO, max_uncompressed_bytes: int) -> Iterator[tup
         workbook.close()
 
 
+def check_workbook(stream: BinaryIO, max_uncompressed_bytes: int) -> int:
+    """Open an upload as an XLSX workbook (bomb checks first) and return its sheet count; TabularError if not one."""
+    import openpyxl
+
+    seekable = _seekable(stream)
+    _inspect_zip(seekable, max_uncompressed_bytes)
+    seekable.seek(0)
+    try:
+        workbook = openpyxl.load_workbook(seekable, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl surfaces malformed parts as many unrelated types
+        raise _xlsx_invalid(exc) from None
+    try:
+        if not workbook.worksheets:
+            raise TabularError("xlsx_invalid", "the workbook has no worksheet")
+        return len(workbook.worksheets)
+    finally:
+        workbook.close()
+
+
 def _xlsx_invalid(exc: BaseException, row: int | None = None) -> TabularError:
     # openpyxl wraps the parser's error (e.g. defusedxml's EntitiesForbidden) in a long ValueError.
     while exc.__cause__ is not None or exc.__context__ is not None:

@@ -111,3 +111,13 @@ def budget_snapshot(ctx: "JobContext") -> dict:
                                       "available_fen": position.available_fen}
         trial = ledger.trial_balance(session)
     return {"year": year, "programs": programs, "trial_balance_fen": trial}
+
+
+def audit_checkpoint(ctx: "JobContext") -> dict:
+    """Sign the audit chain's current head, so deleting events up to it is caught by `claims audit-verify`."""
+    from claims.audit import write_checkpoint
+    from claims.db import unit_of_work
+
+    with unit_of_work(ctx.deps.sessions) as session:
+        checkpoint = write_checkpoint(session)
+        return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq, "events": checkpoint.count}

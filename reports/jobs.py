@@ -119,6 +119,7 @@ JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
     "budget_snapshot": (housekeeping.budget_snapshot, "Record each program's budget position for the day"),
     "webhook_delivery": (webhooks.webhook_delivery, "Send due webhook deliveries, signed; retry with back-off"),
     "deadline_reminders": (corrections.deadline_reminders, "Remind institutions of returned items about to close"),
+    "audit_checkpoint": (housekeeping.audit_checkpoint, "Sign the audit chain's head (daily anchor for audit-verify)"),
 }
 
 

@@ -167,8 +167,7 @@ def callers(app, db):
     for code, key in app.config["DEMO_KEYS"].items():
         institution = db.exec(select(Institution).where(Institution.code == code)).one()
         result[code] = Caller({"X-API-Key": key}, institution_id=institution.id, code=code)
-    secret = app.config["SECRET_KEY"]
     for user in db.exec(select(User)):
-        result[user.username] = Caller({"Authorization": f"Bearer {issue_token(user, secret_key=secret)}"},
-                                       user_id=user.id)
+        result[user.username] = Caller({"Authorization": f"Bearer {issue_token(db, user)}"}, user_id=user.id)
+    db.commit()
     return result

@@ -25,7 +25,20 @@ def problem(response, status: int, code: str | None = None) -> dict:
     return body
 
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+def blank_pdf() -> bytes:
+    """A one-page PDF that parses (uploads are checked by parsing, not by their first bytes)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = blank_pdf()
 
 
 def attach_required(client, headers: dict[str, str], subject: dict, owners: str = "claims") -> dict:

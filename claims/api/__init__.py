@@ -17,10 +17,11 @@ def register_blueprints(api) -> None:
         reference_data,
         rule_changes,
         system,
+        users,
         webhooks,
     )
 
-    for module in (system, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
+    for module in (system, users, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
                    applications, documents, lpr, events, webhooks):
         api.register_blueprint(module.blp)
     from claims.api import jobs, statements

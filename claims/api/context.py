@@ -44,9 +44,7 @@ def _authenticate() -> Principal | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        s = settings()
-        found = principal_for_token(session(), token.strip(), secret_key=s.secret_key,
-                                    max_age=s.token_ttl_seconds)
+        found = principal_for_token(session(), token.strip())
     # Authentication only reads: end that transaction so a use case starts its own write cleanly.
     session().commit()
     return found
@@ -67,6 +65,9 @@ def install_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            # Only over HTTPS: an HSTS header on plain HTTP is ignored by browsers and would mislead.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/docs"):
             response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
         return response

@@ -48,7 +48,21 @@ class EnterpriseSchema(StrictSchema):
     industry = fields.String(load_default="", validate=validate.Length(max=64))
 
 
-class EnterpriseDetailSchema(EnterpriseSchema):
+class EnterpriseViewSchema(StrictSchema):
+    """An enterprise as the caller may see it: a bank sees the facts of the firms it lends to only (else null)."""
+
+    id = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    size = fields.String(allow_none=True)
+    annual_revenue_fen = Money(data_key="annual_revenue", allow_none=True)
+    district = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    facts_visible = fields.Boolean(metadata={
+        "description": "False when the caller is a bank that does not lend to the firm: only its identity is shown"})
+
+
+class EnterpriseDetailSchema(EnterpriseViewSchema):
     memberships = fields.List(fields.Nested(MembershipSchema), dump_only=True)
     attributes = fields.List(fields.Nested(AttributeSchema), dump_only=True)
 
@@ -87,30 +101,35 @@ class ImportReportSchema(StrictSchema):
 @blp.route("/enterprises")
 class Enterprises(MethodView):
     @blp.arguments(EnterpriseQuery, location="query")
-    @blp.response(200, EnterpriseSchema(many=True))
+    @blp.response(200, EnterpriseViewSchema(many=True))
     @blp.paginate()
     def get(self, query, pagination_parameters):
         """List enterprises, filtered by name or code and by list membership on a date."""
-        result = enterprises.list_enterprises(context.session(), principal=context.principal(),
-                                              page=page_request(pagination_parameters), **query)
-        return respond_page(pagination_parameters, result)
+        session, principal = context.session(), context.principal()
+        result = enterprises.list_enterprises(session, principal=principal, page=page_request(pagination_parameters),
+                                              **query)
+        respond_page(pagination_parameters, result)
+        return enterprises.as_seen_by(session, principal=principal, enterprises=list(result.items))
 
     @blp.arguments(EnterpriseSchema)
-    @blp.response(201, EnterpriseSchema)
+    @blp.response(201, EnterpriseViewSchema)
     def post(self, body):
         """Record an enterprise (admin or institution)."""
-        return enterprises.register_enterprise(context.session(), principal=context.principal(), **body)
+        enterprise = enterprises.register_enterprise(context.session(), principal=context.principal(), **body)
+        return {**enterprise.model_dump(), "facts_visible": True}
 
 
 @blp.route("/enterprises/<int:enterprise_id>")
 class EnterpriseById(MethodView):
     @blp.response(200, EnterpriseDetailSchema)
     def get(self, enterprise_id):
-        """Get an enterprise with its list memberships."""
-        session = context.session()
-        enterprise = enterprises.get_enterprise(session, principal=context.principal(), enterprise_id=enterprise_id)
-        return {**enterprise.model_dump(), "memberships": enterprises.memberships_of(session, enterprise_id=enterprise.id),
-                "attributes": enterprise_attributes.attributes_of(session, enterprise_id=enterprise.id)}
+        """Get an enterprise; its facts, list memberships and attributes only for staff and the banks that lend to it."""
+        session, principal = context.session(), context.principal()
+        enterprise = enterprises.get_enterprise(session, principal=principal, enterprise_id=enterprise_id)
+        seen = enterprises.as_seen_by(session, principal=principal, enterprises=[enterprise], with_memberships=True)[0]
+        seen["attributes"] = (enterprise_attributes.attributes_of(session, enterprise_id=enterprise.id)
+                              if seen["facts_visible"] else [])
+        return seen
 
 
 @blp.route("/list-memberships/import")

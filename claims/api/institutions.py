@@ -36,6 +36,9 @@ class KeySchema(StrictSchema):
     label = fields.String()
     created_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
+    issued_by = fields.String(metadata={"description": "The administrator who issued the key"})
+    first_used_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When the key was first used; a use you did not make means it leaked"})
 
 
 class IssuedKeySchema(KeySchema):
@@ -73,7 +76,7 @@ class InstitutionById(MethodView):
 class Keys(MethodView):
     @blp.response(200, KeySchema(many=True))
     def get(self, institution_id):
-        """List an institution's API keys (admin; secrets are never shown again)."""
+        """List an institution's API keys: who issued each and its first use (admin, or the institution itself)."""
         return institutions.list_keys(context.session(), principal=context.principal(),
                                       institution_id=institution_id)
 

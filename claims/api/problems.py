@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from claims.db import DatabaseBusy, is_busy
 from claims.errors import Problem
+from claims.logs import mask_identifiers, mask_value
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
@@ -44,12 +45,13 @@ class ProblemSchema(Schema):
 
 def problem_response(status: int, code: str, title: str, detail: str, errors=None, extra=None, headers=None):
     """Build the Flask response tuple for one problem."""
-    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code,
-            "instance": request.path}
+    # Values echoed back (a bad USCC in a message, a path) leave with their identifiers masked.
+    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": mask_identifiers(detail),
+            "code": code, "instance": mask_identifiers(request.path)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = mask_value(errors)
     if extra:
-        body.update(extra)
+        body.update(mask_value(extra))
     response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=status,
                                           mimetype=PROBLEM_TYPE)
     for name, value in (headers or {}).items():

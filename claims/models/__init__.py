@@ -1,6 +1,6 @@
 """SQLModel tables, one module per aggregate; importing this package registers them all."""
 from claims.models.application import Application
-from claims.models.audit import AuditEvent
+from claims.models.audit import AuditCheckpoint, AuditEvent
 from claims.models.claim import Claim, Decision, Recovery
 from claims.models.document import Document, DocumentRequest
 from claims.models.enterprise import Enterprise, EnterpriseAttribute, EnterpriseCategory, Individual, ListMembership
@@ -12,12 +12,12 @@ from claims.models.loan import Loan
 from claims.models.lpr import LprRate
 from claims.models.program import Admission, BudgetYear, Program, RuleChange, RuleVersion
 from claims.models.statement import JobRun, Statement
-from claims.models.user import User
+from claims.models.user import LoginThrottle, StaffSession, User, UserProgram
 
 __all__ = [
-    "Admission", "ApiKey", "Application", "AuditEvent", "BudgetYear", "Claim", "Decision", "Document",
-    "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event", "IdempotencyKey",
-    "Individual", "Institution", "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting", "ListMembership", "Loan",
-    "LprRate", "Program", "Recovery", "RuleChange", "RuleVersion", "Statement", "User", "WebhookAttempt",
-    "WebhookDelivery", "WebhookEndpoint",
+    "Admission", "ApiKey", "Application", "AuditCheckpoint", "AuditEvent", "BudgetYear", "Claim", "Decision",
+    "Document", "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event",
+    "IdempotencyKey", "Individual", "Institution", "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting",
+    "ListMembership", "LoginThrottle", "Loan", "LprRate", "Program", "Recovery", "RuleChange", "RuleVersion",
+    "StaffSession", "Statement", "User", "UserProgram", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit events."""
+"""Append-only audit events chained by a keyed HMAC, and signed checkpoints of the chain head."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,3 +24,15 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed statement of the chain head at a moment: HMAC over (seq, hash, at) with the audit key."""
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, sa_column=id_column())
+    at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    head_hash: str = Field(max_length=64)
+    count: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    signature: str = Field(max_length=64)

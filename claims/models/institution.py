@@ -33,3 +33,5 @@ class ApiKey(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    issued_by: str = Field(default="", max_length=100)
+    first_used_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))

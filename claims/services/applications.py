@@ -13,7 +13,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from claims.audit import record_event
-from claims.auth import Principal
+from claims.auth import Principal, within_programs
 from claims.db import begin_write
 from claims.errors import (
     Conflict,
@@ -70,7 +70,7 @@ def scoped_applications(principal: Principal):
     if principal.is_institution:
         return statement.where(Application.institution_id == principal.institution_id)
     principal.require("reviewer", "approver", "payer", "admin", "auditor")
-    return statement
+    return within_programs(principal, statement, Application.program_code)
 
 
 def get_application(session: Session, *, principal: Principal, application_id: int, lock: bool = False) -> Application:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from claims import ledger
 from claims.audit import record_event
-from claims.auth import Principal
+from claims.auth import Principal, within_programs
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Admission, Claim, Decision, Enterprise, Loan, Recovery
@@ -54,7 +54,7 @@ def scoped_claims(principal: Principal):
     if principal.is_institution:
         return statement.where(Claim.institution_id == principal.institution_id)
     principal.require("reviewer", "approver", "payer", "admin", "auditor")
-    return statement
+    return within_programs(principal, statement, Claim.program_code)
 
 
 def get_claim(session: Session, *, principal: Principal, claim_id: int, lock: bool = False) -> Claim:

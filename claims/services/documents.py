@@ -1,4 +1,4 @@
-"""Evidence documents: type sniffed from content, size limited, stored by SHA-256, names never trusted."""
+"""Evidence documents: type sniffed, then checked by parsing; size limited, stored by SHA-256, names never trusted."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +13,9 @@ from sqlmodel import Session, select
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from claims.errors import (Conflict, Forbidden, NotFound, PayloadTooLarge, Problem, Unprocessable,
+                           UnsupportedMediaType)
+from claims.filecheck import check_document
 from claims.models import Document
 from claims.services.applications import get_application
 from claims.services.claims import EDITABLE_STATES, get_claim
@@ -21,7 +23,8 @@ from workflows.evidence import DOCUMENT_KINDS
 
 OWNER_TYPES = ("claim", "application")
 
-# Content is recognised by its first bytes: a PDF named .jpg is still a PDF, and an executable is refused.
+# Content is recognised by its first bytes (a PDF named .jpg is still a PDF, an executable is refused),
+# then claims.filecheck parses it as that type.
 _MAGIC = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -87,6 +90,11 @@ def attach_document(session: Session, *, principal: Principal, owner_type: str, 
         os.unlink(tmp.name)
         raise UnsupportedMediaType("Upload a PDF, PNG, JPEG or XLSX file.", code="document_type_refused",
                                    errors={"file": ["content is not an accepted document type"]})
+    try:
+        check_document(Path(tmp.name), content_type)
+    except Problem:
+        os.unlink(tmp.name)
+        raise
     sha = digest.hexdigest()
     target = documents_dir / sha[:2] / sha
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
-from claims.models import Enterprise, EnterpriseCategory, ListMembership
+from claims.models import Enterprise, EnterpriseCategory, ListMembership, Loan
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services.reference_lists import validity_reasons
 from claims.tabular import TabularError, read_table
@@ -69,6 +69,37 @@ def get_enterprise(session: Session, *, principal: Principal, enterprise_id: int
     if enterprise is None:
         raise NotFound(f"No enterprise {enterprise_id}.")
     return enterprise
+
+
+# What every caller may see of any firm: who it is. Everything else (revenue, size, district, industry,
+# list memberships) a bank sees only for the firms it lends to — the facts its own loans need.
+IDENTITY = ("id", "uscc", "name")
+FACTS = ("size", "annual_revenue_fen", "district", "industry")
+
+
+def borrowers_of(session: Session, *, principal: Principal, enterprise_ids: list[int]) -> set[int]:
+    """Which of these enterprises the calling institution has a loan with (all of them for staff)."""
+    if not principal.is_institution:
+        return set(enterprise_ids)
+    return set(session.exec(select(Loan.enterprise_id).where(Loan.institution_id == principal.institution_id,
+                                                             Loan.enterprise_id.in_(enterprise_ids)).distinct()))
+
+
+def as_seen_by(session: Session, *, principal: Principal, enterprises: list[Enterprise],
+               with_memberships: bool = False) -> list[dict]:
+    """The enterprises as the caller may see them: identity always, facts only for its own borrowers."""
+    lends_to = borrowers_of(session, principal=principal, enterprise_ids=[e.id for e in enterprises])
+    seen = []
+    for enterprise in enterprises:
+        row = enterprise.model_dump()
+        visible = enterprise.id in lends_to
+        if not visible:
+            row.update(dict.fromkeys(FACTS))
+        row["facts_visible"] = visible
+        if with_memberships:
+            row["memberships"] = memberships_of(session, enterprise_id=enterprise.id) if visible else []
+        seen.append(row)
+    return seen
 
 
 def memberships_of(session: Session, *, enterprise_id: int) -> list[ListMembership]:

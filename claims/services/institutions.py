@@ -55,9 +55,9 @@ def issue_key(session: Session, *, principal: Principal, institution_id: int, la
     principal.require("admin")
     begin_write(session)
     institution = get_institution(session, principal=principal, institution_id=institution_id)
-    key, plaintext = auth.issue_api_key(session, institution=institution, label=label)
+    key, plaintext = auth.issue_api_key(session, institution=institution, label=label, issued_by=principal.name)
     record_event(session, actor=principal.actor, entity="api_key", entity_id=key.prefix, action="issued",
-                 data={"institution_id": institution.id, "label": label})
+                 data={"institution_id": institution.id, "label": label, "admin": principal.name})
     session.commit()
     return key, plaintext
 
@@ -76,7 +76,8 @@ def revoke_key(session: Session, *, principal: Principal, prefix: str) -> ApiKey
 
 
 def list_keys(session: Session, *, principal: Principal, institution_id: int) -> list[ApiKey]:
-    """An institution's keys (prefix, label, dates; never the secret) for admins."""
-    principal.require("admin")
+    """An institution's keys (prefix, label, issuer, first use; never the secret) for admins and the institution."""
+    if not principal.is_institution:
+        principal.require("admin")
     get_institution(session, principal=principal, institution_id=institution_id)
     return list(session.exec(select(ApiKey).where(ApiKey.institution_id == institution_id).order_by(ApiKey.id)))

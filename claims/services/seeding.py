@@ -11,15 +11,18 @@ from sqlmodel import Session, select
 
 from claims.audit import record_event
 from claims.auth import hash_password, hash_api_secret
-from claims.models import (ApiKey, Enterprise, EnterpriseCategory, Individual, Institution, ListMembership, User)
+from claims.models import (ApiKey, Enterprise, EnterpriseCategory, Individual, Institution, ListMembership, User,
+                           UserProgram)
+from claims.models.user import ALL_PROGRAMS
 from claims.settings import ROOT
 from workflows.identifiers import validate_resident_id, validate_uscc
 from workflows.money import parse_amount, to_fen
 
 SEEDS = ROOT / "seeds"
 
-# Demo staff: one person per role, plus a second reviewer and a second admin so four-eyes review and
-# maker-checker on rule versions can be tried.
+# Demo staff: one person per role on every program, a second reviewer and a second admin so four-eyes
+# review and maker-checker on rule versions can be tried, and a reviewer granted only Ningbo's pool, to
+# show that roles apply per program.
 DEMO_USERS = [
     ("admin", "系统管理员", "admin", "admin-demo-pass"),
     ("admin2", "系统管理员 周杰", "admin", "admin2-demo-pass"),
@@ -29,7 +32,10 @@ DEMO_USERS = [
     ("approver2", "复审员 陈刚", "approver", "approver2-demo-pass"),
     ("payer1", "拨付员 赵丽", "payer", "payer1-demo-pass"),
     ("auditor1", "审计员 孙涛", "auditor", "auditor1-demo-pass"),
+    ("reviewer_nb", "初审员 周洁（宁波）", "reviewer", "reviewer-nb-demo-pass"),
 ]
+# The programs each demo user's roles apply to (everyone else: every program, "*").
+DEMO_GRANTS = {"reviewer_nb": ("nb-whitelist-pool",)}
 
 
 @dataclass
@@ -114,8 +120,12 @@ def load_demo_access(session: Session, report: SeedReport) -> None:
     """Demo staff users (one per role) and a well-known API key per seeded institution."""
     for username, display, roles, password in DEMO_USERS:
         if session.exec(select(User).where(User.username == username)).first() is None:
-            session.add(User(username=username, display_name=display, roles=roles,
-                             password_hash=_demo_password_hash(password)))
+            user = User(username=username, display_name=display, roles=roles,
+                        password_hash=_demo_password_hash(password))
+            session.add(user)
+            session.flush()
+            for code in DEMO_GRANTS.get(username, (ALL_PROGRAMS,)):
+                session.add(UserProgram(user_id=user.id, program_code=code, granted_by="seed --demo"))
             report.count("user")
     for institution in session.exec(select(Institution).order_by(Institution.id)):
         prefix, plaintext = demo_api_key(institution.code)

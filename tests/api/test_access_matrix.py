@@ -1,9 +1,10 @@
 """Access matrix: every endpoint of the route table × every kind of caller, against the designed answer.
 
 Callers: bank A (owner of the rows), bank B (another tenant), reviewer, approver, payer, admin,
-auditor, anonymous, a revoked API key and an expired staff token. Allowed callers succeed (2xx);
-bank B gets 404 on bank A's rows; any other role gets 403; missing, revoked or expired credentials
-get 401 — on every secured endpoint, before any input is looked at. The endpoints come from the
+auditor, a reviewer granted only another program (reviewer_nb), anonymous, a revoked API key and an
+expired staff token. Allowed callers succeed (2xx); bank B gets 404 on bank A's rows, and so does the
+other program's reviewer on bank A's claims and applications; any other role gets 403; missing, revoked
+or expired credentials get 401 — on every secured endpoint, before any input is looked at. The endpoints come from the
 app's route table: a new endpoint fails `test_every_endpoint_has_a_declared_policy` until it has a
 row in POLICY, and the credential rows cover it from the start.
 """
@@ -12,13 +13,11 @@ from __future__ import annotations
 import io
 import itertools
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from sqlmodel import select
@@ -26,22 +25,28 @@ from sqlmodel import select
 from claims.auth import Principal, issue_api_key, issue_token
 from claims.models import Enterprise, Institution, ListMembership, User
 from claims.services import claims as claim_service
+from claims.services.seeding import DEMO_USERS
 from claims.services import loans as loan_service
-from tests.helpers import attach_required
+from tests.helpers import attach_required, blank_pdf
 from workflows.identifiers import make_uscc
 
 TODAY = date(2026, 3, 2)
 BANKS = ("bank_a", "bank_b")
 STAFF = ("reviewer", "approver", "payer", "admin", "auditor")
+SCOPED = "reviewer_nb"  # a reviewer whose grant is nb-whitelist-pool only; bank A's rows are Shenzhen programs
 BAD_CREDENTIALS = {"anonymous": "credentials_required", "revoked_key": "api_key_revoked",
                    "expired_token": "token_expired"}
-ROLES = BANKS + STAFF + tuple(BAD_CREDENTIALS)
-EVERYONE = frozenset(BANKS + STAFF)
+ROLES = BANKS + STAFF + (SCOPED,) + tuple(BAD_CREDENTIALS)
+EVERYONE = frozenset(BANKS + STAFF + (SCOPED,))
+STAFF_CALLERS = frozenset(STAFF + (SCOPED,))
 PUBLIC = frozenset(ROLES)
+STAFF_USERNAMES = {"reviewer": "reviewer1", "approver": "approver2", "payer": "payer1", "admin": "admin",
+                   "auditor": "auditor1", SCOPED: "reviewer_nb"}
 NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
 CHECKED: Counter = Counter()
+DEMO_PASSWORDS = {username: password for username, _, _, password in DEMO_USERS}
 BULK_HEADER = b"program,contract_no,principal,disbursed_on,maturity_on,security_type\n"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 @dataclass
@@ -157,6 +162,19 @@ class World:
         delivery = self.session.exec(select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)).one()
         return endpoint_id, delivery
 
+    def user_id(self, username: str) -> int:
+        """A demo staff user's id."""
+        return self.session.exec(select(User.id).where(User.username == username)).one()
+
+    def refresh_token(self) -> str:
+        """The refresh token of a fresh auditor1 session."""
+        from claims.auth import open_session
+
+        user = self.session.exec(select(User).where(User.username == "auditor1")).one()
+        _, _, refresh = open_session(self.session, user, access_ttl=600, refresh_ttl=3600)
+        self.session.commit()
+        return refresh
+
     def institution_id(self, code: str = "BANK_A") -> int:
         """A seeded institution's id."""
         return self.session.exec(select(Institution.id).where(Institution.code == code)).one()
@@ -260,7 +278,7 @@ def _with_etag(claim, **extra) -> dict[str, str]:
 # role -> (state of a fresh claim, the action that role takes on it)
 TRANSITIONS = {"bank_a": ("draft", "submit"), "bank_b": ("draft", "submit"), "reviewer": ("submitted", "start_review"),
                "approver": ("second_review", "approve"), "payer": ("approved", "pay"), "admin": ("submitted", "defer"),
-               "auditor": ("submitted", "start_review")}
+               "auditor": ("submitted", "start_review"), SCOPED: ("submitted", "start_review")}
 
 
 def _transition(w: World, role: str) -> Call:
@@ -338,6 +356,7 @@ class Policy:
     allowed: frozenset[str]
     build: object
     owned_by_bank_a: bool = False
+    program_scoped: bool = False  # a claim or application row: staff see it only on their granted programs
 
 
 def _get(path_of) -> object:
@@ -348,14 +367,33 @@ POLICY: dict[str, Policy] = {
     "GET /health": Policy(PUBLIC, _get(lambda w: "/health")),
     "POST /auth/token": Policy(PUBLIC, lambda w, r: Call("POST", "/auth/token", json={
         "username": "auditor1", "password": "auditor1-demo-pass"})),
+    "POST /auth/refresh": Policy(PUBLIC, lambda w, r: Call("POST", "/auth/refresh", json={
+        "refresh_token": w.refresh_token()})),
+    "POST /auth/logout": Policy(STAFF_CALLERS, lambda w, r: Call("POST", "/auth/logout")),
+    "POST /auth/password": Policy(STAFF_CALLERS, lambda w, r: Call("POST", "/auth/password", json={
+        "current_password": DEMO_PASSWORDS.get(STAFF_USERNAMES.get(r, ""), "x"),
+        "new_password": "Matrix-Strong-Pass-2026!"})),
+    "GET /users": Policy(frozenset({"admin"}), _get(lambda w: "/users")),
+    "POST /users": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/users", json={
+        "username": f"matrix{next(w.serial)}", "display_name": "矩阵测试员", "password": "Matrix-Strong-Pass-2026!",
+        "roles": ["reviewer"], "programs": ["sz-sme-pool"]})),
+    "PUT /users/{user_id}/programs": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "PUT", f"/users/{w.user_id('reviewer2')}/programs", json={"programs": ["*"]})),
+    "POST /users/{user_id}/deactivate": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/users/{w.user_id('reviewer2')}/deactivate")),
+    "POST /users/{user_id}/activate": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/users/{w.user_id('reviewer2')}/activate")),
+    "POST /users/{user_id}/unlock": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/users/{w.user_id('reviewer2')}/unlock")),
     "GET /audit/verify": Policy(frozenset({"admin", "auditor"}), _get(lambda w: "/audit/verify")),
     "GET /institutions": Policy(EVERYONE, _get(lambda w: "/institutions")),
     "POST /institutions": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/institutions", json={
         "code": f"BANK_MX{next(w.serial)}", "kind": "bank", "name": "矩阵测试银行", "uscc": w.new_uscc()})),
     "GET /institutions/{institution_id}": Policy(EVERYONE, _get(lambda w: f"/institutions/{w.institution_id()}"),
                                                  owned_by_bank_a=True),
-    "GET /institutions/{institution_id}/keys": Policy(frozenset({"admin"}),
-                                                      _get(lambda w: f"/institutions/{w.institution_id()}/keys")),
+    "GET /institutions/{institution_id}/keys": Policy(frozenset(BANKS) | {"admin"},
+                                                      _get(lambda w: f"/institutions/{w.institution_id()}/keys"),
+                                                      owned_by_bank_a=True),
     "POST /institutions/{institution_id}/keys": Policy(frozenset({"admin"}), lambda w, r: Call(
         "POST", f"/institutions/{w.institution_id('BANK_C')}/keys", json={"label": "matrix"})),
     "DELETE /institutions/keys/{prefix}": Policy(frozenset({"admin"}), lambda w, r: Call(
@@ -402,21 +440,21 @@ POLICY: dict[str, Policy] = {
                                                          "days_overdue": 95}), owned_by_bank_a=True),
     "GET /claims": Policy(EVERYONE, _get(lambda w: "/claims")),
     "POST /claims": Policy(frozenset(BANKS), _new_claim, owned_by_bank_a=True),
-    "GET /claims/{claim_id}": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}"), owned_by_bank_a=True),
+    "GET /claims/{claim_id}": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}"), owned_by_bank_a=True, program_scoped=True),
     "PATCH /claims/{claim_id}": Policy(frozenset(BANKS), lambda w, r: (lambda c: Call(
         "PATCH", f"/claims/{c.id}", json={"note": "补充说明"}, headers=_with_etag(c)))(w.claim()),
-        owned_by_bank_a=True),
+        owned_by_bank_a=True, program_scoped=True),
     "POST /claims/{claim_id}/transitions": Policy(frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"},
-                                                  _transition, owned_by_bank_a=True),
+                                                  _transition, owned_by_bank_a=True, program_scoped=True),
     "GET /claims/{claim_id}/documents": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}/documents"),
-                                               owned_by_bank_a=True),
-    "POST /claims/{claim_id}/documents": Policy(frozenset(BANKS), _document_upload, owned_by_bank_a=True),
-    "GET /claims/{claim_id}/documents/{document_id}": Policy(EVERYONE, _document_download, owned_by_bank_a=True),
+                                               owned_by_bank_a=True, program_scoped=True),
+    "POST /claims/{claim_id}/documents": Policy(frozenset(BANKS), _document_upload, owned_by_bank_a=True, program_scoped=True),
+    "GET /claims/{claim_id}/documents/{document_id}": Policy(EVERYONE, _document_download, owned_by_bank_a=True, program_scoped=True),
     "GET /claims/{claim_id}/recoveries": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim('paid').id}/recoveries"),
-                                                owned_by_bank_a=True),
+                                                owned_by_bank_a=True, program_scoped=True),
     "POST /claims/{claim_id}/recoveries": Policy(frozenset(BANKS), lambda w, r: Call(
         "POST", f"/claims/{w.claim('paid').id}/recoveries", json={"amount": "10000.00", "recovered_on": "2026-03-01"}),
-        owned_by_bank_a=True),
+        owned_by_bank_a=True, program_scoped=True),
     "GET /lpr": Policy(EVERYONE, _get(lambda w: "/lpr")),
     "POST /lpr": Policy(frozenset({"admin"}), lambda w, r: Call("POST", "/lpr", json={
         "effective_on": (date(2030, 1, 20) + timedelta(days=31 * next(w.serial))).isoformat(),
@@ -441,12 +479,13 @@ POLICY: dict[str, Policy] = {
     "GET /applications": Policy(EVERYONE, _get(lambda w: "/applications")),
     "POST /applications": Policy(frozenset(BANKS), _new_application, owned_by_bank_a=True),
     "GET /applications/{application_id}": Policy(EVERYONE, _get(lambda w: f"/applications/{w.application()['id']}"),
-                                                 owned_by_bank_a=True),
+                                                 owned_by_bank_a=True, program_scoped=True),
     "PATCH /applications/{application_id}": Policy(frozenset(BANKS), lambda w, r: (lambda a: Call(
         "PATCH", f"/applications/{a['id']}", json={"note": "补充说明"}, headers={"If-Match": f'"{a["version"]}"'}))(
-        w.application()), owned_by_bank_a=True),
+        w.application()), owned_by_bank_a=True, program_scoped=True),
     "POST /applications/{application_id}/transitions": Policy(
-        frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"}, _application_transition, owned_by_bank_a=True),
+        frozenset(BANKS) | {"reviewer", "approver", "payer", "admin"}, _application_transition, owned_by_bank_a=True,
+        program_scoped=True),
     "GET /applications/{application_id}/documents": Policy(EVERYONE, _get(
         lambda w: f"/applications/{w.application()['id']}/documents"), owned_by_bank_a=True),
     "POST /applications/{application_id}/documents": Policy(frozenset(BANKS), lambda w, r: Call(
@@ -509,20 +548,23 @@ def headers_by_role(app, callers, db) -> dict[str, dict[str, str]]:
     revoke_api_key(db, prefix=revoked.split("_")[1])
     db.commit()
     admin = db.exec(select(User).where(User.username == "admin")).one()
-    ttl = app.extensions["claims"]["settings"].token_ttl_seconds
-    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - ttl - 60):
-        expired = issue_token(admin, secret_key=app.config["SECRET_KEY"])
+    expired = issue_token(db, admin, access_ttl=-60)
+    db.commit()
     return {"bank_a": callers["BANK_A"].headers, "bank_b": callers["BANK_B"].headers,
             "reviewer": callers["reviewer1"].headers, "approver": callers["approver2"].headers,
             "payer": callers["payer1"].headers, "admin": callers["admin"].headers,
             "auditor": callers["auditor1"].headers, "anonymous": {}, "revoked_key": {"X-API-Key": revoked},
-            "expired_token": {"Authorization": f"Bearer {expired}"}, "approver_1": callers["approver1"].headers}
+            "expired_token": {"Authorization": f"Bearer {expired}"}, "approver_1": callers["approver1"].headers,
+            SCOPED: callers["reviewer_nb"].headers}
 
 
 def expected(policy: Policy, role: str) -> tuple[int, str | None]:
     """The designed answer for a role: 2xx, 401 for bad credentials, 404 for bank B on bank A's rows, else 403."""
     if role in BAD_CREDENTIALS and role not in policy.allowed:
         return 401, BAD_CREDENTIALS[role]
+    if role == SCOPED and "reviewer" in policy.allowed:
+        # The same role as the reviewer, on another program: bank A's claims and applications do not exist for it.
+        return (404, "not_found") if policy.program_scoped else (200, None)
     if role == "bank_b" and policy.owned_by_bank_a and role in policy.allowed:
         return 404, "not_found"
     if role in policy.allowed:
@@ -575,3 +617,89 @@ def test_each_caller_gets_the_designed_answer(operation, app, client, callers, d
     finally:
         world.session.close()
     assert not failures, "\n".join(map(str, failures))
+
+
+def _all_pages(client, path: str, headers: dict[str, str]) -> list[dict]:
+    items, page = [], 1
+    while True:
+        response = client.get(f"{path}{'&' if '?' in path else '?'}page={page}&page_size=100", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        batch = response.get_json()
+        items += batch
+        if len(batch) < 100:
+            return items
+        page += 1
+
+
+def test_staff_act_only_on_the_programs_they_are_granted(app, client, callers, db, headers_by_role):
+    app.extensions["claims"]["today"] = TODAY
+    world = World(app, headers_by_role, db, callers)
+    try:
+        claims = [world.claim("submitted") for _ in range(3)]
+        application = world.application(APPLICATION_STEPS["submitted"])
+    finally:
+        world.session.close()
+    scoped, reviewer = headers_by_role[SCOPED], headers_by_role["reviewer"]
+    leaks = 0
+    # The reviewer granted every program sees all of bank A's Shenzhen rows; the Ningbo reviewer none of them.
+    assert {c["id"] for c in _all_pages(client, "/claims", reviewer)} >= {c.id for c in claims}
+    leaks += len(_all_pages(client, "/claims", scoped)) + len(_all_pages(client, "/applications", scoped))
+    leaks += len(_all_pages(client, "/claims?status=submitted", scoped))
+    for claim in claims:
+        leaks += client.get(f"/claims/{claim.id}", headers=scoped).status_code != 404
+        leaks += client.get(f"/claims/{claim.id}/documents", headers=scoped).status_code != 404
+        acted = client.post(f"/claims/{claim.id}/transitions", json={"action": "start_review"},
+                            headers={**scoped, "If-Match": f'"{claim.version}"'})
+        leaks += acted.status_code != 404
+    leaks += client.get(f"/applications/{application['id']}", headers=scoped).status_code != 404
+    assert leaks == 0
+    CHECKED["scoping"] += 3 + 3 * len(claims) + 1
+    # Granting the program lets the same reviewer act on it: the grant is the only thing in the way.
+    user_id = db.exec(select(User.id).where(User.username == "reviewer_nb")).one()
+    granted = client.put(f"/users/{user_id}/programs", headers=headers_by_role["admin"],
+                         json={"programs": ["nb-whitelist-pool", "sz-sme-pool"]})
+    assert granted.status_code == 200
+    started = client.post(f"/claims/{claims[0].id}/transitions", json={"action": "start_review"},
+                          headers={**scoped, "If-Match": f'"{claims[0].version}"'})
+    assert started.status_code == 200 and started.get_json()["status"] == "first_review"
+    assert {c["id"] for c in _all_pages(client, "/claims", scoped)} >= {c.id for c in claims}
+    assert _all_pages(client, "/applications", scoped) == []  # sz-tech-interest is still not granted
+
+
+FACTS = ("annual_revenue", "size", "district", "industry")
+
+
+def test_banks_see_every_firm_by_name_and_uscc_but_facts_only_of_their_own_borrowers(app, client, callers, db,
+                                                                                       headers_by_role):
+    app.extensions["claims"]["today"] = TODAY
+    world = World(app, headers_by_role, db, callers)
+    try:
+        own = {world.loan().enterprise_id for _ in range(3)}
+    finally:
+        world.session.close()
+    firms = db.exec(select(Enterprise)).all()
+    with_revenue = {e.id for e in firms if e.annual_revenue_fen is not None}
+    assert with_revenue - own, "the seeds must hold firms with revenue that bank A does not lend to"
+    leaks, checked = 0, 0
+    for bank, borrowers in (("bank_a", own), ("bank_b", set())):
+        listed = _all_pages(client, "/enterprises", headers_by_role[bank])
+        assert len(listed) == len(firms) and all(e["uscc"] and e["name"] for e in listed)
+        for firm in listed:
+            checked += 1
+            visible = firm["id"] in borrowers
+            assert firm["facts_visible"] is visible
+            leaks += (not visible) and any(firm[f] is not None for f in FACTS)
+        for firm_id in sorted(with_revenue)[:10] + sorted(own):
+            detail = client.get(f"/enterprises/{firm_id}", headers=headers_by_role[bank]).get_json()
+            checked += 1
+            if firm_id in borrowers:
+                assert detail["facts_visible"] and detail["size"] is not None
+            else:
+                leaks += any(detail[f] is not None for f in FACTS) or bool(detail["memberships"])
+        # Searching by revenue's neighbours (name, code) never brings the facts back either.
+        searched = client.get(f"/enterprises?q={firms[0].uscc[:8]}", headers=headers_by_role[bank]).get_json()
+        leaks += sum(1 for f in searched if f["id"] not in borrowers and f["annual_revenue"] is not None)
+    staff = _all_pages(client, "/enterprises", headers_by_role["reviewer"])
+    assert {f["id"] for f in staff if f["annual_revenue"] is not None} == with_revenue
+    assert leaks == 0
+    CHECKED["enterprise_visibility"] += checked

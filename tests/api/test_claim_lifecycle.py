@@ -10,9 +10,9 @@ from sqlmodel import select
 from claims.audit import verify_chain
 from claims.ledger import trial_balance
 from claims.models import Enterprise, LedgerPosting, ListMembership
-from tests.helpers import attach_required, problem
+from tests.helpers import attach_required, blank_pdf, problem
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 def pin_today(app, day: date) -> None:

@@ -19,11 +19,11 @@ from sqlmodel import select
 from claims import ledger
 from claims.audit import verify_chain
 from claims.models import Claim, Document, LedgerPosting
-from tests.helpers import problem
+from tests.helpers import blank_pdf, problem
 from tests.integration.test_concurrency import TODAY, ClaimFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = blank_pdf()
 LEAKS = ("Traceback", "sqlalchemy", "psycopg", "sqlite3", "SELECT", "terminating")
 
 

@@ -106,15 +106,14 @@ def test_staff_log_in_for_a_token_and_bad_passwords_get_401(client):
 
 
 def test_an_expired_token_gets_401(app, client, db):
-    from itsdangerous import URLSafeTimedSerializer
     from sqlmodel import select
 
+    from claims.auth import issue_token
     from claims.models import User
 
     user = db.exec(select(User).where(User.username == "auditor1")).one()
-    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="claims-staff-token")
-    token = serializer.dumps({"uid": user.id, "pw": user.password_hash[-16:]})
-    app.extensions["claims"]["settings"] = app.extensions["claims"]["settings"].with_overrides(token_ttl_seconds=-1)
+    token = issue_token(db, user, access_ttl=-1)
+    db.commit()
     problem(client.get("/institutions", headers={"Authorization": f"Bearer {token}"}), 401, "token_expired")
 
 

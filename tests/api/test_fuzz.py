@@ -105,7 +105,8 @@ def fuzz_headers(fuzz_app) -> dict[str, dict[str, str]]:
     headers = {"BANK_A": {"X-API-Key": fuzz_app.config["DEMO_KEYS"]["BANK_A"]}}
     with ext["sessions"]() as session:
         for user in session.exec(select(User)):
-            headers[user.username] = {"Authorization": "Bearer " + issue_token(user, secret_key=fuzz_app.config["SECRET_KEY"])}
+            headers[user.username] = {"Authorization": "Bearer " + issue_token(session, user)}
+        session.commit()
     return headers
 
 

@@ -86,10 +86,11 @@ def test_the_production_settings_hold_no_secret_and_need_it_from_the_environment
     monkeypatch.delenv("CLAIMS_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError, match="CLAIMS_SECRET_KEY"):
         load_settings("production")
-    monkeypatch.setenv("CLAIMS_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("CLAIMS_SECRET_KEY", "from-the-environment-" + "k9Qx2vLp7RtZ4mWb8NcY3hJd")
+    monkeypatch.setenv("CLAIMS_AUDIT_KEY", "audit-from-the-environment-" + "Tg5Hs1Kq6Vw0Xe3Ur8Pz")
     monkeypatch.setenv("DATABASE_URL", "postgresql://claims@db.internal/claims")
     settings = load_settings("production")
-    assert settings.secret_key == "from-the-environment"
+    assert settings.secret_key == "from-the-environment-k9Qx2vLp7RtZ4mWb8NcY3hJd"
     assert settings.database_url == "postgresql://claims@db.internal/claims"
 
 

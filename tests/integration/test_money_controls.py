@@ -265,9 +265,12 @@ def test_the_same_person_cannot_approve_and_pay_one_claim(app, callers, db):
     app.extensions["claims"]["today"] = TODAY
     factory = ClaimFactory(app, db)
     admin = factory.actors.staff["admin"]
-    dual = user_service.create_user(db, principal=admin, username="dual1", display_name="审批兼拨付",
-                                    password="dual-role-pass-2026", roles=["approver", "payer"])
-    caller = Caller({"Authorization": f"Bearer {issue_token(dual, secret_key=app.config['SECRET_KEY'])}"})
+    s, known = app.extensions["claims"]["settings"], {"sz-sme-pool"}
+    dual = user_service.create_user(db, principal=admin, s=s, username="dual1", display_name="审批兼拨付",
+                                    password="dual-role-pass-2026", roles=["approver", "payer"], programs=["*"],
+                                    known_programs=known)
+    caller = Caller({"Authorization": f"Bearer {issue_token(db, dual)}"})
+    db.commit()
     claim = factory.claim("second_review")
     client = app.test_client()
     approved = client.post(f"/claims/{claim.id}/transitions", json={"action": "approve"},
@@ -281,9 +284,11 @@ def test_the_same_person_cannot_approve_and_pay_one_claim(app, callers, db):
                        headers=callers["payer1"].with_(**{"If-Match": approved.headers["ETag"]}))
     assert paid.status_code == 200 and paid.get_json()["status"] == "paid"
     # The reviewer who passed a claim cannot pay it either.
-    reviewer_payer = user_service.create_user(db, principal=admin, username="revpay1", display_name="初审兼拨付",
-                                              password="rev-pay-pass-2026x", roles=["reviewer", "payer"])
-    rp = Caller({"Authorization": f"Bearer {issue_token(reviewer_payer, secret_key=app.config['SECRET_KEY'])}"})
+    reviewer_payer = user_service.create_user(db, principal=admin, s=s, username="revpay1", display_name="初审兼拨付",
+                                              password="rev-pay-pass-2026x", roles=["reviewer", "payer"],
+                                              programs=["*"], known_programs=known)
+    rp = Caller({"Authorization": f"Bearer {issue_token(db, reviewer_payer)}"})
+    db.commit()
     second = factory.claim("submitted", bank="BANK_B")  # BANK_A's payment above trips its loss-ratio breaker
     etag = f'"{second.version}"'
     for who, body in ((rp, {"action": "start_review"}), (rp, {"action": "pass"}),
