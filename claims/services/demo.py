@@ -51,9 +51,18 @@ PATHS = {
 }
 
 
+def _blank_pdf() -> bytes:
+    # Written by pypdf, so it parses as uploads are now checked (a hand-written PDF without an xref does not).
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    return out.getvalue()
+
+
 # A one-page PDF standing in for each scanned document the demo's banks attach.
-DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+DEMO_PDF = _blank_pdf()
 
 
 def attach_required_documents(session: Session, *, principal: Principal, registry, subject_type: str, subject,
