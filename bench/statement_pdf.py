@@ -29,8 +29,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 
+from reports.cjk_text import format_amount
 from reports.fonts import register_cjk_font
-from reports.pdf import format_amount, render_statement_bytes
+from reports.pdf import render_statement_bytes
 from reports.statement_model import (
     BudgetUsage,
     InstitutionRef,

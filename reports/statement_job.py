@@ -8,7 +8,7 @@ from sqlmodel import select
 from claims.models import Admission
 from reports.generation import GenerationCounts, Renderer, generate
 from reports.periods import Period, last_closed_period
-from reports.statements import assemble_period
+from reports.statements import iter_period
 
 if TYPE_CHECKING:
     from reports.jobs import JobContext, JobDeps
@@ -33,11 +33,12 @@ def issue_program_period(deps: "JobDeps", *, program_code: str, period: Period, 
         if deps.schedule.nil_statements:
             idle = tuple(session.exec(select(Admission.institution_id)
                                       .where(Admission.program_code == program_code)).all())
-        assembled = assemble_period(session, registry=deps.registry, program_code=program_code, period=period,
-                                    issue_date=today, config=deps.schedule.statement_config(), include_idle=idle)
-    for item in assembled:
-        generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir, counts=counts,
-                 render=render)
+        # Streamed: each institution's statement is generated (its own transactions, other connections) while
+        # the scan's read transaction stays open on this one, so memory holds one institution at a time.
+        for item in iter_period(session, registry=deps.registry, program_code=program_code, period=period,
+                                issue_date=today, config=deps.schedule.statement_config(), include_idle=idle):
+            generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir,
+                     counts=counts, render=render)
 
 
 def period_statements(ctx: "JobContext", *, render: Renderer | None = None) -> dict:

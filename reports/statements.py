@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import groupby
 
 from sqlmodel import Session
 
 from reports.periods import Period
-from reports.statement_facts import (Movement, budget_used, institutions_by_id, opening_positions,
-                                     period_movements)
+from reports.statement_facts import (InstitutionInfo, Movement, all_institutions, budget_used, iter_movements,
+                                     opening_positions)
 from reports.statement_model import (BudgetUsage, InstitutionRef, ProgramRef, SignatureParty, Statement,
                                      StatementLine, StatementSection, StatementTotals)
 
@@ -139,20 +140,45 @@ def _totals_dict(statement: Statement) -> dict[str, int]:
             "budget_annual_fen": statement.budget.annual_fen}
 
 
-def assemble_period(session: Session, *, registry, program_code: str, period: Period, issue_date: date,
-                    config: StatementConfig, include_idle: tuple[int, ...] = ()) -> list[Assembled]:
-    """Every statement of a program for a period: one per institution with a position, then the summary.
+@dataclass(frozen=True)
+class PartyTotals:
+    """What the bureau's summary keeps of one institution's statement: its code, name, opening and sums per section."""
+
+    code: str
+    name: str
+    opening_fen: int
+    sections: tuple[tuple[int, tuple[int, ...]], ...]  # per SECTIONS kind: (line count, summary column sums)
+
+
+def _party_totals(assembled: Assembled) -> PartyTotals:
+    sections = []
+    for (kind, _, _), section in zip(SECTIONS, assembled.statement.sections, strict=True):
+        width = len(SUMMARY_COLUMNS[kind])
+        sums = tuple(sum(line.amounts_fen[c - width] for line in section.lines) for c in range(width))
+        sections.append((len(section.lines), sums))
+    return PartyTotals(assembled.party_code, assembled.statement.institution.name, assembled.statement.opening_fen,
+                       tuple(sections))
+
+
+def _grouped(movements: Iterator[Movement]) -> Iterator[tuple[int, list[Movement]]]:
+    # The scan is ordered by institution, so a change of institution ends one's items.
+    return ((party, list(group)) for party, group in groupby(movements, key=lambda m: m.institution_id))
+
+
+def iter_period(session: Session, *, registry, program_code: str, period: Period, issue_date: date,
+                config: StatementConfig, include_idle: tuple[int, ...] = (),
+                institution_id: int | None = None) -> Iterator[Assembled]:
+    """Every statement of a program for a period, one institution at a time, then the summary.
 
     An institution has a position when the ledger holds any of its items in the program up to the end of
-    the period; include_idle adds institutions that get a nil statement anyway.
+    the period; include_idle adds institutions that get a nil statement anyway. The items come from one
+    ordered scan and each institution's statement is handed out before the next one's items are read, so
+    memory holds one institution's lines, not the program's. With institution_id only that institution's
+    statement is assembled (and no summary).
     """
     rule = rule_for_period(registry, program_code, period)
     start, end = period.utc_bounds(config.timezone)
     openings = opening_positions(session, program_code=program_code, before=start)
-    movements = period_movements(session, program_code=program_code, program_kind=rule.kind, start=start, end=end)
-    parties = institutions_by_id(session, set(openings) | {m.institution_id for m in movements} | set(include_idle))
-    if not parties:
-        return []
     used, appropriated = budget_used(session, program_code=program_code, year=period.end.year, before=end)
     budget = BudgetUsage(period.end.year, used, appropriated or rule.annual_budget_fen(period.end.year) or 0)
     program = ProgramRef(code=rule.code, name=rule.name)
@@ -160,40 +186,59 @@ def assemble_period(session: Session, *, registry, program_code: str, period: Pe
     common = dict(title=f"{rule.name}结算对账单", program=program, period_label=period.label,
                   period_start=period.start, period_end=period.end, issue_date=issue_date, version=1, number="",
                   budget=budget, issuer=issuer, notes=NOTES)
-    result = []
-    by_party: dict[int, list[Movement]] = {}
-    for movement in movements:
-        by_party.setdefault(movement.institution_id, []).append(movement)
-    for party in sorted(parties.values(), key=lambda p: p.code):
-        items = by_party.get(party.id, [])
-        sections = {kind: _section(kind, title, columns, [StatementLine(m.reference, m.name, m.amounts_fen, m.trace)
-                                                         for m in items if m.kind == kind], summary=False)
-                    for kind, title, columns in SECTIONS}
-        opening = openings.get(party.id, 0)
-        statement = Statement(institution=InstitutionRef(party.name, party.uscc), opening_fen=opening,
-                              sections=tuple(sections.values()), totals=_totals(opening, sections),
-                              signatures=(SignatureParty("甲方（拨付方）", issuer),
-                                          SignatureParty("乙方（合作机构）", party.name)), **common)
-        result.append(Assembled(institution_scope(party.id), party.id, party.code, program_code, period, statement,
-                                content_digest(statement), _totals_dict(statement)))
-    result.append(_summary(result, program_code, period, common, issuer))
-    return result
+    known = set(openings) | set(include_idle)
+    if institution_id is not None:
+        known &= {institution_id}
+    parties = all_institutions(session)
+    waiting = sorted(i for i in known if i in parties)  # institutions that get a statement even without items
+    summary: list[PartyTotals] = []
+
+    def statement_of(party: InstitutionInfo, items: list[Movement]) -> Assembled:
+        assembled = _institution_statement(party, items, openings.get(party.id, 0), common, issuer, program_code,
+                                           period)
+        summary.append(_party_totals(assembled))
+        return assembled
+
+    movements = iter_movements(session, program_code=program_code, program_kind=rule.kind, start=start, end=end,
+                               institution_id=institution_id)
+    for party_id, items in _grouped(movements):
+        while waiting and waiting[0] < party_id:
+            yield statement_of(parties[waiting.pop(0)], [])
+        if waiting and waiting[0] == party_id:
+            waiting.pop(0)
+        yield statement_of(parties[party_id], items)
+    for party_id in waiting:
+        yield statement_of(parties[party_id], [])
+    if summary and institution_id is None:
+        yield _summary(summary, program_code, period, common, issuer)
 
 
-def _summary(statements: list[Assembled], program_code: str, period: Period, common: dict, issuer: str) -> Assembled:
+def _institution_statement(party: InstitutionInfo, items: list[Movement], opening: int, common: dict, issuer: str,
+                           program_code: str, period: Period) -> Assembled:
+    sections = {kind: _section(kind, title, columns, [StatementLine(m.reference, m.name, m.amounts_fen, m.trace)
+                                                     for m in items if m.kind == kind], summary=False)
+                for kind, title, columns in SECTIONS}
+    statement = Statement(institution=InstitutionRef(party.name, party.uscc), opening_fen=opening,
+                          sections=tuple(sections.values()), totals=_totals(opening, sections),
+                          signatures=(SignatureParty("甲方（拨付方）", issuer),
+                                      SignatureParty("乙方（合作机构）", party.name)), **common)
+    return Assembled(institution_scope(party.id), party.id, party.code, program_code, period, statement,
+                     content_digest(statement), _totals_dict(statement))
+
+
+def assemble_period(session: Session, **kwargs) -> list[Assembled]:
+    """iter_period's statements as a list (for small programs and tests; the job streams instead)."""
+    return list(iter_period(session, **kwargs))
+
+
+def _summary(parties: list[PartyTotals], program_code: str, period: Period, common: dict, issuer: str) -> Assembled:
+    parties = sorted(parties, key=lambda p: p.code)
     sections = {}
     for index, (kind, title, _) in enumerate(SECTIONS):
-        lines = []
-        for assembled in statements:
-            section = assembled.statement.sections[index]
-            if section.lines:
-                columns = SUMMARY_COLUMNS[kind]
-                amounts = tuple(sum(line.amounts_fen[c - len(columns)] for line in section.lines)
-                                for c in range(len(columns)))
-                lines.append(StatementLine(assembled.party_code, assembled.statement.institution.name, amounts,
-                                           f"{len(section.lines)}笔"))
+        lines = [StatementLine(p.code, p.name, p.sections[index][1], f"{p.sections[index][0]}笔")
+                 for p in parties if p.sections[index][0]]
         sections[kind] = _section(kind, title.replace("本期", "本期各机构"), SUMMARY_COLUMNS[kind], lines, summary=True)
-    opening = sum(a.statement.opening_fen for a in statements)
+    opening = sum(p.opening_fen for p in parties)
     statement = Statement(institution=None, summary=True, opening_fen=opening, sections=tuple(sections.values()),
                           totals=_totals(opening, sections), signatures=(SignatureParty("编制单位", issuer),),
                           **{**common, "title": common["title"].replace("结算对账单", "结算汇总表")})

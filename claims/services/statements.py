@@ -13,7 +13,7 @@ from claims.errors import Conflict, NotFound
 from claims.models import Statement
 from claims.paging import Page, PageRequest, fetch_page
 from reports.periods import Period
-from reports.statements import StatementConfig, assemble_period
+from reports.statements import StatementConfig, iter_period
 
 VISIBLE_STATES = ("done", "superseded")
 
@@ -91,8 +91,9 @@ def verify_statement(session: Session, *, principal: Principal, registry, statem
         actual = digest.hexdigest()
     period = Period(_period_kind(found), found.period_start, found.period_end)
     include = (found.institution_id,) if found.institution_id is not None else ()
-    assembled = assemble_period(session, registry=registry, program_code=found.program_code, period=period,
-                                issue_date=found.period_end, config=config, include_idle=include)
+    assembled = iter_period(session, registry=registry, program_code=found.program_code, period=period,
+                            issue_date=found.period_end, config=config, include_idle=include,
+                            institution_id=found.institution_id)
     current = next((a for a in assembled if a.scope == found.scope), None)
     return Verification(statement_id=found.id, number=found.number, status=found.status,
                         recorded_sha256=found.sha256 or "", actual_sha256=actual,

@@ -13,7 +13,7 @@ from claims import ledger
 from claims.models import JobRun, Statement
 from reports import generation
 from reports.jobs import JobDeps, run_job
-from reports.pdf import format_amount
+from reports.cjk_text import format_amount
 from reports.periods import parse_period
 from tests.integration.statement_history import build_history
 from workflows.money import rmb_upper
