@@ -74,10 +74,10 @@ def seed(demo: bool) -> None:
             click.echo(f"demo activity: {activity.loans} loans, claims by state {activity.claims}")
         for line in activity.skipped:
             click.echo(f"demo activity skipped {line}", err=True)
-        from reports.jobs import JobDeps
+        from reports.jobs import JobDeps, load_demo_statements
 
         for label, run in zip(("last closed periods", "open period, interim"),
-                              seeding.load_demo_statements(JobDeps.from_app(current_app), today=today()), strict=True):
+                              load_demo_statements(JobDeps.from_app(current_app), today=today()), strict=True):
             click.echo(f"demo statements ({label}): {run.status}, {run.counts.get('created', 0)} issued, "
                        f"{run.counts.get('unchanged', 0)} unchanged; list them at GET /statements")
 

@@ -1,17 +1,13 @@
 """The period_statements job: each program's last closed period, per institution and the bureau's summary."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlmodel import select
 
 from claims.models import Admission
 from reports.generation import GenerationCounts, Renderer, generate
+from reports.job_context import JobContext, JobDeps
 from reports.periods import Period, last_closed_period
 from reports.statements import iter_period
-
-if TYPE_CHECKING:
-    from reports.jobs import JobContext, JobDeps
 
 
 def settlement_kind(registry, program_code: str, today) -> str:
@@ -21,7 +17,7 @@ def settlement_kind(registry, program_code: str, today) -> str:
     return (in_force or versions)[-1].settlement_period
 
 
-def issue_program_period(deps: "JobDeps", *, program_code: str, period: Period, today,
+def issue_program_period(deps: JobDeps, *, program_code: str, period: Period, today,
                          counts: GenerationCounts, render: Renderer | None = None) -> None:
     """Bring every statement of one program and period up to date (idempotent; run under the job lock)."""
     versions = deps.registry.versions(program_code)
@@ -41,7 +37,7 @@ def issue_program_period(deps: "JobDeps", *, program_code: str, period: Period, 
                      counts=counts, render=render)
 
 
-def period_statements(ctx: "JobContext", *, render: Renderer | None = None) -> dict:
+def period_statements(ctx: JobContext, *, render: Renderer | None = None) -> dict:
     """Issue the last closed period's statements of every program (or the given period, for programs of its kind)."""
     counts = GenerationCounts()
     programs = 0

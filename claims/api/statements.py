@@ -10,7 +10,8 @@ from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims.api.pagination import page_request, respond_page
 from claims.services import statements
-from reports.jobs import load_schedule
+from reports import verification
+from reports.job_context import load_schedule
 
 blp = Blueprint("statements", __name__, url_prefix="/statements",
                 description="Period-end settlement statements (结算对账单) as PDF with a recorded SHA-256")
@@ -102,7 +103,7 @@ class StatementVerify(MethodView):
     def get(self, statement_id):
         """Recompute the PDF's SHA-256 and re-assemble the content from the ledger to check both still match."""
         settings = context.settings()
-        return statements.verify_statement(context.session(), principal=context.principal(),
+        return verification.verify_statement(context.session(), principal=context.principal(),
                                            registry=context.programs(), statement_id=statement_id,
                                            statements_dir=settings.statements_dir,
                                            config=load_schedule(settings.schedule_file).statement_config())
