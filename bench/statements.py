@@ -5,7 +5,7 @@ the trace the engine computes for them, and the ledger postings the services wri
 budget year, then per claim a reserve and a pay posting with their entries). 300 to 700 claims per
 institution are paid inside 2026Q1 (50 000 lines for 100), a tenth as many in 2025Q4 (the opening
 positions). Claims are small (a few thousand yuan) so that the quarter stays within the program's
-annual budget, as the services would insist.
+annual budget, as the services would insist (past 100 institutions proportionally smaller).
 
 Ours: `run_job(deps, "period_statements", period=2026Q1)` end to end: assembly from the ledger,
 generation rows and locks, digests, PDF rendering, files written, job run recorded; one statement
@@ -164,10 +164,12 @@ def load_history(db: BenchDatabase, institutions: int) -> tuple[int, float]:
         order = [order[(k * 7_919) % len(order)] for k in range(len(order))] if len(order) % 7_919 else order
         span = (end - start).total_seconds() - 1
         plan += [(bank, start + timedelta(seconds=span * k / len(order))) for k, bank in enumerate(order)]
+    scale = max(1, -(-institutions // 100))
     loans, claims, postings, entries = [], [], [], []
     paid_in_year = {2025: 0, 2026: 0}
     for k, (bank, paid_at) in enumerate(plan):
-        principal = 2_000_00 + (k * 7_919_13) % 4_000_00  # 2 000 to 6 000 yuan
+        # 2 000 to 6 000 yuan, smaller past 100 institutions so that the year stays within the program's budget.
+        principal = (2_000_00 + (k * 7_919_13) % 4_000_00) // scale
         enterprise = firms[k % len(firms)]
         contract = f"STMT-{k:07d}"
         loan = LoanFacts(principal_fen=principal, disbursed_on=date(2025, 6, 1 + k % 28), maturity_on=date(2026, 5, 31),

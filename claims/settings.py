@@ -13,6 +13,9 @@ _ENV_OVERRIDES = {
     "CLAIMS_SECRET_KEY": "secret_key",
     "CLAIMS_DATA_DIR": "data_dir",
     "CLAIMS_SCHEDULER_EMBEDDED": "scheduler_embedded",
+    "CLAIMS_SIGNING_P12": "signing_p12",
+    "CLAIMS_SIGNING_PASSWORD": "signing_password",
+    "CLAIMS_SIGNING_CA": "signing_ca",
 }
 
 
@@ -37,6 +40,10 @@ class Settings:
     rate_limit_per_minute: int = 600
     scheduler_embedded: bool = False
     document_types: tuple[str, ...] = field(default_factory=tuple)
+    signing_p12: str = ""  # the bureau's PKCS#12 certificate that signs statements (path)
+    signing_password: str = field(default="", repr=False)
+    signing_ca: str = ""  # PEM file of the CA(s) a statement's signature is verified against
+    demo_signing: bool = False  # without signing_p12, sign with a demo CA created under data_dir (never production)
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,8 +97,9 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
     for key in ("data_dir", "programs_dir", "schedule_file"):
         if key in values:
             values[key] = _resolve_path(str(values[key]))
-    if isinstance(values.get("scheduler_embedded"), str):
-        values["scheduler_embedded"] = values["scheduler_embedded"].lower() in {"1", "true", "yes"}
+    for flag in ("scheduler_embedded", "demo_signing"):
+        if isinstance(values.get(flag), str):
+            values[flag] = values[flag].lower() in {"1", "true", "yes"}
     values["document_types"] = tuple(values.get("document_types", ()))
     values["database_url"] = _sqlite_url(values.get("database_url", Settings.database_url))
     settings = Settings(env=env, **values)

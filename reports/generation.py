@@ -8,6 +8,7 @@ must hold the job lock (reports.locks), which is what makes a leftover "generati
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -18,15 +19,18 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
 
+from claims.audit import chain_head
 from claims.db import lock_rows, unit_of_work
 from claims.models import Statement as StatementRow
 from claims.models.base import utcnow
 from reports.locks import lock_key
-from reports.pdf import render_statement_bytes
+from reports.pdf import RenderInfo, render_statement_bytes
+from reports.statement_model import Statement
 from reports.statements import Assembled
 
 log = logging.getLogger(__name__)
 Renderer = Callable[..., tuple[bytes, object]]
+Sealer = Callable[[Statement, bytes, RenderInfo], bytes]  # the rendered PDF in, the signed PDF out
 
 
 @dataclass
@@ -57,8 +61,11 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, statements_dir: Path,
-             counts: GenerationCounts, render: Renderer | None = None) -> StatementRow | None:
-    """Bring one statement up to date with its assembled content; returns the new done row, or None if unchanged."""
+             counts: GenerationCounts, seal: Sealer, render: Renderer | None = None) -> StatementRow | None:
+    """Bring one statement up to date with its assembled content; returns the new done row, or None if unchanged.
+
+    The PDF is signed (seal) before it is written: the file and its recorded SHA-256 are the signed ones.
+    """
     with unit_of_work(sessions) as session:
         lock_rows(session, lock_key(f"{assembled.scope}|{assembled.program_code}|{assembled.period.start}"))
         rows = list(session.exec(select(StatementRow).where(
@@ -74,7 +81,7 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
             counts.stale_replaced += 1
         session.flush()
         version = max((r.version for r in rows if r.status != "generating"), default=0) + 1
-        statement = assembled.numbered(version=version, issue_date=issue_date)
+        statement = assembled.numbered(version=version, issue_date=issue_date, audit_head=chain_head(session))
         row = StatementRow(scope=assembled.scope, institution_id=assembled.institution_id,
                            program_code=assembled.program_code, period_start=assembled.period.start,
                            period_end=assembled.period.end, period_label=assembled.period.label, version=version,
@@ -82,6 +89,8 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
                            totals=assembled.totals)
         session.add(row)
     data, info = (render or render_statement_bytes)(statement)
+    data = seal(statement, data, info)
+    sha256 = hashlib.sha256(data).hexdigest()
     file_name = f"{statement.number}.pdf"
     write_atomically(statements_dir / file_name, data)
     with unit_of_work(sessions) as session:
@@ -92,7 +101,7 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
             older.status = "superseded"
             session.add(older)
             counts.superseded += 1
-        row.status, row.sha256, row.path, row.pages, row.done_at = "done", info.sha256, file_name, info.pages, utcnow()
+        row.status, row.sha256, row.path, row.pages, row.done_at = "done", sha256, file_name, info.pages, utcnow()
         session.add(row)
     counts.created += 1
     counts.numbers.append(row.number)

@@ -22,8 +22,8 @@ from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer
 from reports.cjk_text import chinese_ordinal
 from reports.fonts import ensure_covered, register_cjk_font
 from reports.pdf_layout import (BODY_FONT_SIZE, FOOTER_NOTE, FOOTER_TEMPLATE, GRID, MARGIN_BOTTOM, MARGIN_TOP,
-                                MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH, TEXT_LEFT, TEXT_RIGHT, heading_style, note_style,
-                                paragraph, title_style)
+                                MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH, TEXT_LEFT, TEXT_RIGHT, SealBox, heading_style,
+                                note_style, paragraph, title_style)
 from reports.pdf_tables import budget_table, header_table, section_tables, signature_table, totals_table
 from reports.statement_model import Statement
 
@@ -35,6 +35,7 @@ class RenderInfo:
     pages: int
     sha256: str
     bytes: int
+    seal: SealBox | None = None  # where the issuer's seal cell is, for the signature's visible field
 
 
 def render_statement(statement: Statement, out: BinaryIO | str | os.PathLike[str]) -> RenderInfo:
@@ -52,7 +53,8 @@ def render_statement_bytes(statement: Statement) -> tuple[bytes, RenderInfo]:
     """Render the statement as PDF and return its bytes with the RenderInfo."""
     font = register_cjk_font()
     drawn: list[str] = []
-    story = _story(statement, font, drawn)
+    seals: list[SealBox] = []
+    story = _story(statement, font, drawn, seals)
     ensure_covered(font, [*drawn, *_furniture_texts(statement)])
     buffer = io.BytesIO()
     pages: list[int] = []
@@ -78,7 +80,8 @@ def render_statement_bytes(statement: Statement) -> tuple[bytes, RenderInfo]:
 
     doc.build(story, canvasmaker=make_canvas)
     data = buffer.getvalue()
-    return data, RenderInfo(pages=pages[-1], sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    return data, RenderInfo(pages=pages[-1], sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
+                            seal=seals[-1] if seals else None)
 
 
 class _NumberedCanvas(rl_canvas.Canvas):
@@ -138,7 +141,7 @@ def _running_header(statement: Statement) -> str:
 # ---------------------------------------------------------------- story
 
 
-def _story(statement: Statement, font: str, drawn: list[str]) -> list:
+def _story(statement: Statement, font: str, drawn: list[str], seals: list[SealBox]) -> list:
     """The flowables of the statement; every string they will draw is appended to drawn."""
     story: list = [
         paragraph(statement.title, title_style(font), drawn),
@@ -158,7 +161,9 @@ def _story(statement: Statement, font: str, drawn: list[str]) -> list:
         budget_table(statement, font, drawn),
     ]
     closing.extend(paragraph(note, note_style(font), drawn) for note in statement.notes)
-    closing.extend([Spacer(0, 5 * mm), signature_table(statement, font, drawn)])
+    if statement.audit_head:
+        closing.append(paragraph(f"出具时审计日志链头（SHA-256）：{statement.audit_head}", note_style(font), drawn))
+    closing.extend([Spacer(0, 5 * mm), signature_table(statement, font, drawn, seals)])
     # The parties sign the totals, so totals, budget and signatures never part across a page break.
     story.append(KeepTogether(closing))
     return story

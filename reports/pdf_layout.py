@@ -1,6 +1,7 @@
 """Page geometry, colours, type sizes and paragraph styles shared by the statement's tables and its canvas."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -45,7 +46,7 @@ HEADER_FILL = colors.HexColor("#e3e8ef")
 STRIPE_FILL = colors.HexColor("#f6f7f9")
 SUBTOTAL_FILL = colors.HexColor("#edf1e4")
 
-FOOTER_NOTE = "本对账单 SHA-256 摘要已由系统登记备查"
+FOOTER_NOTE = "本对账单附电子签章（PAdES），可离线验证"
 # Strings drawn by the canvas rather than the story; their glyphs are checked up front too.
 FOOTER_TEMPLATE = "第 {page} 页 / 共 {pages} 页"
 
@@ -58,7 +59,7 @@ def paragraph(text: str, style: ParagraphStyle, drawn: list[str]) -> Paragraph:
 
 def table(rows: list[list[str]], drawn: list[str], **kwargs: object) -> Table:
     for row in rows:
-        drawn.extend(row)
+        drawn.extend(cell for cell in row if isinstance(cell, str))
     return Table(rows, **kwargs)
 
 
@@ -77,3 +78,14 @@ def heading_style(font: str) -> ParagraphStyle:
 @lru_cache(maxsize=4)
 def note_style(font: str) -> ParagraphStyle:
     return ParagraphStyle("note", fontName=font, fontSize=8, leading=11, wordWrap="CJK")
+
+
+@dataclass(frozen=True)
+class SealBox:
+    """Where the issuer's seal landed: a page index (0-based) and the box in PDF points from the bottom left."""
+
+    page: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float

@@ -6,15 +6,17 @@ from collections.abc import Iterator
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Table, TableStyle
+from reportlab.platypus import Flowable, Table, TableStyle
 
 from reports.cjk_text import chinese_date, format_amount, net_direction, net_in_words, signed_position, wrap
 from reports.paged_table import PagedTable
 from reports.pdf_layout import (AMOUNT_WIDTH, BODY_FONT_SIZE, CELL_PAD_BOTTOM, CELL_PAD_TOP, CELL_PAD_X, CHUNK_ROWS,
                                 CONTENT_WIDTH, GRID, HEADER_FILL, MIN_TEXT_WIDTH, REFERENCE_MAX_WIDTH,
                                 REFERENCE_MIN_WIDTH, SEQ_WIDTH, STRIPE_FILL, SUBTOTAL_FILL, TABLE_FONT_SIZE,
-                                TABLE_LEADING, Points, table)
+                                TABLE_LEADING, Points, SealBox, table)
 from reports.statement_model import Statement, StatementSection
+
+SEAL_HEIGHT = 26 * mm - 5  # the issuer's seal cell inside its padding: the signature's visible appearance
 
 
 def header_table(statement: Statement, font: str, drawn: list[str]) -> Table:
@@ -235,14 +237,39 @@ def budget_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     )
 
 
-def signature_table(statement: Statement, font: str, drawn: list[str]) -> Table:
+class SealAnchor(Flowable):
+    """The issuer's seal cell: prints （盖章） and notes where on which page it landed, for the signature field."""
+
+    def __init__(self, font: str, boxes: list[SealBox]):
+        super().__init__()
+        self._font = font
+        self._boxes = boxes
+
+    def wrap(self, available_width: Points, available_height: Points) -> tuple[Points, Points]:
+        self.width, self.height = available_width, SEAL_HEIGHT
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        canv.setFont(self._font, BODY_FONT_SIZE)
+        canv.setFillColor(colors.HexColor("#777777"))
+        canv.drawString(0, self.height - BODY_FONT_SIZE, "（盖章）")
+        x1, y1 = canv.absolutePosition(0, 0)
+        x2, y2 = canv.absolutePosition(self.width, self.height - BODY_FONT_SIZE - 2)
+        self._boxes.append(SealBox(canv.getPageNumber() - 1, x1, y1, x2, y2))
+
+
+def signature_table(statement: Statement, font: str, drawn: list[str], seal_boxes: list[SealBox]) -> Table:
+    """The parties' blocks; the issuer's seal cell records its position into seal_boxes when drawn."""
     parties = statement.signatures
+    seal = SealAnchor(font, seal_boxes)
+    drawn.append("（盖章）")
     # A lone signer (a summary) gets a half-width block on the right, where Chinese documents sign.
     width = CONTENT_WIDTH / max(len(parties), 2)
     inner = width - 2 * (CELL_PAD_X + 2)
     rows = [
         [wrap(f"{party.role}：{party.name}", font, BODY_FONT_SIZE, inner) for party in parties],
-        ["（盖章）"] * len(parties),
+        [seal if index == 0 else "（盖章）" for index in range(len(parties))],  # the issuer signs first
         ["经办人签字："] * len(parties),
         ["日期：        年      月      日"] * len(parties),
     ]
@@ -251,7 +278,7 @@ def signature_table(statement: Statement, font: str, drawn: list[str]) -> Table:
         drawn,
         colWidths=[width] * len(parties),
         hAlign="RIGHT",
-        rowHeights=[None, 26 * mm, 10 * mm, 9 * mm],
+        rowHeights=[None, SEAL_HEIGHT + 5, 10 * mm, 9 * mm],
         style=TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), font, BODY_FONT_SIZE, BODY_FONT_SIZE + 3),
@@ -263,6 +290,7 @@ def signature_table(statement: Statement, font: str, drawn: list[str]) -> Table:
                 ("VALIGN", (0, 2), (-1, -1), "MIDDLE"),
                 ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X + 2),
                 ("TOPPADDING", (0, 1), (-1, 1), 4),
+                ("BOTTOMPADDING", (0, 1), (-1, 1), 1),
             ]
         ),
     )

@@ -146,6 +146,7 @@ class Statement:
     summary: bool = False
     issuer: str = "市财政局"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    audit_head: str = ""  # the audit chain's head hash when the statement was issued (not part of its content)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", tuple(self.sections))

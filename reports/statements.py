@@ -66,10 +66,11 @@ class Assembled:
     digest: str
     totals: dict[str, int]
 
-    def numbered(self, *, version: int, issue_date: date) -> Statement:
-        """The statement as issued: with its number, version and issue date."""
+    def numbered(self, *, version: int, issue_date: date, audit_head: str = "") -> Statement:
+        """The statement as issued: with its number, version, issue date and the audit chain's head then."""
         number = statement_number(self.program_code, self.period, self.party_code, version)
-        return dataclasses.replace(self.statement, number=number, version=version, issue_date=issue_date)
+        return dataclasses.replace(self.statement, number=number, version=version, issue_date=issue_date,
+                                   audit_head=audit_head)
 
 
 def institution_scope(institution_id: int) -> str:
@@ -100,9 +101,9 @@ def _plain(value):
 
 
 def content_digest(statement: Statement) -> str:
-    """SHA-256 of the canonical JSON of the statement without its number, version and issue date."""
+    """SHA-256 of the canonical JSON of the statement without its number, version, issue date and audit head."""
     content = _plain(statement)
-    for volatile in ("number", "version", "issue_date"):
+    for volatile in ("number", "version", "issue_date", "audit_head"):
         content.pop(volatile)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

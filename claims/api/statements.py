@@ -4,17 +4,19 @@ from __future__ import annotations
 from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims.api.pagination import page_request, respond_page
 from claims.services import statements
-from reports import verification
+from claims.api.uploads import uploaded_file
+from reports import signing, verification
 from reports.job_context import load_schedule
 
 blp = Blueprint("statements", __name__, url_prefix="/statements",
-                description="Period-end settlement statements (结算对账单) as PDF with a recorded SHA-256")
+                description="Period-end settlement statements (结算对账单): signed PDF (PAdES), recorded SHA-256")
 
 
 class StatementTotalsSchema(StrictSchema):
@@ -63,6 +65,34 @@ class VerificationSchema(StrictSchema):
     actual_sha256 = fields.String(allow_none=True)
     file_intact = fields.Boolean(metadata={"description": "the stored file still has the recorded SHA-256"})
     content_current = fields.Boolean(metadata={"description": "the ledger still gives this statement's content"})
+    signed = fields.Boolean()
+    signature_intact = fields.Boolean(metadata={"description": "the signed bytes are unchanged (digest matches)"})
+    signature_valid = fields.Boolean(metadata={"description": "the PAdES signature itself checks out"})
+    signature_trusted = fields.Boolean(metadata={"description": "signed by a certificate of the bureau's CA"})
+    signature_covers_file = fields.Boolean(metadata={"description": "nothing was appended to the file after signing"})
+    signed_by = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    signature_summary = fields.String()
+    ok = fields.Boolean(metadata={"description": "file as recorded and signature intact, valid and trusted"})
+
+
+class DocumentVerificationSchema(StrictSchema):
+    sha256 = fields.String()
+    statement_id = fields.Integer(allow_none=True, metadata={"description": "the issued statement with this SHA-256"})
+    number = fields.String()
+    status = fields.String(metadata={"description": "done, superseded, or unknown when no issued statement matches"})
+    signed = fields.Boolean()
+    signature_intact = fields.Boolean()
+    signature_valid = fields.Boolean()
+    signature_trusted = fields.Boolean()
+    signature_covers_file = fields.Boolean()
+    signed_by = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    signature_summary = fields.String()
+
+
+class PdfUploadSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "a statement PDF as received"})
 
 
 @blp.route("")
@@ -104,7 +134,19 @@ class StatementVerify(MethodView):
         """Recompute the PDF's SHA-256 and re-assemble the content from the ledger to check both still match."""
         settings = context.settings()
         return verification.verify_statement(context.session(), principal=context.principal(),
-                                           registry=context.programs(), statement_id=statement_id,
-                                           statements_dir=settings.statements_dir,
-                                           config=load_schedule(settings.schedule_file).statement_config())
+                                             registry=context.programs(), statement_id=statement_id,
+                                             statements_dir=settings.statements_dir,
+                                             config=load_schedule(settings.schedule_file).statement_config(),
+                                             roots=signing.trust_roots(signing.credentials(settings)))
+
+
+@blp.route("/verify")
+class DocumentVerify(MethodView):
+    @blp.arguments(PdfUploadSchema, location="files")
+    @blp.response(200, DocumentVerificationSchema)
+    def post(self, files):
+        """Check a statement PDF someone holds: its signature against the bureau's CA, and which issued one it is."""
+        data = uploaded_file(files, (".pdf",)).read()
+        return verification.verify_document(context.session(), principal=context.principal(), data=data,
+                                            roots=signing.trust_roots(signing.credentials(context.settings())))
 
