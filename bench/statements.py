@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -278,7 +279,7 @@ def ours(url: str, data_dir: str) -> dict:
 
 FLOOR_QUERY = """
 SELECT i.code, i.name, i.uscc, c.id, e.name, l.contract_no, c.trace, c.ratio, c.computed_fen, c.approved_fen,
-       c.outstanding_principal_fen, en.amount_fen
+       c.outstanding_principal_fen, en.amount_fen, p.at
 FROM ledger_posting p
 JOIN ledger_entry en ON en.posting_id = p.id
 JOIN ledger_account a ON a.id = en.account_id
@@ -313,14 +314,18 @@ def floor(url: str, data_dir: str) -> dict:
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     cursor.execute(FLOOR_QUERY.format(program=PROGRAM, start=start.strftime(fmt), end=end.strftime(fmt)))
     by_bank: dict[str, tuple[tuple, list[StatementLine]]] = {}
-    for code, bank, uscc, claim, firm, contract, trace, ratio, computed, approved, outstanding, amount in cursor:
+    zone = ZoneInfo("Asia/Shanghai")
+    for code, bank, uscc, claim, firm, contract, trace, ratio, computed, approved, outstanding, amount, at in cursor:
         trace = json.loads(trace) if isinstance(trace, str) else trace
         loss = next((s["fen"] for s in trace if s.get("step") == "loss_base" and isinstance(s.get("fen"), int)),
                     outstanding)
         text = claim_trace_summary(SimpleNamespace(trace=trace, ratio=ratio, computed_fen=computed,
-                                                   approved_fen=approved), contract)
+                                                   approved_fen=approved))
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        paid_on = at.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
         by_bank.setdefault(code, ((bank, uscc), []))[1].append(
-            StatementLine(f"CL-{claim:06d}", firm, (loss, approved or 0, int(amount)), text))
+            StatementLine(f"CL-{claim:06d}", firm, (loss, approved or 0, int(amount)), text, contract_no=contract,
+                          paid_on=paid_on))
     raw.close()
 
     def draw(number: str, institution, lines, title: str, **labels) -> int:
@@ -338,7 +343,8 @@ def floor(url: str, data_dir: str) -> dict:
         pages += draw(f"FLOOR-{code}", InstitutionRef(bank, uscc), lines, "本期已核准并拨付的代偿补偿")
         summary.append(StatementLine(code, bank, (sum(line.amounts_fen[-1] for line in lines),), f"{len(lines)}笔"))
     pages += draw("FLOOR-ALL", InstitutionRef("", ""), summary, "本期各机构已核准并拨付的代偿补偿",
-                  columns=("实付金额（元）",), reference_label="机构代码", name_label="合作机构", trace_label="说明")
+                  columns=("实付金额（元）",), reference_label="机构代码", name_label="合作机构", trace_label="说明",
+                  detail_columns=False)
     elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
     engine.dispose()
     return {"seconds": elapsed, "cpu": cpu, "pages": pages, "statements": len(by_bank) + 1,

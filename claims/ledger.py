@@ -56,11 +56,12 @@ def institution_account(session: Session, institution_id: int, program_code: str
 
 
 def post(session: Session, *, kind: str, subject_type: str, subject_id: int, legs: list[tuple[LedgerAccount, int]],
-         memo: str = "") -> LedgerPosting:
+         memo: str = "", voucher_no: str = "") -> LedgerPosting:
     """Write one balanced posting; refuses legs that do not sum to zero."""
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced posting {kind}: {legs}")
-    posting = LedgerPosting(kind=kind, subject_type=subject_type, subject_id=subject_id, memo=memo)
+    posting = LedgerPosting(kind=kind, subject_type=subject_type, subject_id=subject_id, memo=memo,
+                            voucher_no=voucher_no)
     session.add(posting)
     session.flush()
     for acct, amount in legs:
@@ -125,9 +126,9 @@ def release_budget(session: Session, *, program_code: str, year: int, amount_fen
 
 
 def post_payment(session: Session, *, program_code: str, year: int, amount_fen: int, subject_type: str,
-                 subject_id: int) -> LedgerPosting:
-    """Turn a reservation into a payment."""
-    return post(session, kind="pay", subject_type=subject_type, subject_id=subject_id,
+                 subject_id: int, voucher_no: str = "") -> LedgerPosting:
+    """Turn a reservation into a payment (with the treasury's voucher number when there is one)."""
+    return post(session, kind="pay", subject_type=subject_type, subject_id=subject_id, voucher_no=voucher_no,
                 legs=[(program_account(session, program_code, year, "paid"), amount_fen),
                       (program_account(session, program_code, year, "reserved"), -amount_fen)])
 

@@ -24,7 +24,8 @@ from reports.fonts import ensure_covered, register_cjk_font
 from reports.pdf_layout import (BODY_FONT_SIZE, FOOTER_NOTE, FOOTER_TEMPLATE, GRID, MARGIN_BOTTOM, MARGIN_TOP,
                                 MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH, TEXT_LEFT, TEXT_RIGHT, SealBox, heading_style,
                                 note_style, paragraph, title_style)
-from reports.pdf_tables import budget_table, header_table, section_tables, signature_table, totals_table
+from reports.pdf_sections import section_tables
+from reports.pdf_tables import budget_table, header_table, signature_table, totals_table
 from reports.statement_model import Statement
 
 

@@ -34,11 +34,12 @@ BODY_FONT_SIZE = 9
 CELL_PAD_X = 3
 CELL_PAD_TOP = 2  # line tables; a row is its cells' most lines x TABLE_LEADING plus these two
 CELL_PAD_BOTTOM = 2.5
-SEQ_WIDTH = 10 * mm
-REFERENCE_MIN_WIDTH = 24 * mm
+SEQ_WIDTH = 8 * mm
+REFERENCE_MIN_WIDTH = 17 * mm
 REFERENCE_MAX_WIDTH = 34 * mm
-AMOUNT_WIDTH = 18 * mm
+AMOUNT_WIDTH = 16.5 * mm
 MIN_TEXT_WIDTH = 50 * mm
+MIN_TRACE_WIDTH = 24 * mm  # names get what they need first, down to this much left for the trace
 MAX_CELL_LINES = 40
 
 GRID = colors.HexColor("#8a8a8a")

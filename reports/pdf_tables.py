@@ -1,7 +1,6 @@
 """The statement's tables: header block, one table per section (paged), totals, budget and signatures."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -9,12 +8,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from reports.cjk_text import chinese_date, format_amount, net_direction, net_in_words, signed_position, wrap
-from reports.paged_table import PagedTable
-from reports.pdf_layout import (AMOUNT_WIDTH, BODY_FONT_SIZE, CELL_PAD_BOTTOM, CELL_PAD_TOP, CELL_PAD_X, CHUNK_ROWS,
-                                CONTENT_WIDTH, GRID, HEADER_FILL, MIN_TEXT_WIDTH, REFERENCE_MAX_WIDTH,
-                                REFERENCE_MIN_WIDTH, SEQ_WIDTH, STRIPE_FILL, SUBTOTAL_FILL, TABLE_FONT_SIZE,
-                                TABLE_LEADING, Points, SealBox, table)
-from reports.statement_model import Statement, StatementSection
+from reports.pdf_layout import (BODY_FONT_SIZE, CELL_PAD_X, CONTENT_WIDTH, GRID, HEADER_FILL, SUBTOTAL_FILL, TABLE_FONT_SIZE,
+                                Points, SealBox, table)
+from reports.statement_model import Statement
 
 SEAL_HEIGHT = 26 * mm - 5  # the issuer's seal cell inside its padding: the signature's visible appearance
 
@@ -40,15 +36,25 @@ def header_table(statement: Statement, font: str, drawn: list[str]) -> Table:
         ),
         ("结算期间", period, "期初余额（元）", signed_position(statement.opening_fen)),
     ]
+    if statement.interim:
+        pairs.append(("对账单性质", "期中对账单（非最终）", "期末余额（元）", signed_position(statement.totals.net_fen)))
+    else:
+        pairs.append(("对账单性质", "期末正式对账单", "期末余额（元）", signed_position(statement.totals.net_fen)))
+    if statement.supersedes:
+        pairs.append(("替代说明", statement.supersedes, "", ""))
     widths = [label_width, value_width, label_width, value_width]
     rows = [
         [wrap(text, font, BODY_FONT_SIZE - 0.5, width - 2 * CELL_PAD_X) for text, width in zip(row, widths, strict=True)]
         for row in pairs
     ]
+    if statement.supersedes:  # the note spans the row, wrapped to its width
+        rows[-1] = [rows[-1][0], wrap(statement.supersedes, font, BODY_FONT_SIZE - 0.5, CONTENT_WIDTH - label_width
+                                      - 2 * CELL_PAD_X), "", ""]
     header = table(rows, drawn, colWidths=widths)
+    span = [("SPAN", (1, -1), (3, -1))] if statement.supersedes else []
     header.setStyle(
         TableStyle(
-            [
+            span + [
                 ("FONT", (0, 0), (-1, -1), font, BODY_FONT_SIZE - 0.5, BODY_FONT_SIZE + 2.5),
                 ("BOX", (0, 0), (-1, -1), 0.8, GRID),
                 ("INNERGRID", (0, 0), (-1, -1), 0.3, GRID),
@@ -70,102 +76,6 @@ def fit_width(texts: list[str], font: str, floor: Points, ceiling: Points) -> Po
     return min(max(stringWidth(longest, font, TABLE_FONT_SIZE) + 2 * CELL_PAD_X + 1, floor), ceiling)
 
 
-def section_tables(section: StatementSection, font: str, drawn: list[str]) -> Iterator[Table | PagedTable]:
-    amount_count = len(section.columns)
-    amounts = [list(map(format_amount, line.amounts_fen)) for line in section.lines]
-    subtotal_text = format_amount(section.subtotal_fen)
-    subtotal_col = section.subtotal_column % amount_count
-    amount_widths = [
-        fit_width(
-            # A subtotal under a later column spans from the first amount column, so only a
-            # subtotal under the first one has to fit in a single column.
-            [row[col] for row in amounts] + ([subtotal_text] if col == subtotal_col == 0 else []),
-            font,
-            AMOUNT_WIDTH,
-            2 * AMOUNT_WIDTH,
-        )
-        for col in range(amount_count)
-    ]
-    reference_width = fit_width(
-        [line.reference for line in section.lines], font, REFERENCE_MIN_WIDTH, REFERENCE_MAX_WIDTH
-    )
-    free = CONTENT_WIDTH - SEQ_WIDTH - reference_width - sum(amount_widths)
-    if free < MIN_TEXT_WIDTH:
-        raise ValueError(f"section {section.title}: {amount_count} amount columns do not fit across A4")
-    # Names get what the longest one needs within 40-55 % of the free width; the trace takes the rest.
-    name_width = fit_width([line.name for line in section.lines], font, free * 0.4, free * 0.55)
-    widths = [SEQ_WIDTH, reference_width, name_width, *amount_widths, free - name_width]
-    trace_col = 3 + amount_count
-    labels = ["序号", section.reference_label, section.name_label, *section.columns, section.trace_label]
-    header = [wrap(label, font, TABLE_FONT_SIZE, width - 2 * CELL_PAD_X) for label, width in zip(labels, widths, strict=True)]
-
-    body: list[list[str]] = []
-    for seq, (line, line_amounts) in enumerate(zip(section.lines, amounts, strict=True), start=1):
-        body.append(
-            [
-                str(seq),
-                wrap(line.reference, font, TABLE_FONT_SIZE, widths[1] - 2 * CELL_PAD_X),
-                wrap(line.name, font, TABLE_FONT_SIZE, widths[2] - 2 * CELL_PAD_X),
-                *line_amounts,
-                wrap(line.trace, font, TABLE_FONT_SIZE, widths[trace_col] - 2 * CELL_PAD_X),
-            ]
-        )
-    if not body:
-        body.append(["", "本期无此类事项", "", *[""] * amount_count, ""])
-    subtotal = ["", "小计", "", *[""] * amount_count, ""]
-    subtotal[3] = subtotal_text
-
-    subtotal_commands = [
-        ("SPAN", (1, -1), (2, -1)),
-        ("BACKGROUND", (0, -1), (-1, -1), SUBTOTAL_FILL),
-        ("LINEABOVE", (0, -1), (-1, -1), 0.8, GRID),
-        ("ALIGN", (1, -1), (2, -1), "CENTER"),
-        ("SPAN", (3, -1), (3 + subtotal_col, -1)),
-    ]
-    if not section.lines:
-        commands = table_commands(font, amount_count, empty=True) + subtotal_commands
-        yield table([header, *body, subtotal], drawn, colWidths=widths, repeatRows=1, style=TableStyle(commands))
-        return
-    chunks = [body[i : i + CHUNK_ROWS] for i in range(0, len(body), CHUNK_ROWS)]
-    for index, chunk in enumerate(chunks):
-        last = index == len(chunks) - 1
-        rows = [*chunk, subtotal] if last else chunk
-        drawn.extend(header)
-        for row in rows:
-            drawn.extend(row)
-        yield PagedTable(
-            header,
-            rows,
-            col_widths=widths,
-            leading=TABLE_LEADING,
-            padding=CELL_PAD_BOTTOM + CELL_PAD_TOP,
-            commands=table_commands(font, amount_count, empty=False),
-            last_row_commands=subtotal_commands if last else [],
-        )
-
-
-def table_commands(font: str, amount_count: int, *, empty: bool) -> list[tuple]:
-    last_amount = 2 + amount_count
-    commands: list[tuple] = [
-        ("FONT", (0, 0), (-1, -1), font, TABLE_FONT_SIZE, TABLE_LEADING),
-        ("BOX", (0, 0), (-1, -1), 0.6, GRID),
-        ("INNERGRID", (0, 0), (-1, -1), 0.25, GRID),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
-        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X),
-        ("TOPPADDING", (0, 0), (-1, -1), CELL_PAD_TOP),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PAD_BOTTOM),
-        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
-        ("ALIGN", (0, 1), (0, -1), "CENTER"),
-        ("ALIGN", (3, 1), (last_amount, -1), "RIGHT"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, STRIPE_FILL]),
-    ]
-    if empty:
-        commands += [("SPAN", (1, 1), (-1, 1)), ("ALIGN", (1, 1), (-1, 1), "CENTER")]
-    return commands
-
-
 def totals_table(statement: Statement, font: str, drawn: list[str]) -> Table:
     t = statement.totals
     rows = [
@@ -175,8 +85,9 @@ def totals_table(statement: Statement, font: str, drawn: list[str]) -> Table:
         ["本期贴息、贴保等补贴", format_amount(t.subsidies_fen), "加项"],
         ["本期机构奖励", format_amount(t.rewards_fen), "加项"],
         ["本期退回追偿款", format_amount(t.recoveries_returned_fen), "减项"],
-        ["本期净额", signed_position(t.net_fen), net_direction(t.net_fen)],
-        ["净额人民币（大写）", net_in_words(t.net_fen), ""],
+        ["本期净额", signed_position(t.period_net_fen), "本期加项合计减本期减项"],
+        ["期末余额", signed_position(t.net_fen), f"期初余额加本期净额；{net_direction(t.net_fen)}"],
+        ["期末余额人民币（大写）", net_in_words(t.net_fen), ""],
     ]
     widths = [52 * mm, 40 * mm, CONTENT_WIDTH - 92 * mm]
     return table(

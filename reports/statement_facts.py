@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from claims.models import (
     Application,
     Claim,
+    Decision,
     Enterprise,
     Individual,
     Institution,
@@ -27,7 +28,7 @@ from claims.models import (
     Loan,
     Recovery,
 )
-from workflows.money import format_fen
+from reports.cjk_text import format_amount
 
 CAP_LABELS = {
     "per_loan": "单笔上限", "per_enterprise_year": "企业年度上限", "per_institution_year": "机构年度上限",
@@ -49,7 +50,7 @@ class Movement:
     amounts_fen: tuple[int, ...]  # the section's columns; the last one is what counts toward totals
     trace: str
     contract_no: str = ""
-    paid_on: datetime | None = None
+    voucher_no: str = ""
 
     @property
     def signed_fen(self) -> int:
@@ -115,18 +116,25 @@ def _borrower(row) -> str:
     return row.firm or f"{row.person or ''}（个人）"
 
 
-def claim_trace_summary(claim, contract_no: str) -> str:
-    """The key steps of a claim's trace in one printable line: loan, rule, loss, ratio, caps that bound, amount.
+def _amount(step: dict) -> str:
+    # Amounts print one way everywhere (columns, totals, notes): from the step's fen when it has them.
+    fen = step.get("fen")
+    return format_amount(fen) if type(fen) is int else str(step.get("value"))
 
-    claim is anything with the claim's trace, ratio, computed_fen and approved_fen (a Claim or a row).
+
+def claim_trace_summary(claim) -> str:
+    """The key steps of a claim's trace in one printable line: rule, loss, ratio, caps that bound, amount, reduction.
+
+    claim is anything with the claim's trace, ratio, computed_fen and approved_fen (a Claim or a row), and
+    optionally the approver's reduction_reason.
     """
-    parts = [f"贷款合同{contract_no}"]
+    parts = []
     for step in claim.trace or []:
         name, value, detail = step.get("step", ""), step.get("value"), step.get("detail")
         if name == "rule":
             parts.append(f"规则{value}")
         elif name == "loss_base":
-            parts.append(f"损失基数{value}")
+            parts.append(f"损失基数{_amount(step)}")
         elif name == "base_ratio" and value is not None:
             parts.append(f"基础比例{value}")
         elif name.startswith("uplift:") and isinstance(detail, dict) and detail.get("applies"):
@@ -134,13 +142,14 @@ def claim_trace_summary(claim, contract_no: str) -> str:
         elif name == "ceiling" and isinstance(detail, dict) and detail.get("bound"):
             parts.append(f"比例封顶{value}")
         elif name == "gross":
-            parts.append(f"毛额{value}")
+            parts.append(f"毛额{_amount(step)}")
         elif name.startswith("cap:") and (name == "cap:requested" or
                                           (isinstance(detail, dict) and detail.get("bound"))):
-            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{value}生效")
+            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{_amount(step)}生效")
     parts.append(f"补偿比例{claim.ratio}")
     if claim.approved_fen is not None and claim.approved_fen != claim.computed_fen:
-        parts.append(f"核减至{format_fen(claim.approved_fen)}")
+        reason = getattr(claim, "reduction_reason", None)
+        parts.append(f"核减至{format_amount(claim.approved_fen)}" + (f"（核减理由：{reason}）" if reason else ""))
     return "；".join(parts)
 
 
@@ -167,9 +176,12 @@ def _claim_movements(session: Session, program_code: str, start: datetime, end: 
                      institution_id: int | None) -> Iterator[Movement]:
     # Only the columns a line prints: whole Claim and Loan objects would decode every JSON column
     # (shares, attributes) and build two ORM objects per line, most of the assembly's time.
-    claims = (select(LedgerPosting.id, LedgerPosting.at, LedgerEntry.amount_fen, Claim.id.label("claim_id"),
-                     Claim.institution_id, Claim.trace, Claim.ratio, Claim.computed_fen, Claim.approved_fen,
-                     Claim.outstanding_principal_fen)
+    reason = (select(Decision.reason).where(Decision.subject_type == "claim", Decision.subject_id == Claim.id,
+                                            Decision.action == "approve")
+              .order_by(Decision.id.desc()).limit(1).scalar_subquery())
+    claims = (select(LedgerPosting.id, LedgerPosting.at, LedgerPosting.voucher_no, LedgerEntry.amount_fen,
+                     Claim.id.label("claim_id"), Claim.institution_id, Claim.trace, Claim.ratio, Claim.computed_fen,
+                     Claim.approved_fen, Claim.outstanding_principal_fen, reason.label("reduction_reason"))
               .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
               .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
               .join(Claim, (Claim.id == LedgerPosting.subject_id) & (LedgerPosting.subject_type == "claim"))
@@ -179,8 +191,8 @@ def _claim_movements(session: Session, program_code: str, start: datetime, end: 
     for row in session.exec(_ordered(_with_borrower(claims), Claim.institution_id, institution_id)):
         yield Movement(
             "claim", row.institution_id, row.at, row.id, f"CL-{row.claim_id:06d}", _borrower(row),
-            (_loss_base_fen(row), row.approved_fen or 0, int(row.amount_fen)), claim_trace_summary(row, row.contract_no),
-            contract_no=row.contract_no, paid_on=row.at)
+            (_loss_base_fen(row), row.approved_fen or 0, int(row.amount_fen)), claim_trace_summary(row),
+            contract_no=row.contract_no, voucher_no=row.voucher_no or "")
 
 
 def _recovery_movements(session: Session, program_code: str, start: datetime, end: datetime,
@@ -200,14 +212,15 @@ def _recovery_movements(session: Session, program_code: str, start: datetime, en
         yield Movement(
             "recovery", row.institution_id, row.at, row.id, f"RC-{row.recovery_id:06d}", _borrower(row),
             (row.recovered_fen, int(row.amount_fen)),
-            f"代偿CL-{row.claim_id:06d}；{row.recovered_on:%Y-%m-%d}追回{format_fen(row.recovered_fen)}"
-            f"，扣除费用{format_fen(row.costs_fen)}后{format_fen(net)}按实际补偿比例退回",
-            contract_no=row.contract_no, paid_on=row.at)
+            f"代偿CL-{row.claim_id:06d}；{row.recovered_on:%Y-%m-%d}追回{format_amount(row.recovered_fen)}"
+            f"，扣除费用{format_amount(row.costs_fen)}后{format_amount(net)}按实际补偿比例退回",
+            contract_no=row.contract_no)
 
 
 def _application_movements(session: Session, program_code: str, program_kind: str, start: datetime,
                            end: datetime, institution_id: int | None) -> Iterator[Movement]:
-    apps = (select(LedgerPosting.id, LedgerPosting.at, LedgerEntry.amount_fen, Application.id.label("app_id"),
+    apps = (select(LedgerPosting.id, LedgerPosting.at, LedgerPosting.voucher_no, LedgerEntry.amount_fen,
+                   Application.id.label("app_id"),
                    Application.institution_id, Application.kind, Application.period_start, Application.period_end,
                    Application.basis_fen, Application.trace, Enterprise.name.label("firm"))
             .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
@@ -222,7 +235,8 @@ def _application_movements(session: Session, program_code: str, program_kind: st
         # A reward is the institution's own: it has no firm, so the line names the program's purpose instead.
         name = row.firm or ("机构奖励" if section == "reward" else "—")
         yield Movement(section, row.institution_id, row.at, row.id, f"AP-{row.app_id:06d}", name,
-                                       (int(row.amount_fen),), application_trace_summary(row), paid_on=row.at)
+                                       (int(row.amount_fen),), application_trace_summary(row),
+                                       voucher_no=row.voucher_no or "")
 
 
 def iter_movements(session: Session, *, program_code: str, program_kind: str, start: datetime, end: datetime,
@@ -242,7 +256,7 @@ def iter_movements(session: Session, *, program_code: str, program_kind: str, st
 def application_trace_summary(application) -> str:
     """The key steps of a subsidy or reward computation in one printable line."""
     parts = [f"期间{application.period_start:%Y-%m-%d}至{application.period_end:%Y-%m-%d}",
-             f"计算基数{format_fen(application.basis_fen)}"]
+             f"计算基数{format_amount(application.basis_fen)}"]
     for step in application.trace or []:
         name, value, detail = step.get("step", ""), step.get("value"), step.get("detail")
         if name == "rule":
@@ -252,7 +266,7 @@ def application_trace_summary(application) -> str:
         elif name.startswith("tier:") and isinstance(detail, dict) and detail.get("applies"):
             parts.append(f"{detail.get('label') or name[5:]}{value}")
         elif name.startswith("cap:") and isinstance(detail, dict) and detail.get("bound"):
-            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{value}生效")
+            parts.append(f"{CAP_LABELS.get(name[4:], name[4:])}{_amount(step)}生效")
     return "；".join(parts)
 
 

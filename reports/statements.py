@@ -12,8 +12,9 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from itertools import groupby
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -34,9 +35,13 @@ SUMMARY_COLUMNS = {"claim": ("实付金额（元）",), "subsidy": ("补贴金�
                    "recovery": ("追回金额（元）", "应退回（元）")}
 NOTES = (
     "期初余额为本项目开办以来截至本期期初，财政局与贵机构之间的累计结算净额（已拨付代偿、补贴、奖励合计减应退回追偿款合计）；"
-    "本期净额为截至本期期末的累计结算净额。",
-    "年初至今已使用预算 = 已拨付 + 已核准待拨付；各项金额取自资金台账记账分录，与台账逐分核对一致。",
+    "本期净额为本期已拨付代偿、补贴、奖励合计减本期应退回追偿款；期末余额 = 期初余额 + 本期净额。",
+    "年初至今已使用预算 = 已拨付 + 已核准待拨付；各项金额取自资金台账记账分录，与台账逐分核对一致；"
+    "全部金额以人民币元为单位，保留两位小数并按千分位分隔。",
 )
+INTERIM_NOTE = ("本期尚未结束：本对账单为期中对账单（非最终），仅列截至出具日已入账的事项；"
+                "期末后将出具正式对账单，替代本版。")
+INTERIM_MARK = "期中对账单（非最终）"
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,11 @@ class Assembled:
     digest: str
     totals: dict[str, int]
 
-    def numbered(self, *, version: int, issue_date: date, audit_head: str = "") -> Statement:
-        """The statement as issued: with its number, version, issue date and the audit chain's head then."""
+    def numbered(self, *, version: int, issue_date: date, audit_head: str = "", supersedes: str = "") -> Statement:
+        """The statement as issued: number, version, issue date, the audit chain's head then, what it replaces."""
         number = statement_number(self.program_code, self.period, self.party_code, version)
         return dataclasses.replace(self.statement, number=number, version=version, issue_date=issue_date,
-                                   audit_head=audit_head)
+                                   audit_head=audit_head, supersedes=supersedes)
 
 
 def institution_scope(institution_id: int) -> str:
@@ -101,9 +106,10 @@ def _plain(value):
 
 
 def content_digest(statement: Statement) -> str:
-    """SHA-256 of the canonical JSON of the statement without its number, version, issue date and audit head."""
+    """SHA-256 of the canonical JSON of the statement without its number, version, issue date, audit head and
+    what it supersedes (an interim statement differs from the final one by its interim flag and notes)."""
     content = _plain(statement)
-    for volatile in ("number", "version", "issue_date", "audit_head"):
+    for volatile in ("number", "version", "issue_date", "audit_head", "supersedes"):
         content.pop(volatile)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -122,7 +128,8 @@ def rule_for_period(registry, program_code: str, period: Period):
 
 def _section(kind: str, title: str, columns: tuple[str, ...], lines: list[StatementLine], *,
              summary: bool) -> StatementSection:
-    labels = {"reference_label": "机构代码", "name_label": "合作机构", "trace_label": "说明"} if summary else {}
+    labels = {"reference_label": "机构代码", "name_label": "合作机构", "trace_label": "说明",
+              "detail_columns": False} if summary else {}
     return StatementSection(title, columns, tuple(lines), sum(line.amounts_fen[-1] for line in lines), **labels)
 
 
@@ -136,7 +143,7 @@ def _totals_dict(statement: Statement) -> dict[str, int]:
     t = statement.totals
     return {"opening_fen": statement.opening_fen, "claims_paid_fen": t.claims_paid_fen,
             "subsidies_fen": t.subsidies_fen, "rewards_fen": t.rewards_fen,
-            "recoveries_returned_fen": t.recoveries_returned_fen, "period_net_fen": t.net_fen - statement.opening_fen,
+            "recoveries_returned_fen": t.recoveries_returned_fen, "period_net_fen": t.period_net_fen,
             "net_fen": t.net_fen, "lines": statement.line_count, "budget_used_ytd_fen": statement.budget.used_ytd_fen,
             "budget_annual_fen": statement.budget.annual_fen}
 
@@ -184,9 +191,12 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
     budget = BudgetUsage(period.end.year, used, appropriated or rule.annual_budget_fen(period.end.year) or 0)
     program = ProgramRef(code=rule.code, name=rule.name)
     issuer = config.issuer_for(program_code)
-    common = dict(title=f"{rule.name}结算对账单", program=program, period_label=period.label,
-                  period_start=period.start, period_end=period.end, issue_date=issue_date, version=1, number="",
-                  budget=budget, issuer=issuer, notes=NOTES)
+    interim = issue_date <= period.end  # issued before the period closed
+    common = dict(title=f"{rule.name}{INTERIM_MARK if interim else '结算对账单'}", program=program,
+                  period_label=period.label, period_start=period.start, period_end=period.end, issue_date=issue_date,
+                  version=1, number="", budget=budget, issuer=issuer,
+                  notes=(INTERIM_NOTE, *NOTES) if interim else NOTES, interim=interim)
+    zone = ZoneInfo(config.timezone)
     known = set(openings) | set(include_idle)
     if institution_id is not None:
         known &= {institution_id}
@@ -196,7 +206,7 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
 
     def statement_of(party: InstitutionInfo, items: list[Movement]) -> Assembled:
         assembled = _institution_statement(party, items, openings.get(party.id, 0), common, issuer, program_code,
-                                           period)
+                                           period, zone)
         summary.append(_party_totals(assembled))
         return assembled
 
@@ -214,10 +224,16 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
         yield _summary(summary, program_code, period, common, issuer)
 
 
+def _line(movement: Movement, zone: ZoneInfo) -> StatementLine:
+    booked = movement.at.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
+    return StatementLine(movement.reference, movement.name, movement.amounts_fen, movement.trace,
+                         contract_no=movement.contract_no, paid_on=booked, voucher_no=movement.voucher_no)
+
+
 def _institution_statement(party: InstitutionInfo, items: list[Movement], opening: int, common: dict, issuer: str,
-                           program_code: str, period: Period) -> Assembled:
-    sections = {kind: _section(kind, title, columns, [StatementLine(m.reference, m.name, m.amounts_fen, m.trace)
-                                                     for m in items if m.kind == kind], summary=False)
+                           program_code: str, period: Period, zone: ZoneInfo) -> Assembled:
+    sections = {kind: _section(kind, title, columns, [_line(m, zone) for m in items if m.kind == kind],
+                               summary=False)
                 for kind, title, columns in SECTIONS}
     statement = Statement(institution=InstitutionRef(party.name, party.uscc), opening_fen=opening,
                           sections=tuple(sections.values()), totals=_totals(opening, sections),
@@ -242,6 +258,7 @@ def _summary(parties: list[PartyTotals], program_code: str, period: Period, comm
     opening = sum(p.opening_fen for p in parties)
     statement = Statement(institution=None, summary=True, opening_fen=opening, sections=tuple(sections.values()),
                           totals=_totals(opening, sections), signatures=(SignatureParty("编制单位", issuer),),
-                          **{**common, "title": common["title"].replace("结算对账单", "结算汇总表")})
+                          **{**common, "title": common["title"].replace("结算对账单", "结算汇总表")
+                             .replace(INTERIM_MARK, "期中汇总表（非最终）")})
     return Assembled(PROGRAM_SCOPE, None, "ALL", program_code, period, statement, content_digest(statement),
                      _totals_dict(statement))

@@ -62,7 +62,7 @@ def verify_statement(session: Session, *, principal: Principal, registry, statem
     period = Period(_period_kind(found), found.period_start, found.period_end)
     include = (found.institution_id,) if found.institution_id is not None else ()
     assembled = iter_period(session, registry=registry, program_code=found.program_code, period=period,
-                            issue_date=found.period_end, config=config, include_idle=include,
+                            issue_date=found.issue_date or found.period_end, config=config, include_idle=include,
                             institution_id=found.institution_id)
     current = next((a for a in assembled if a.scope == found.scope), None)
     return Verification(statement_id=found.id, number=found.number, status=found.status,

@@ -54,6 +54,8 @@ class TransitionSchema(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
     amount_fen = Money(load_default=None, allow_none=True, data_key="amount",
                        metadata={"description": "approve only: the approved amount if reduced (≤ computed)"})
+    voucher_no = fields.String(load_default="", validate=validate.Regexp(r"^[0-9A-Za-z\-_/]{0,64}$"),
+                               metadata={"description": "pay only: the treasury's payment voucher number (凭证号)"})
 
 
 class DecisionSchema(StrictSchema):

@@ -47,6 +47,17 @@ class StatementSchema(StrictSchema):
     pages = fields.Integer()
     totals = fields.Nested(StatementTotalsSchema)
     done_at = fields.DateTime()
+    issue_date = fields.Date(allow_none=True)
+    interim = fields.Boolean(metadata={"description": "issued before the period closed: 期中对账单（非最终）"})
+    supersedes = fields.String(metadata={"description": "which version this one replaces and what changed"})
+    bank_response = fields.String(metadata={"description": "'', confirmed or disputed by the institution"})
+    bank_reason = fields.String()
+    bank_responded_at = fields.DateTime(allow_none=True)
+
+
+class ResponseSchema(StrictSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000),
+                           metadata={"description": "required to dispute: what does not agree"})
 
 
 class StatementQuery(StrictSchema):
@@ -113,6 +124,29 @@ class StatementById(MethodView):
     def get(self, statement_id):
         """Get one statement's number, period, totals and digest."""
         return statements.get_statement(context.session(), principal=context.principal(), statement_id=statement_id)
+
+
+def _respond(statement_id: int, action: str, body: dict):
+    return statements.respond_to_statement(context.session(), principal=context.principal(),
+                                           statement_id=statement_id, action=action, reason=body["reason"])
+
+
+@blp.route("/<int:statement_id>/confirm")
+class StatementConfirm(MethodView):
+    @blp.arguments(ResponseSchema)
+    @blp.response(200, StatementSchema)
+    def post(self, body, statement_id):
+        """The institution confirms its current statement (audited, shown to the bureau)."""
+        return _respond(statement_id, "confirm", body)
+
+
+@blp.route("/<int:statement_id>/dispute")
+class StatementDispute(MethodView):
+    @blp.arguments(ResponseSchema)
+    @blp.response(200, StatementSchema)
+    def post(self, body, statement_id):
+        """The institution disputes its current statement with a reason (audited, shown to the bureau)."""
+        return _respond(statement_id, "dispute", body)
 
 
 @blp.route("/<int:statement_id>/pdf")

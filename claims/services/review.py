@@ -132,7 +132,8 @@ def stage_actors(session: Session, kind: Reviewable, flow: Flow, item) -> dict[s
 
 
 def run_transition(session: Session, kind: Reviewable, *, principal: Principal, registry, item_id: int, action: str,
-                   expected_version: int, today: date, reason: str = "", amount_fen: int | None = None):
+                   expected_version: int, today: date, reason: str = "", amount_fen: int | None = None,
+                   voucher_no: str = ""):
     """Take one workflow action on an item: role-checked, guarded, locked, one transaction with decision, ledger, audit."""
     begin_write(session)
     item = kind.get(session, principal=principal, item_id=item_id, lock=True)
@@ -159,7 +160,7 @@ def run_transition(session: Session, kind: Reviewable, *, principal: Principal, 
     if refusals:
         raise Forbidden(refusals[0].message, code="separation_of_duties")
     apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=transition,
-                     item=item, rule=rule, today=today, reason=reason, amount_fen=amount_fen)
+                     item=item, rule=rule, today=today, reason=reason, amount_fen=amount_fen, voucher_no=voucher_no)
     if transition.action in ("submit", "resubmit") and holds:
         defer = flow.plan("defer", item.status, {"admin"}, context)
         apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=defer, item=item,
@@ -172,9 +173,10 @@ class _Step:
     """What one transition's effects have decided so far."""
 
     def __init__(self, kind: Reviewable, session: Session, registry, principal: Principal, item, rule, today: date,
-                 amount_fen: int | None):
+                 amount_fen: int | None, voucher_no: str = ""):
         self.kind, self.session, self.registry, self.principal = kind, session, registry, principal
         self.item, self.rule, self.today, self.amount_fen = item, rule, today, amount_fen
+        self.voucher_no = voucher_no  # the treasury's payment voucher, booked on the pay posting
         self.shown_fen = item.computed_fen  # what the caller saw at the version it sent
         self.computed: Computed | None = None
         self.decided_fen: int | None = None
@@ -241,7 +243,8 @@ def _post_payment(step: _Step) -> None:
                             code="nothing_payable")
     step.decided_fen = item.approved_fen
     ledger.post_payment(step.session, program_code=item.program_code, year=item.budget_year,
-                        amount_fen=item.approved_fen, subject_type=step.kind.subject_type, subject_id=item.id)
+                        amount_fen=item.approved_fen, subject_type=step.kind.subject_type, subject_id=item.id,
+                        voucher_no=step.voucher_no)
     item.paid_fen, item.paid_on = item.approved_fen, step.today
     if step.kind.on_paid:
         step.kind.on_paid(step.session, item)
@@ -264,10 +267,11 @@ def _effect(name: str) -> Callable[[_Step], None]:
 
 
 def apply_transition(session: Session, kind: Reviewable, *, registry, principal: Principal, flow: Flow,
-                     transition: Transition, item, rule, today: date, reason: str, amount_fen: int | None) -> None:
+                     transition: Transition, item, rule, today: date, reason: str, amount_fen: int | None,
+                     voucher_no: str = "") -> None:
     """Carry out one planned transition: locks, effects, new state, SLA clock, decision row and audit event."""
     effects = [_effect(name) for name in transition.effects]
-    step = _Step(kind, session, registry, principal, item, rule, today, amount_fen)
+    step = _Step(kind, session, registry, principal, item, rule, today, amount_fen, voucher_no)
     if "reserve_budget" in transition.effects:
         # Usage is read by the recompute below: take every cap level's lock first, in the documented order.
         for name in kind.cap_locks(session, item, rule, today.year):
@@ -292,6 +296,6 @@ def apply_transition(session: Session, kind: Reviewable, *, registry, principal:
                          from_state=before, to_state=item.status, reason=reason, amount_fen=amount))
     record_event(session, actor=principal.actor, entity=kind.subject_type, entity_id=item.id, action=transition.action,
                  data={"from": before, "to": item.status, "reason": reason, "computed_fen": item.computed_fen,
-                       "amount_fen": step.decided_fen})
+                       "amount_fen": step.decided_fen, **({"voucher_no": voucher_no} if voucher_no else {})})
     if transition.action == "approve" and kind.on_approved:
         kind.on_approved(session, item, rule, today, principal)

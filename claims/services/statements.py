@@ -1,4 +1,4 @@
-"""Use cases for settlement statements: list, get, download and verify, within the caller's tenant scope."""
+"""Use cases for settlement statements: list, get, download, and the bank's confirmation or dispute, in scope."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,9 +6,12 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from claims.audit import record_event
 from claims.auth import Principal
-from claims.errors import Conflict, NotFound
+from claims.db import begin_write
+from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Statement
+from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
 
 VISIBLE_STATES = ("done", "superseded")
@@ -58,3 +61,28 @@ def statement_file(session: Session, *, principal: Principal, statement_id: int,
     if not found.path or not path.is_file():
         raise Conflict(f"The PDF of statement {found.number} is missing from storage.", code="statement_file_missing")
     return found, path
+
+
+BANK_RESPONSES = {"confirm": "confirmed", "dispute": "disputed"}
+
+
+def respond_to_statement(session: Session, *, principal: Principal, statement_id: int, action: str,
+                         reason: str) -> Statement:
+    """The institution confirms its current statement or disputes it with a reason; audited, shown to the bureau."""
+    if not principal.is_institution:
+        raise Forbidden("Only the institution a statement is addressed to confirms or disputes it.",
+                        code="institution_only")
+    if action == "dispute" and not reason.strip():
+        raise Unprocessable("A dispute needs a reason.", code="reason_required", errors={"reason": ["required"]})
+    begin_write(session)
+    found = get_statement(session, principal=principal, statement_id=statement_id)
+    if found.scope == "program" or found.status != "done":
+        raise Conflict(f"Statement {found.number} is {found.status}; respond to the current version.",
+                       code="statement_not_current")
+    found.bank_response, found.bank_reason = BANK_RESPONSES[action], reason.strip()
+    found.bank_responded_by, found.bank_responded_at = principal.actor, utcnow()
+    session.add(found)
+    record_event(session, actor=principal.actor, entity="statement", entity_id=found.id, action=action,
+                 data={"number": found.number, "reason": found.bank_reason, "sha256": found.sha256})
+    session.commit()
+    return found
