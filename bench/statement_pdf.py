@@ -80,7 +80,7 @@ def build_statement(line_count: int) -> Statement:
         approved = loss * 40 // 100
         lines.append(
             StatementLine(
-                f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (loss, approved, approved), TRACES[i % 3],
+                f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (approved, approved), TRACES[i % 3],
                 contract_no=f"JK-2026-{i:05d}", paid_on="2026-09-30"
             )
         )
@@ -98,7 +98,7 @@ def build_statement(line_count: int) -> Statement:
         opening_fen=0,
         sections=(
             StatementSection(
-                "本期已核准并拨付的代偿补偿", ("损失本金（元）", "核定补偿（元）", "实付金额（元）"), tuple(lines), paid
+                "本期已核准并拨付的代偿补偿", ("核定补偿（元）", "实付金额（元）"), tuple(lines), paid
             ),
         ),
         totals=StatementTotals(paid, 0, 0, 0, paid),
@@ -212,8 +212,8 @@ def _column_widths(section, amounts: list[list[str]], font: str) -> list[float]:
 
     figures = [fit([row[col] for row in amounts], 16.5 * mm, 33 * mm) for col in range(len(section.columns))]
     reference = fit([line.reference for line in section.lines], 17 * mm, 34 * mm)
-    details = [fit([line.contract_no for line in section.lines], 16 * mm, 24 * mm), 16.5 * mm] \
-        if section.detail_columns else []
+    details = [fit([line.contract_no for line in section.lines], 16 * mm, 24 * mm),
+               fit([line.voucher_no for line in section.lines], 16.5 * mm, 26 * mm)] if section.detail_columns else []
     free = CONTENT_WIDTH - 8 * mm - reference - sum(figures) - sum(details)
     name = fit([line.name for line in section.lines], free * 0.35, max(free * 0.35, free - 24 * mm))
     return [8 * mm, reference, name, *figures, *details, free - name]

@@ -315,16 +315,14 @@ def floor(url: str, data_dir: str) -> dict:
     cursor.execute(FLOOR_QUERY.format(program=PROGRAM, start=start.strftime(fmt), end=end.strftime(fmt)))
     by_bank: dict[str, tuple[tuple, list[StatementLine]]] = {}
     zone = ZoneInfo("Asia/Shanghai")
-    for code, bank, uscc, claim, firm, contract, trace, ratio, computed, approved, outstanding, amount, at in cursor:
+    for code, bank, uscc, claim, firm, contract, trace, ratio, computed, approved, _, amount, at in cursor:
         trace = json.loads(trace) if isinstance(trace, str) else trace
-        loss = next((s["fen"] for s in trace if s.get("step") == "loss_base" and isinstance(s.get("fen"), int)),
-                    outstanding)
         text = claim_trace_summary(SimpleNamespace(trace=trace, ratio=ratio, computed_fen=computed,
                                                    approved_fen=approved))
         at = datetime.fromisoformat(at) if isinstance(at, str) else at
         paid_on = at.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
         by_bank.setdefault(code, ((bank, uscc), []))[1].append(
-            StatementLine(f"CL-{claim:06d}", firm, (loss, approved or 0, int(amount)), text, contract_no=contract,
+            StatementLine(f"CL-{claim:06d}", firm, (approved or 0, int(amount)), text, contract_no=contract,
                           paid_on=paid_on))
     raw.close()
 

@@ -141,6 +141,32 @@ def book_recovery(session: Session, *, program_code: str, year: int, institution
                       (program_account(session, program_code, year, "recovered"), -amount_fen)])
 
 
+def receive_recovery(session: Session, *, program_code: str, year: int, institution_id: int, amount_fen: int,
+                     subject_id: int, voucher_no: str) -> LedgerPosting:
+    """The institution's remittance of a recovery share arrived: the receivable clears into the program's cash."""
+    return post(session, kind="recovery_receipt", subject_type="recovery_receipt", subject_id=subject_id,
+                voucher_no=voucher_no,
+                legs=[(program_account(session, program_code, year, "received"), amount_fen),
+                      (institution_account(session, institution_id, program_code, "receivable"), -amount_fen)])
+
+
+def adjust_budget(session: Session, *, program_code: str, year: int, amount_fen: int, subject_id: int,
+                  memo: str) -> LedgerPosting:
+    """Raise (> 0) or lower (< 0) a program-year's appropriation; a cut never goes below reserved + paid."""
+    row = lock_budget(session, program_code=program_code, year=year, budget_fen=None)
+    available = program_account(session, program_code, year, "available")
+    left = balance(session, available)
+    if amount_fen < 0 and left < -amount_fen:
+        raise BudgetExceeded(
+            f"The {year} budget of {program_code} has {format_fen(left)} not reserved or paid; it cannot be cut by "
+            f"{format_fen(-amount_fen)}.", extra={"available": format_fen(left), "requested": format_fen(-amount_fen)})
+    row.amount_fen += amount_fen
+    session.add(row)
+    return post(session, kind="adjust", subject_type="budget_adjustment", subject_id=subject_id, memo=memo,
+                legs=[(available, amount_fen), (program_account(session, program_code, year, "appropriation"),
+                                                -amount_fen)])
+
+
 @dataclass(frozen=True)
 class BudgetPosition:
     """A program-year's budget, reserved, paid, recovered and available amounts in fen."""

@@ -39,7 +39,7 @@ def format_amount(fen: int) -> str:
 # line, opening punctuation never ends one, and runs of Latin letters and figures stay whole if they fit.
 _NO_LINE_START = frozenset("，。、；：？！）》」』】%％,.;:?!)]")
 _NO_LINE_END = frozenset("（《「『【([")
-_LATIN_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.%+-×/=")
+_LATIN_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,%+-×/=")  # amounts stay whole
 
 
 def wrap(text: str, font: str, size: Points, width: Points) -> str:

@@ -20,6 +20,7 @@ DETAIL_LABELS = ("贷款合同号", "付款日期/凭证号")
 CONTRACT_MIN_WIDTH = 16 * mm
 CONTRACT_MAX_WIDTH = 24 * mm
 DATE_WIDTH = 16.5 * mm
+VOUCHER_MAX_WIDTH = 26 * mm
 
 
 def section_tables(section: StatementSection, font: str, drawn: list[str]) -> Iterator[Table | PagedTable]:
@@ -46,7 +47,8 @@ def section_tables(section: StatementSection, font: str, drawn: list[str]) -> It
     detail_texts = [[line.contract_no, f"{line.paid_on}\n{line.voucher_no}" if line.voucher_no else line.paid_on]
                     for line in section.lines] if details else []
     detail_widths = [fit_width([row[0] for row in detail_texts], font, CONTRACT_MIN_WIDTH, CONTRACT_MAX_WIDTH),
-                     DATE_WIDTH] if details else []
+                     fit_width([line.voucher_no for line in section.lines], font, DATE_WIDTH, VOUCHER_MAX_WIDTH)
+                     ] if details else []
     free = CONTENT_WIDTH - SEQ_WIDTH - reference_width - sum(amount_widths) - sum(detail_widths)
     if free < MIN_TEXT_WIDTH:
         raise ValueError(f"section {section.title}: {amount_count} amount columns do not fit across A4")

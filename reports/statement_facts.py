@@ -153,13 +153,6 @@ def claim_trace_summary(claim) -> str:
     return "；".join(parts)
 
 
-def _loss_base_fen(claim) -> int:
-    for step in claim.trace or []:
-        if step.get("step") == "loss_base" and isinstance(step.get("fen"), int):
-            return step["fen"]
-    return claim.outstanding_principal_fen
-
-
 SCAN_BATCH = 2_000  # rows fetched per round trip; the scan never holds more than this many in the client
 
 
@@ -181,7 +174,7 @@ def _claim_movements(session: Session, program_code: str, start: datetime, end: 
               .order_by(Decision.id.desc()).limit(1).scalar_subquery())
     claims = (select(LedgerPosting.id, LedgerPosting.at, LedgerPosting.voucher_no, LedgerEntry.amount_fen,
                      Claim.id.label("claim_id"), Claim.institution_id, Claim.trace, Claim.ratio, Claim.computed_fen,
-                     Claim.approved_fen, Claim.outstanding_principal_fen, reason.label("reduction_reason"))
+                     Claim.approved_fen, reason.label("reduction_reason"))
               .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
               .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
               .join(Claim, (Claim.id == LedgerPosting.subject_id) & (LedgerPosting.subject_type == "claim"))
@@ -191,7 +184,7 @@ def _claim_movements(session: Session, program_code: str, start: datetime, end: 
     for row in session.exec(_ordered(_with_borrower(claims), Claim.institution_id, institution_id)):
         yield Movement(
             "claim", row.institution_id, row.at, row.id, f"CL-{row.claim_id:06d}", _borrower(row),
-            (_loss_base_fen(row), row.approved_fen or 0, int(row.amount_fen)), claim_trace_summary(row),
+            (row.approved_fen or 0, int(row.amount_fen)), claim_trace_summary(row),
             contract_no=row.contract_no, voucher_no=row.voucher_no or "")
 
 

@@ -26,7 +26,8 @@ from reports.statement_model import (BudgetUsage, InstitutionRef, ProgramRef, Si
 
 PROGRAM_SCOPE = "program"
 SECTIONS = (  # kind, title, amount columns
-    ("claim", "本期已核准并拨付的代偿补偿", ("损失基数（元）", "核定金额（元）", "实付金额（元）")),
+    # The loss base is in each line's calculation note: the table keeps room for contract, date and voucher.
+    ("claim", "本期已核准并拨付的代偿补偿", ("核定金额（元）", "实付金额（元）")),
     ("subsidy", "本期贴息、贴保补贴", ("补贴金额（元）",)),
     ("reward", "本期机构奖励", ("奖励金额（元）",)),
     ("recovery", "本期应退回的追偿款", ("追回金额（元）", "应退回（元）")),
