@@ -153,7 +153,8 @@ def load_history(db: BenchDatabase, institutions: int) -> tuple[int, float]:
         posting_id, entry_id = _next_id(conn, "ledger_posting"), _next_id(conn, "ledger_entry")
     facts = [EnterpriseFacts(revenue_fen=5_000_000_00, industry="软件", memberships=tuple(ListMembership(*m) for m in f))
              for f in FIRMS]
-    usage = CapUsage(institution_registered_principal_fen=10 ** 13, program_budget_remaining_fen=10 ** 12)
+    usage = CapUsage(institution_registered_principal_fen=10 ** 13, program_budget_remaining_fen=10 ** 12,
+                     institution_cohort_fen=0)
     quarter = _quarter()
     counts = line_counts(institutions)
     # (institution index, paid at): the previous quarter's claims, then the quarter's, institutions interleaved.
