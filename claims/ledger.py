@@ -162,7 +162,7 @@ def adjust_budget(session: Session, *, program_code: str, year: int, amount_fen:
             f"{format_fen(-amount_fen)}.", extra={"available": format_fen(left), "requested": format_fen(-amount_fen)})
     row.amount_fen += amount_fen
     session.add(row)
-    return post(session, kind="adjust", subject_type="budget_adjustment", subject_id=subject_id, memo=memo,
+    return post(session, kind="adjust", subject_type="adjustment", subject_id=subject_id, memo=memo,
                 legs=[(available, amount_fen), (program_account(session, program_code, year, "appropriation"),
                                                 -amount_fen)])
 

@@ -198,6 +198,7 @@ def test_a_recovery_remitted_and_received_clears_the_receivable(app, client, cal
 
 def test_budget_adjustments_are_maker_checker_and_a_cut_below_reserved_plus_paid_is_refused(app, client, callers, db):
     approved_claims(app, db, 2)  # something reserved in 2026
+    db.commit()
     admin2 = User(username="admin2", display_name="系统管理员二", roles="admin", password_hash="x")
     db.add(admin2)
     db.commit()
