@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--institutions", type=int, help="figure 4's institutions (about 500 lines each; "
                         "100 gives ~50 000 lines, 400 ~200 000)")
+    parser.add_argument("--rounds", type=int, default=2, help="figure 4's alternating rounds (best of them counts)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, files)")
     args = parser.parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                             result, detail = bulk.run(db, rows=sizes["bulk_rows"], workdir=workdir, log_dir=workdir)
                             results.append(result)
                         elif number == 4:
-                            results.append(statements.run(db, institutions=sizes["institutions"]))
+                            results.append(statements.run(db, institutions=sizes["institutions"], rounds=args.rounds))
                         else:
                             results.append(queue.run(db, claims=sizes["queue_claims"], rounds=sizes["queue_rounds"]))
         if 3 in figures:
