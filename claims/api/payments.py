@@ -32,7 +32,8 @@ class PayeeAccountOut(StrictSchema):
 
 class BatchIn(StrictSchema):
     program = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    claim_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=5000))
+    claim_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+                            validate=validate.Length(min=1, max=1000))
     purpose = fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -71,7 +72,8 @@ class ResultIn(StrictSchema):
 
 
 class ResultsIn(StrictSchema):
-    results = fields.List(fields.Nested(ResultIn), required=True, validate=validate.Length(min=1, max=5000))
+    # Sent in parts of up to 200 lines (partial results are fine), so a request stays well under the JSON cap.
+    results = fields.List(fields.Nested(ResultIn), required=True, validate=validate.Length(min=1, max=200))
 
 
 class ResultCounts(StrictSchema):

@@ -10,7 +10,7 @@ from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
-from claims.models import BudgetAdjustment, Claim, Recovery, RecoveryReceipt
+from claims.models import BudgetAdjustment, Claim, Program, Recovery, RecoveryReceipt
 from claims.models.base import utcnow
 from workflows.money import format_fen
 
@@ -83,6 +83,8 @@ def propose_adjustment(session: Session, *, principal: Principal, program_code: 
         raise Unprocessable("An adjustment needs a non-zero amount and a reason.", code="adjustment_invalid",
                             errors={"amount": ["not 0.00"]} if amount_fen == 0 else {"reason": ["required"]})
     begin_write(session)
+    if session.get(Program, program_code) is None:
+        raise NotFound(f"No program {program_code}.")
     row = BudgetAdjustment(program_code=program_code, year=year, amount_fen=amount_fen, reason=reason.strip(),
                            proposed_by=principal.actor, proposed_user_id=principal.user_id)
     session.add(row)
