@@ -2,7 +2,7 @@
 batches and lines, recovery receipts, budget adjustments
 
 Revision ID: 0009_payments
-Revises: 0005_money_controls
+Revises: 0007_reference_data
 Create Date: 2026-12-01 23:30:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009_payments'
-down_revision: str | None = '0005_money_controls'
+down_revision: str | None = '0007_reference_data'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
