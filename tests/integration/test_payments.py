@@ -199,9 +199,12 @@ def test_a_recovery_remitted_and_received_clears_the_receivable(app, client, cal
 def test_budget_adjustments_are_maker_checker_and_a_cut_below_reserved_plus_paid_is_refused(app, client, callers, db):
     approved_claims(app, db, 2)  # something reserved in 2026
     db.commit()
-    admin2 = User(username="admin2", display_name="系统管理员二", roles="admin", password_hash="x")
-    db.add(admin2)
-    db.commit()
+    # A second admin (the demo seeds one for maker-checker rule changes; made here if not).
+    admin2 = db.exec(select(User).where(User.username == "admin2")).first()
+    if admin2 is None:
+        admin2 = User(username="admin2", display_name="系统管理员二", roles="admin", password_hash="x")
+        db.add(admin2)
+        db.commit()
     second = Caller({"Authorization": f"Bearer {issue_token(admin2, secret_key=app.config['SECRET_KEY'])}"})
     admin = callers["admin"]
     db.commit()
