@@ -34,10 +34,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 os-packages:
-	@if [ ! -f "$(FONT)" ] && [ -z "$$CLAIMS_CJK_FONT" ] || ! command -v pdftotext >/dev/null; then \
-	  echo "installing fonts-wqy-zenhei and poppler-utils (CJK font for statements, PDF text tools)"; \
+	@if [ ! -f "$(FONT)" ] && [ -z "$$CLAIMS_CJK_FONT" ] || ! command -v pdftotext >/dev/null \
+	    || ! command -v certutil >/dev/null; then \
+	  echo "installing fonts-wqy-zenhei, poppler-utils and libnss3-tools (CJK font for statements, PDF text and signature tools)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    fonts-wqy-zenhei poppler-utils >/dev/null; \
+	    fonts-wqy-zenhei poppler-utils libnss3-tools >/dev/null; \
 	fi
 
 clean:

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench              # full sizes, ~10 minutes on 2 cores
     .venv/bin/python -m bench --quick      # smaller sizes, ~3 minutes
     .venv/bin/python -m bench --only 2,5 --db postgres
+    .venv/bin/python -m bench --only 4 --institutions 400   # figure 4 at ~200 000 lines
 
 PostgreSQL comes from BENCH_POSTGRES_URL (else TEST_POSTGRES_URL, else 127.0.0.1:5432/test); the
 benchmark creates and drops its own schema `bench_<pid>` there. Each figure's ours and floor run back to back
@@ -47,9 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the goals' sizes)")
     parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated figure numbers")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--institutions", type=int, help="figure 4's institutions (about 500 lines each; "
+                        "100 gives ~50 000 lines, 400 ~200 000)")
+    parser.add_argument("--rounds", type=int, default=2, help="figure 4's alternating rounds (best of them counts)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, files)")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.institutions:
+        sizes["institutions"] = args.institutions
     figures = {int(f) for f in args.only.split(",")}
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     workdir = scratch_dir()
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                             result, detail = bulk.run(db, rows=sizes["bulk_rows"], workdir=workdir, log_dir=workdir)
                             results.append(result)
                         elif number == 4:
-                            results.append(statements.run(db, institutions=sizes["institutions"]))
+                            results.append(statements.run(db, institutions=sizes["institutions"], rounds=args.rounds))
                         else:
                             results.append(queue.run(db, claims=sizes["queue_claims"], rounds=sizes["queue_rounds"]))
         if 3 in figures:

@@ -29,8 +29,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 
+from reports.cjk_text import format_amount
 from reports.fonts import register_cjk_font
-from reports.pdf import format_amount, render_statement_bytes
+from reports.pdf import render_statement_bytes
 from reports.statement_model import (
     BudgetUsage,
     InstitutionRef,
@@ -56,7 +57,7 @@ PAGE_TOP = PAGE_HEIGHT - 18 * mm - 6
 FIRST_PAGE_TOP = PAGE_TOP - 60 * mm  # below the title and the addressee block
 BOTTOM = 20 * mm + 6
 CLOSING_LEADING = 12
-FOOTER_NOTE = "本对账单 SHA-256 摘要已由系统登记备查"
+FOOTER_NOTE = "本对账单附电子签章（PAdES），可离线验证"
 ENTERPRISES = (
     "深圳市星河微电子科技有限公司",
     "深圳市南山区鹏程精密制造有限公司",
@@ -79,7 +80,8 @@ def build_statement(line_count: int) -> Statement:
         approved = loss * 40 // 100
         lines.append(
             StatementLine(
-                f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (loss, approved, approved), TRACES[i % 3]
+                f"CL-2026-{i:06d}", ENTERPRISES[i % len(ENTERPRISES)], (approved, approved), TRACES[i % 3],
+                contract_no=f"JK-2026-{i:05d}", paid_on="2026-09-30"
             )
         )
     paid = sum(line.amounts_fen[-1] for line in lines)
@@ -96,7 +98,7 @@ def build_statement(line_count: int) -> Statement:
         opening_fen=0,
         sections=(
             StatementSection(
-                "本期已核准并拨付的代偿补偿", ("损失本金（元）", "核定补偿（元）", "实付金额（元）"), tuple(lines), paid
+                "本期已核准并拨付的代偿补偿", ("核定补偿（元）", "实付金额（元）"), tuple(lines), paid
             ),
         ),
         totals=StatementTotals(paid, 0, 0, 0, paid),
@@ -126,6 +128,7 @@ def floor_pdf(statement: Statement) -> tuple[int, bytes]:
     lines_of: dict[str, list[str]] = {}  # names and traces repeat, so each is wrapped once
     section = statement.sections[0]
     amounts = [list(map(format_amount, line.amounts_fen)) for line in section.lines]
+    details = section.detail_columns  # ours prints each line's contract and payment date there too
     widths = _column_widths(section, amounts, font)
     xs = [TEXT_LEFT + CELL_PAD + sum(widths[:i]) for i in range(len(widths))]
     text_widths = [width - 2 * CELL_PAD for width in widths]
@@ -137,6 +140,7 @@ def floor_pdf(statement: Statement) -> tuple[int, bytes]:
             _lines(line.reference, text_widths[1], font, lines_of),
             _lines(line.name, text_widths[2], font, lines_of),
             *([figure] for figure in figures),
+            *([_lines(line.contract_no, text_widths[-3], font, lines_of), [line.paid_on]] if details else []),
             _lines(line.trace, text_widths[-1], font, lines_of),
         ])
     heights = [ROW_LEADING * max(map(len, row)) + ROW_PADDING for row in rows]
@@ -206,11 +210,13 @@ def _column_widths(section, amounts: list[list[str]], font: str) -> list[float]:
         longest = max(texts, key=len, default="")
         return min(max(stringWidth(longest, font, TABLE_FONT_SIZE) + 2 * CELL_PAD + 1, floor), ceiling)
 
-    figures = [fit([row[col] for row in amounts], 18 * mm, 36 * mm) for col in range(len(section.columns))]
-    reference = fit([line.reference for line in section.lines], 24 * mm, 34 * mm)
-    free = CONTENT_WIDTH - 10 * mm - reference - sum(figures)
-    name = fit([line.name for line in section.lines], free * 0.4, free * 0.55)
-    return [10 * mm, reference, name, *figures, free - name]
+    figures = [fit([row[col] for row in amounts], 16.5 * mm, 33 * mm) for col in range(len(section.columns))]
+    reference = fit([line.reference for line in section.lines], 17 * mm, 34 * mm)
+    details = [fit([line.contract_no for line in section.lines], 16 * mm, 24 * mm),
+               fit([line.voucher_no for line in section.lines], 16.5 * mm, 26 * mm)] if section.detail_columns else []
+    free = CONTENT_WIDTH - 8 * mm - reference - sum(figures) - sum(details)
+    name = fit([line.name for line in section.lines], free * 0.35, max(free * 0.35, free - 24 * mm))
+    return [8 * mm, reference, name, *figures, *details, free - name]
 
 
 def _lines(text: str, width: float, font: str, cache: dict[str, list[str]]) -> list[str]:
@@ -237,7 +243,8 @@ def _lines(text: str, width: float, font: str, cache: dict[str, list[str]]) -> l
 
 def _labels(statement: Statement) -> list[str]:
     section = statement.sections[0]
-    return ["序号", section.reference_label, section.name_label, *section.columns, section.trace_label]
+    details = ["贷款合同号", "付款日期/凭证号"] if section.detail_columns else []
+    return ["序号", section.reference_label, section.name_label, *section.columns, *details, section.trace_label]
 
 
 def _opening_texts(statement: Statement) -> list[str]:
@@ -265,8 +272,9 @@ def _closing_texts(statement: Statement) -> list[str]:
         f"本期贴息、贴保等补贴 {format_amount(t.subsidies_fen)} 加项",
         f"本期机构奖励 {format_amount(t.rewards_fen)} 加项",
         f"本期退回追偿款 {format_amount(t.recoveries_returned_fen)} 减项",
-        f"本期净额 {format_amount(t.net_fen)}",
-        f"净额人民币（大写） {rmb_upper(abs(t.net_fen))}",
+        f"本期净额 {format_amount(t.period_net_fen)}",
+        f"期末余额 {format_amount(t.net_fen)}",
+        f"期末余额人民币（大写） {rmb_upper(abs(t.net_fen))}",
         f"{budget.fiscal_year}年度项目预算（元） {format_amount(budget.annual_fen)}",
         f"年初至今已使用（元） {format_amount(budget.used_ytd_fen)} 使用率 {budget.used_percent}%",
     ]

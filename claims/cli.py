@@ -74,6 +74,13 @@ def seed(demo: bool) -> None:
             seeding.load_demo_admissions(session, report)
         seeding.record_seeding(session, report)
     click.echo("seeded: " + (", ".join(f"{k}={v}" for k, v in sorted(report.added.items())) or "nothing new"))
+    settings = _ext()["settings"]
+    if demo and settings.demo_signing and not settings.signing_p12:
+        from reports.demo_ca import ensure_demo_credentials
+
+        creds, created = ensure_demo_credentials(settings.data_dir)
+        click.echo(f"demo signing certificate (DEMO, not a real seal) {'created' if created else 'kept'}: "
+                   f"{creds.p12}; its CA for verification: {creds.ca_pem}")
     if demo:
         from claims.api.context import today
         from claims.services.demo import load_demo_activity
@@ -85,10 +92,10 @@ def seed(demo: bool) -> None:
             click.echo(f"demo activity: {activity.loans} loans, claims by state {activity.claims}")
         for line in activity.skipped:
             click.echo(f"demo activity skipped {line}", err=True)
-        from reports.jobs import JobDeps
+        from reports.jobs import JobDeps, load_demo_statements
 
         for label, run in zip(("last closed periods", "open period, interim"),
-                              seeding.load_demo_statements(JobDeps.from_app(current_app), today=today()), strict=True):
+                              load_demo_statements(JobDeps.from_app(current_app), today=today()), strict=True):
             click.echo(f"demo statements ({label}): {run.status}, {run.counts.get('created', 0)} issued, "
                        f"{run.counts.get('unchanged', 0)} unchanged; list them at GET /statements")
 

@@ -56,11 +56,12 @@ def institution_account(session: Session, institution_id: int, program_code: str
 
 
 def post(session: Session, *, kind: str, subject_type: str, subject_id: int, legs: list[tuple[LedgerAccount, int]],
-         memo: str = "") -> LedgerPosting:
+         memo: str = "", voucher_no: str = "") -> LedgerPosting:
     """Write one balanced posting; refuses legs that do not sum to zero."""
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced posting {kind}: {legs}")
-    posting = LedgerPosting(kind=kind, subject_type=subject_type, subject_id=subject_id, memo=memo)
+    posting = LedgerPosting(kind=kind, subject_type=subject_type, subject_id=subject_id, memo=memo,
+                            voucher_no=voucher_no)
     session.add(posting)
     session.flush()
     for acct, amount in legs:
@@ -125,9 +126,9 @@ def release_budget(session: Session, *, program_code: str, year: int, amount_fen
 
 
 def post_payment(session: Session, *, program_code: str, year: int, amount_fen: int, subject_type: str,
-                 subject_id: int) -> LedgerPosting:
-    """Turn a reservation into a payment."""
-    return post(session, kind="pay", subject_type=subject_type, subject_id=subject_id,
+                 subject_id: int, voucher_no: str = "") -> LedgerPosting:
+    """Turn a reservation into a payment (with the treasury's voucher number when there is one)."""
+    return post(session, kind="pay", subject_type=subject_type, subject_id=subject_id, voucher_no=voucher_no,
                 legs=[(program_account(session, program_code, year, "paid"), amount_fen),
                       (program_account(session, program_code, year, "reserved"), -amount_fen)])
 
@@ -138,6 +139,32 @@ def book_recovery(session: Session, *, program_code: str, year: int, institution
     return post(session, kind="recovery", subject_type="recovery", subject_id=subject_id,
                 legs=[(institution_account(session, institution_id, program_code, "receivable"), amount_fen),
                       (program_account(session, program_code, year, "recovered"), -amount_fen)])
+
+
+def receive_recovery(session: Session, *, program_code: str, year: int, institution_id: int, amount_fen: int,
+                     subject_id: int, voucher_no: str) -> LedgerPosting:
+    """The institution's remittance of a recovery share arrived: the receivable clears into the program's cash."""
+    return post(session, kind="recovery_receipt", subject_type="recovery_receipt", subject_id=subject_id,
+                voucher_no=voucher_no,
+                legs=[(program_account(session, program_code, year, "received"), amount_fen),
+                      (institution_account(session, institution_id, program_code, "receivable"), -amount_fen)])
+
+
+def adjust_budget(session: Session, *, program_code: str, year: int, amount_fen: int, subject_id: int,
+                  memo: str) -> LedgerPosting:
+    """Raise (> 0) or lower (< 0) a program-year's appropriation; a cut never goes below reserved + paid."""
+    row = lock_budget(session, program_code=program_code, year=year, budget_fen=None)
+    available = program_account(session, program_code, year, "available")
+    left = balance(session, available)
+    if amount_fen < 0 and left < -amount_fen:
+        raise BudgetExceeded(
+            f"The {year} budget of {program_code} has {format_fen(left)} not reserved or paid; it cannot be cut by "
+            f"{format_fen(-amount_fen)}.", extra={"available": format_fen(left), "requested": format_fen(-amount_fen)})
+    row.amount_fen += amount_fen
+    session.add(row)
+    return post(session, kind="adjust", subject_type="adjustment", subject_id=subject_id, memo=memo,
+                legs=[(available, amount_fen), (program_account(session, program_code, year, "appropriation"),
+                                                -amount_fen)])
 
 
 @dataclass(frozen=True)

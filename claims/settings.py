@@ -14,6 +14,9 @@ _ENV_OVERRIDES = {
     "CLAIMS_AUDIT_KEY": "audit_key",
     "CLAIMS_DATA_DIR": "data_dir",
     "CLAIMS_SCHEDULER_EMBEDDED": "scheduler_embedded",
+    "CLAIMS_SIGNING_P12": "signing_p12",
+    "CLAIMS_SIGNING_PASSWORD": "signing_password",
+    "CLAIMS_SIGNING_CA": "signing_ca",
 }
 
 
@@ -63,6 +66,10 @@ class Settings:
     webhook_timeout_seconds: int = 10
     webhook_secret_overlap_hours: int = 24
     webhook_poll_seconds: int = 50
+    signing_p12: str = ""  # the bureau's PKCS#12 certificate that signs statements (path)
+    signing_password: str = field(default="", repr=False)
+    signing_ca: str = ""  # PEM file of the CA(s) a statement's signature is verified against
+    demo_signing: bool = False  # without signing_p12, sign with a demo CA created under data_dir (never production)
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,8 +125,9 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
     for key in ("data_dir", "programs_dir", "schedule_file"):
         if key in values:
             values[key] = _resolve_path(str(values[key]))
-    if isinstance(values.get("scheduler_embedded"), str):
-        values["scheduler_embedded"] = values["scheduler_embedded"].lower() in {"1", "true", "yes"}
+    for flag in ("scheduler_embedded", "demo_signing"):
+        if isinstance(values.get(flag), str):
+            values[flag] = values[flag].lower() in {"1", "true", "yes"}
     for key in ("document_types", "webhook_allowed_hosts", "webhook_private_addresses"):
         values[key] = tuple(values.get(key, ()))
     values["database_url"] = _sqlite_url(values.get("database_url", Settings.database_url))

@@ -15,18 +15,16 @@ from claims.services import breakers
 from claims.services.applications import transition_application
 from claims.services.claims import transition_claim
 from reports.corrections import SUBJECTS, returned_items
+from reports.job_context import JobContext
 from workflows.calendar import WorkCalendar
 from workflows.flows import STAGE_OF_STATE
 from workflows.rules import NoRuleInForce
-
-if TYPE_CHECKING:
-    from reports.jobs import JobContext
 
 CALENDAR = WorkCalendar()
 CLOSE_ACTION = "close_uncorrected"
 
 
-def sla_sweep(ctx: "JobContext") -> dict:
+def sla_sweep(ctx: JobContext) -> dict:
     """On working days: flag claims past their stage's SLA (once per claim, stage and due date) and close
     returned claims left uncorrected longer than the correction window (逾期未补正视为撤回)."""
     if not CALENDAR.is_working_day(ctx.today):
@@ -34,7 +32,7 @@ def sla_sweep(ctx: "JobContext") -> dict:
     return {"working_day": True, "flagged": _flag_overdue(ctx), **_close_uncorrected(ctx)}
 
 
-def _flag_overdue(ctx: "JobContext") -> int:
+def _flag_overdue(ctx: JobContext) -> int:
     flagged = 0
     with unit_of_work(ctx.deps.sessions) as session:
         seen = {(e.entity_id, e.data.get("stage"), e.data.get("due_on")) for e in session.exec(
@@ -52,7 +50,7 @@ def _flag_overdue(ctx: "JobContext") -> int:
     return flagged
 
 
-def _close_uncorrected(ctx: "JobContext") -> dict:
+def _close_uncorrected(ctx: JobContext) -> dict:
     schedule = ctx.deps.schedule
     with ctx.deps.sessions() as session:
         due = [item for subject_type in SUBJECTS
@@ -77,7 +75,7 @@ def _close_uncorrected(ctx: "JobContext") -> dict:
     return {"closed": closed, "changed_meanwhile": refused}
 
 
-def breaker_evaluation(ctx: "JobContext") -> dict:
+def breaker_evaluation(ctx: JobContext) -> dict:
     """Evaluate every program's circuit breaker for every active admission; trips are audited."""
     evaluated, tripped = 0, 0
     registry = ctx.deps.registry
@@ -98,7 +96,7 @@ def breaker_evaluation(ctx: "JobContext") -> dict:
     return {"evaluated": evaluated, "tripped": tripped}
 
 
-def budget_snapshot(ctx: "JobContext") -> dict:
+def budget_snapshot(ctx: JobContext) -> dict:
     """Each program's budget position for the current fiscal year, kept on the job run, and the trial balance."""
     year = ctx.today.year
     programs = {}

@@ -9,118 +9,38 @@ from __future__ import annotations
 
 import logging
 import socket
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from dataclasses import replace
+from datetime import date
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
 
 from claims.db import unit_of_work
 from claims.models import JobRun
 from claims.models.base import utcnow
-from claims.settings import Settings
+from claims.services.demo import DEMO_PROGRAM
 from reports import corrections, housekeeping, statement_job, webhooks
+from reports.job_context import (JOB_DESCRIPTIONS, JobContext, JobDeps, UnknownJob, business_today,
+                                 load_schedule)
 from reports.locks import job_lock
-from reports.periods import Period
-from reports.statements import StatementConfig
+from reports.periods import Period, period_containing
 
 log = logging.getLogger(__name__)
 
 
-class UnknownJob(LookupError):
-    """No job of that name exists."""
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A job as the schedule file configures it."""
-
-    name: str
-    cron: str
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    """config/schedule.toml, read once."""
-
-    timezone: str = "Asia/Shanghai"
-    misfire_grace_hours: int = 12
-    jobs: tuple[JobSpec, ...] = ()
-    issuer: str = "市财政局"
-    issuers: dict[str, str] = field(default_factory=dict)
-    nil_statements: bool = False
-    correction_working_days: int = 20
-
-    def statement_config(self) -> StatementConfig:
-        """Issuer and time zone for statements."""
-        return StatementConfig(timezone=self.timezone, issuer=self.issuer, issuers=self.issuers)
-
-
-def load_schedule(path: Path) -> ScheduleConfig:
-    """Read the schedule file; unknown job names are an error at start-up, not at 01:30."""
-    with open(path, "rb") as handle:
-        raw = tomllib.load(handle)
-    jobs = []
-    for name, spec in raw.get("jobs", {}).items():
-        if name not in JOBS:
-            raise UnknownJob(f"{path}: [jobs.{name}] names no job; known: {', '.join(sorted(JOBS))}")
-        jobs.append(JobSpec(name=name, cron=spec["cron"], enabled=spec.get("enabled", True)))
-    statements = raw.get("statements", {})
-    return ScheduleConfig(timezone=raw.get("timezone", "Asia/Shanghai"),
-                          misfire_grace_hours=int(raw.get("misfire_grace_hours", 12)), jobs=tuple(jobs),
-                          issuer=statements.get("issuer", "市财政局"), issuers=dict(statements.get("issuers", {})),
-                          nil_statements=bool(statements.get("nil_statements", False)),
-                          correction_working_days=int(raw.get("sla", {}).get("correction_working_days", 20)))
-
-
-@dataclass(frozen=True)
-class JobDeps:
-    """What every job needs from the application: database, program rules, settings, schedule."""
-
-    engine: Engine
-    sessions: sessionmaker
-    registry: Any
-    settings: Settings
-    schedule: ScheduleConfig
-
-    @classmethod
-    def from_app(cls, app) -> "JobDeps":
-        """Take the dependencies from a Flask app built by claims.app.create_app."""
-        ext = app.extensions["claims"]
-        return cls(engine=ext["engine"], sessions=ext["sessions"], registry=ext["programs"],
-                   settings=ext["settings"], schedule=load_schedule(ext["settings"].schedule_file))
-
-
-@dataclass(frozen=True)
-class JobContext:
-    """One run's inputs: dependencies, the business date and an optional period to (re)issue."""
-
-    deps: JobDeps
-    today: date
-    period: Period | None = None
-
-
-def business_today(timezone: str) -> date:
-    """Today's date where the bureau is."""
-    return datetime.now(ZoneInfo(timezone)).date()
-
-
-JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
-    "period_statements": (statement_job.period_statements, "Issue each program's last closed period statements"),
-    "sla_sweep": (housekeeping.sla_sweep, "Flag overdue reviews; close returned claims not corrected in time"),
-    "breaker_evaluation": (housekeeping.breaker_evaluation, "Trip circuit breakers past their threshold"),
-    "budget_snapshot": (housekeeping.budget_snapshot, "Record each program's budget position for the day"),
-    "webhook_delivery": (webhooks.webhook_delivery, "Send due webhook deliveries, signed; retry with back-off"),
-    "deadline_reminders": (corrections.deadline_reminders, "Remind institutions of returned items about to close"),
-    "audit_checkpoint": (housekeeping.audit_checkpoint, "Sign the audit chain's head (daily anchor for audit-verify)"),
+_FUNCTIONS: dict[str, Callable[[JobContext], dict]] = {
+    "period_statements": statement_job.period_statements,
+    "sla_sweep": housekeeping.sla_sweep,
+    "breaker_evaluation": housekeeping.breaker_evaluation,
+    "budget_snapshot": housekeeping.budget_snapshot,
+    "webhook_delivery": webhooks.webhook_delivery,
+    "deadline_reminders": corrections.deadline_reminders,
+    "audit_checkpoint": housekeeping.audit_checkpoint,
 }
+JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
+    name: (function, JOB_DESCRIPTIONS[name]) for name, function in _FUNCTIONS.items()}
+__all__ = ["JOBS", "JobContext", "JobDeps", "UnknownJob", "business_today", "job_description", "job_names",
+           "load_demo_statements", "load_schedule", "run_job"]
 
 
 def run_job(deps: JobDeps, name: str, *, trigger: str = "schedule", today: date | None = None,
@@ -186,3 +106,17 @@ def job_description(name: str) -> str:
     if name not in JOBS:
         raise UnknownJob(f"no job {name!r}")
     return JOBS[name][1]
+
+
+def load_demo_statements(deps, *, today: date):
+    """Issue the demo's statements: the last closed periods (nil ones too), then the demo program's open one.
+
+    The ledger dates postings when they are made, so the demo's activity lands in the open period: its
+    interim statement is the one with lines (the period-end run supersedes it). Goes through the job
+    runner, so it takes the job lock, records a job_run and is idempotent: a second `claims seed --demo`
+    finds the same content and issues nothing new. Returns the two job runs.
+    """
+    with_nil = replace(deps, schedule=replace(deps.schedule, nil_statements=True))
+    closed = run_job(with_nil, "period_statements", trigger="seed", today=today)
+    current = period_containing(statement_job.settlement_kind(deps.registry, DEMO_PROGRAM, today), today)
+    return closed, run_job(deps, "period_statements", trigger="seed", today=today, period=current)

@@ -1,17 +1,16 @@
 """The period_statements job: each program's last closed period, per institution and the bureau's summary."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlmodel import select
 
 from claims.models import Admission
-from reports.generation import GenerationCounts, Renderer, generate
+from reports import signing
+from reports.generation import GenerationCounts, Renderer, Sealer, generate
+from reports.job_context import JobContext, JobDeps
+from reports.pdf import RenderInfo
 from reports.periods import Period, last_closed_period
-from reports.statements import assemble_period
-
-if TYPE_CHECKING:
-    from reports.jobs import JobContext, JobDeps
+from reports.statement_model import Statement
+from reports.statements import iter_period
 
 
 def settlement_kind(registry, program_code: str, today) -> str:
@@ -21,26 +20,40 @@ def settlement_kind(registry, program_code: str, today) -> str:
     return (in_force or versions)[-1].settlement_period
 
 
-def issue_program_period(deps: "JobDeps", *, program_code: str, period: Period, today,
+def statement_sealer(settings, *, timezone: str) -> Sealer:
+    """Sign each issued statement with the bureau's certificate, the seal over the issuer's seal box."""
+    creds = signing.credentials(settings)
+
+    def seal(statement: Statement, data: bytes, info: RenderInfo) -> bytes:
+        if info.seal is None:
+            raise ValueError(f"statement {statement.number} has no seal box to sign in")
+        return signing.sign_statement(data, creds=creds, seal=info.seal, issuer=statement.issuer,
+                                      reason=f"{statement.title} {statement.number} 出具", timezone=timezone)
+    return seal
+
+
+def issue_program_period(deps: JobDeps, *, program_code: str, period: Period, today,
                          counts: GenerationCounts, render: Renderer | None = None) -> None:
     """Bring every statement of one program and period up to date (idempotent; run under the job lock)."""
     versions = deps.registry.versions(program_code)
     if not any(r.effective_from <= period.end and (r.effective_to is None or r.effective_to >= period.start)
                for r in versions):
         return
+    sealer = statement_sealer(deps.settings, timezone=deps.schedule.timezone)
     with deps.sessions() as session:
         idle = ()
         if deps.schedule.nil_statements:
             idle = tuple(session.exec(select(Admission.institution_id)
                                       .where(Admission.program_code == program_code)).all())
-        assembled = assemble_period(session, registry=deps.registry, program_code=program_code, period=period,
-                                    issue_date=today, config=deps.schedule.statement_config(), include_idle=idle)
-    for item in assembled:
-        generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir, counts=counts,
-                 render=render)
+        # Streamed: each institution's statement is generated (its own transactions, other connections) while
+        # the scan's read transaction stays open on this one, so memory holds one institution at a time.
+        for item in iter_period(session, registry=deps.registry, program_code=program_code, period=period,
+                                issue_date=today, config=deps.schedule.statement_config(), include_idle=idle):
+            generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir,
+                     counts=counts, seal=sealer, render=render)
 
 
-def period_statements(ctx: "JobContext", *, render: Renderer | None = None) -> dict:
+def period_statements(ctx: JobContext, *, render: Renderer | None = None) -> dict:
     """Issue the last closed period's statements of every program (or the given period, for programs of its kind)."""
     counts = GenerationCounts()
     programs = 0

@@ -42,6 +42,9 @@ class StatementLine:
     name: str  # enterprise name, or the institution name in a summary
     amounts_fen: tuple[int, ...]  # one per column of the section, in column order
     trace: str = ""  # short human summary of how the amount was reached
+    contract_no: str = ""  # the loan contract (贷款合同号); empty in a summary
+    paid_on: str = ""  # payment (or booking) date as printed, YYYY-MM-DD
+    voucher_no: str = ""  # the treasury's payment voucher (凭证号), when one was recorded
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amounts_fen", tuple(self.amounts_fen))
@@ -61,6 +64,7 @@ class StatementSection:
     reference_label: str = "编号"
     name_label: str = "企业名称"
     trace_label: str = "计算说明"
+    detail_columns: bool = True  # print each line's contract, date and voucher (not in a summary)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
@@ -89,11 +93,16 @@ class StatementTotals:
     subsidies_fen: int
     rewards_fen: int
     recoveries_returned_fen: int
-    net_fen: int  # > 0: the bureau owes the institution; < 0: the institution owes the bureau
+    net_fen: int  # the closing balance: > 0 the bureau has paid the institution on balance; < 0 it owes back
 
     def __post_init__(self) -> None:
         for name in ("claims_paid_fen", "subsidies_fen", "rewards_fen", "recoveries_returned_fen", "net_fen"):
             _require_fen(name, getattr(self, name))
+
+    @property
+    def period_net_fen(self) -> int:
+        """This period's movements alone: paid out (claims, subsidies, rewards) less recoveries owed back."""
+        return self.claims_paid_fen + self.subsidies_fen + self.rewards_fen - self.recoveries_returned_fen
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,19 @@ class BudgetUsage:
             return None
         ratio = Decimal(self.used_ytd_fen) * 100 / Decimal(self.annual_fen)
         return ratio.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Receivable:
+    """A recovery share owed back to the program and not yet received, with its age at the period end."""
+
+    reference: str
+    booked_on: str
+    amount_fen: int
+    age_days: int
+
+    def __post_init__(self) -> None:
+        _require_fen(f"receivable {self.reference}", self.amount_fen)
 
 
 @dataclass(frozen=True)
@@ -146,6 +168,10 @@ class Statement:
     summary: bool = False
     issuer: str = "市财政局"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    audit_head: str = ""  # the audit chain's head hash when the statement was issued (not part of its content)
+    interim: bool = False  # issued before the period closed: 期中对账单（非最终）
+    supersedes: str = ""  # which version this one replaces and what changed (not part of its content)
+    receivables: tuple["Receivable", ...] = ()  # recovery shares owed back and not yet received, aged
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", tuple(self.sections))

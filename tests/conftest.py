@@ -6,7 +6,10 @@ locally, but under CI (CI=true) the run fails instead.
 """
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -112,8 +115,23 @@ def _wipe(engine) -> None:
                 conn.execute(sa.text(f'DELETE FROM "{table}"'))
 
 
+@functools.lru_cache(maxsize=1)
+def demo_signing_credentials():
+    """One demo CA and signing certificate per test process (making RSA keys per test would be slow)."""
+    from reports.demo_ca import ensure_demo_credentials
+
+    creds, _ = ensure_demo_credentials(Path(tempfile.mkdtemp(prefix="claims-signing-")))
+    return creds
+
+
+@pytest.fixture(scope="session")
+def demo_signing():
+    """The demo signing credentials every test app signs statements with."""
+    return demo_signing_credentials()
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, tmp_path, demo_signing):
     """The application on a clean database of each kind, with reference data and demo access seeded."""
     application = make_test_app(database_url, tmp_path)
     yield application
@@ -127,6 +145,9 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     from claims.services import seeding
     from workflows.rules import load_programs
 
+    signing = demo_signing_credentials()
+    overrides = {"signing_p12": str(signing.p12), "signing_password": signing.password,
+                 "signing_ca": str(signing.ca_pem), **overrides}
     settings = load_settings("test").with_overrides(database_url=database_url, data_dir=tmp_path / "var", **overrides)
     application = create_app(settings)
     ext = application.extensions["claims"]

@@ -24,7 +24,7 @@ def register_blueprints(api) -> None:
     for module in (system, users, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
                    applications, documents, lpr, events, webhooks):
         api.register_blueprint(module.blp)
-    from claims.api import jobs, statements
+    from claims.api import jobs, payments, statements
 
-    for module in (statements, jobs):
+    for module in (statements, jobs, payments):
         api.register_blueprint(module.blp)

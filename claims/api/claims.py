@@ -60,6 +60,8 @@ class TransitionSchema(StrictSchema):
                        metadata={"description": "approve only: the approved amount if reduced (≤ computed)"})
     documents_requested = fields.List(fields.Nested(DocumentAskSchema), load_default=None, metadata={
         "description": "return only: new documents the institution must attach before it resubmits"})
+    voucher_no = fields.String(load_default="", validate=validate.Regexp(r"^[0-9A-Za-z\-_/]{0,64}$"),
+                               metadata={"description": "pay only: the treasury's payment voucher number (凭证号)"})
 
 
 class DecisionSchema(StrictSchema):

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from claims.api import context
 from claims.api.fields import StrictSchema
 from claims.api.pagination import page_request, respond_page
-from claims.services import jobs
+from reports import job_runs as jobs
 from reports.jobs import JobDeps
 
 blp = Blueprint("jobs", __name__, url_prefix="/jobs", description="Scheduled jobs and their runs (admin)")

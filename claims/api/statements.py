@@ -4,16 +4,19 @@ from __future__ import annotations
 from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from claims.api import context
 from claims.api.fields import Money, StrictSchema
 from claims.api.pagination import page_request, respond_page
 from claims.services import statements
-from reports.jobs import load_schedule
+from claims.api.uploads import uploaded_file
+from reports import signing, verification
+from reports.job_context import load_schedule
 
 blp = Blueprint("statements", __name__, url_prefix="/statements",
-                description="Period-end settlement statements (结算对账单) as PDF with a recorded SHA-256")
+                description="Period-end settlement statements (结算对账单): signed PDF (PAdES), recorded SHA-256")
 
 
 class StatementTotalsSchema(StrictSchema):
@@ -44,6 +47,17 @@ class StatementSchema(StrictSchema):
     pages = fields.Integer()
     totals = fields.Nested(StatementTotalsSchema)
     done_at = fields.DateTime()
+    issue_date = fields.Date(allow_none=True)
+    interim = fields.Boolean(metadata={"description": "issued before the period closed: 期中对账单（非最终）"})
+    supersedes = fields.String(metadata={"description": "which version this one replaces and what changed"})
+    bank_response = fields.String(metadata={"description": "'', confirmed or disputed by the institution"})
+    bank_reason = fields.String()
+    bank_responded_at = fields.DateTime(allow_none=True)
+
+
+class ResponseSchema(StrictSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000),
+                           metadata={"description": "required to dispute: what does not agree"})
 
 
 class StatementQuery(StrictSchema):
@@ -62,6 +76,34 @@ class VerificationSchema(StrictSchema):
     actual_sha256 = fields.String(allow_none=True)
     file_intact = fields.Boolean(metadata={"description": "the stored file still has the recorded SHA-256"})
     content_current = fields.Boolean(metadata={"description": "the ledger still gives this statement's content"})
+    signed = fields.Boolean()
+    signature_intact = fields.Boolean(metadata={"description": "the signed bytes are unchanged (digest matches)"})
+    signature_valid = fields.Boolean(metadata={"description": "the PAdES signature itself checks out"})
+    signature_trusted = fields.Boolean(metadata={"description": "signed by a certificate of the bureau's CA"})
+    signature_covers_file = fields.Boolean(metadata={"description": "nothing was appended to the file after signing"})
+    signed_by = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    signature_summary = fields.String()
+    ok = fields.Boolean(metadata={"description": "file as recorded and signature intact, valid and trusted"})
+
+
+class DocumentVerificationSchema(StrictSchema):
+    sha256 = fields.String()
+    statement_id = fields.Integer(allow_none=True, metadata={"description": "the issued statement with this SHA-256"})
+    number = fields.String()
+    status = fields.String(metadata={"description": "done, superseded, or unknown when no issued statement matches"})
+    signed = fields.Boolean()
+    signature_intact = fields.Boolean()
+    signature_valid = fields.Boolean()
+    signature_trusted = fields.Boolean()
+    signature_covers_file = fields.Boolean()
+    signed_by = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    signature_summary = fields.String()
+
+
+class PdfUploadSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "a statement PDF as received"})
 
 
 @blp.route("")
@@ -84,6 +126,29 @@ class StatementById(MethodView):
         return statements.get_statement(context.session(), principal=context.principal(), statement_id=statement_id)
 
 
+def _respond(statement_id: int, action: str, body: dict):
+    return statements.respond_to_statement(context.session(), principal=context.principal(),
+                                           statement_id=statement_id, action=action, reason=body["reason"])
+
+
+@blp.route("/<int:statement_id>/confirm")
+class StatementConfirm(MethodView):
+    @blp.arguments(ResponseSchema)
+    @blp.response(200, StatementSchema)
+    def post(self, body, statement_id):
+        """The institution confirms its current statement (audited, shown to the bureau)."""
+        return _respond(statement_id, "confirm", body)
+
+
+@blp.route("/<int:statement_id>/dispute")
+class StatementDispute(MethodView):
+    @blp.arguments(ResponseSchema)
+    @blp.response(200, StatementSchema)
+    def post(self, body, statement_id):
+        """The institution disputes its current statement with a reason (audited, shown to the bureau)."""
+        return _respond(statement_id, "dispute", body)
+
+
 @blp.route("/<int:statement_id>/pdf")
 class StatementPdf(MethodView):
     @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
@@ -102,8 +167,20 @@ class StatementVerify(MethodView):
     def get(self, statement_id):
         """Recompute the PDF's SHA-256 and re-assemble the content from the ledger to check both still match."""
         settings = context.settings()
-        return statements.verify_statement(context.session(), principal=context.principal(),
-                                           registry=context.programs(), statement_id=statement_id,
-                                           statements_dir=settings.statements_dir,
-                                           config=load_schedule(settings.schedule_file).statement_config())
+        return verification.verify_statement(context.session(), principal=context.principal(),
+                                             registry=context.programs(), statement_id=statement_id,
+                                             statements_dir=settings.statements_dir,
+                                             config=load_schedule(settings.schedule_file).statement_config(),
+                                             roots=signing.trust_roots(signing.credentials(settings)))
+
+
+@blp.route("/verify")
+class DocumentVerify(MethodView):
+    @blp.arguments(PdfUploadSchema, location="files")
+    @blp.response(200, DocumentVerificationSchema)
+    def post(self, files):
+        """Check a statement PDF someone holds: its signature against the bureau's CA, and which issued one it is."""
+        data = uploaded_file(files, (".pdf",)).read()
+        return verification.verify_document(context.session(), principal=context.principal(), data=data,
+                                            roots=signing.trust_roots(signing.credentials(context.settings())))
 

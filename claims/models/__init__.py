@@ -9,15 +9,17 @@ from claims.models.idempotency import IdempotencyKey
 from claims.models.institution import ApiKey, Institution
 from claims.models.ledger import LedgerAccount, LedgerEntry, LedgerPosting
 from claims.models.loan import Loan
+from claims.models.payment import BudgetAdjustment, PaymentBatch, PaymentLine, PayeeAccount, RecoveryReceipt
 from claims.models.lpr import LprRate
 from claims.models.program import Admission, BudgetYear, Program, RuleChange, RuleVersion
 from claims.models.statement import JobRun, Statement
 from claims.models.user import LoginThrottle, StaffSession, User, UserProgram
 
 __all__ = [
-    "Admission", "ApiKey", "Application", "AuditCheckpoint", "AuditEvent", "BudgetYear", "Claim", "Decision",
-    "Document", "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event",
+    "Admission", "ApiKey", "Application", "AuditCheckpoint", "AuditEvent", "BudgetAdjustment", "BudgetYear", "Claim",
+    "Decision", "Document", "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event",
     "IdempotencyKey", "Individual", "Institution", "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting",
-    "ListMembership", "LoginThrottle", "Loan", "LprRate", "Program", "Recovery", "RuleChange", "RuleVersion",
-    "StaffSession", "Statement", "User", "UserProgram", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "ListMembership", "LoginThrottle", "Loan", "LprRate", "PayeeAccount", "PaymentBatch", "PaymentLine", "Program",
+    "Recovery", "RecoveryReceipt", "RuleChange", "RuleVersion", "StaffSession", "Statement", "User", "UserProgram",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -31,6 +31,7 @@ class LedgerPosting(SQLModel, table=True):
     subject_type: str = Field(max_length=16)
     subject_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
     memo: str = Field(default="", max_length=500)
+    voucher_no: str = Field(default="", max_length=64)  # the treasury's voucher for a payment or a receipt
     at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(index=True))
 
 

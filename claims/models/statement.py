@@ -32,6 +32,13 @@ class Statement(SQLModel, table=True):
     path: str | None = Field(default=None, max_length=500)
     pages: int | None = None
     totals: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    issue_date: date | None = None  # the business date printed as 出具日期
+    interim: bool = False  # issued before the period closed (期中对账单（非最终）)
+    supersedes: str = Field(default="", max_length=1000)  # which version it replaces and what changed
+    bank_response: str = Field(default="", max_length=16)  # "", "confirmed" or "disputed" by the institution
+    bank_reason: str = Field(default="", max_length=2000)
+    bank_responded_by: str = Field(default="", max_length=100)
+    bank_responded_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     done_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 

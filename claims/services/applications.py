@@ -392,8 +392,10 @@ APPLICATION_REVIEW = review.Reviewable(
 
 def transition_application(session: Session, *, principal: Principal, registry, application_id: int, action: str,
                            expected_version: int, today: date, reason: str = "",
-                           amount_fen: int | None = None, documents_requested: list[dict] | None = None) -> Application:
+                           amount_fen: int | None = None, documents_requested: list[dict] | None = None,
+                           voucher_no: str = "") -> Application:
     """Take one workflow action on an application through the review engine (claims.services.review)."""
     return review.run_transition(session, APPLICATION_REVIEW, principal=principal, registry=registry,
                                  item_id=application_id, action=action, expected_version=expected_version, today=today,
-                                 reason=reason, amount_fen=amount_fen, documents_requested=documents_requested)
+                                 reason=reason, amount_fen=amount_fen, documents_requested=documents_requested,
+                                 voucher_no=voucher_no)

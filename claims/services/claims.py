@@ -301,11 +301,11 @@ CLAIM_REVIEW = review.Reviewable(
 
 def transition_claim(session: Session, *, principal: Principal, registry, claim_id: int, action: str,
                      expected_version: int, today: date, reason: str = "", amount_fen: int | None = None,
-                     documents_requested: list[dict] | None = None) -> Claim:
+                     documents_requested: list[dict] | None = None, voucher_no: str = "") -> Claim:
     """Take one workflow action on a claim through the review engine (claims.services.review)."""
     return review.run_transition(session, CLAIM_REVIEW, principal=principal, registry=registry, item_id=claim_id,
                                  action=action, expected_version=expected_version, today=today, reason=reason,
-                                 amount_fen=amount_fen, documents_requested=documents_requested)
+                                 amount_fen=amount_fen, documents_requested=documents_requested, voucher_no=voucher_no)
 
 
 def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,

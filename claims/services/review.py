@@ -134,7 +134,7 @@ def stage_actors(session: Session, kind: Reviewable, flow: Flow, item) -> dict[s
 
 def run_transition(session: Session, kind: Reviewable, *, principal: Principal, registry, item_id: int, action: str,
                    expected_version: int, today: date, reason: str = "", amount_fen: int | None = None,
-                   documents_requested: list[dict] | None = None):
+                   documents_requested: list[dict] | None = None, voucher_no: str = ""):
     """Take one workflow action on an item: role-checked, guarded, locked, one transaction with decision, ledger, audit."""
     begin_write(session)
     item = kind.get(session, principal=principal, item_id=item_id, lock=True)
@@ -162,7 +162,7 @@ def run_transition(session: Session, kind: Reviewable, *, principal: Principal, 
         raise Forbidden(refusals[0].message, code="separation_of_duties")
     apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=transition,
                      item=item, rule=rule, today=today, reason=reason, amount_fen=amount_fen,
-                     documents_requested=documents_requested)
+                     documents_requested=documents_requested, voucher_no=voucher_no)
     if transition.action in ("submit", "resubmit") and holds:
         defer = flow.plan("defer", item.status, {"admin"}, context)
         apply_transition(session, kind, registry=registry, principal=principal, flow=flow, transition=defer, item=item,
@@ -175,9 +175,10 @@ class _Step:
     """What one transition's effects have decided so far."""
 
     def __init__(self, kind: Reviewable, session: Session, registry, principal: Principal, item, rule, today: date,
-                 amount_fen: int | None):
+                 amount_fen: int | None, voucher_no: str = ""):
         self.kind, self.session, self.registry, self.principal = kind, session, registry, principal
         self.item, self.rule, self.today, self.amount_fen = item, rule, today, amount_fen
+        self.voucher_no = voucher_no  # the treasury's payment voucher, booked on the pay posting
         self.shown_fen = item.computed_fen  # what the caller saw at the version it sent
         self.computed: Computed | None = None
         self.decided_fen: int | None = None
@@ -244,7 +245,8 @@ def _post_payment(step: _Step) -> None:
                             code="nothing_payable")
     step.decided_fen = item.approved_fen
     ledger.post_payment(step.session, program_code=item.program_code, year=item.budget_year,
-                        amount_fen=item.approved_fen, subject_type=step.kind.subject_type, subject_id=item.id)
+                        amount_fen=item.approved_fen, subject_type=step.kind.subject_type, subject_id=item.id,
+                        voucher_no=step.voucher_no)
     item.paid_fen, item.paid_on = item.approved_fen, step.today
     if step.kind.on_paid:
         step.kind.on_paid(step.session, item)
@@ -268,12 +270,12 @@ def _effect(name: str) -> Callable[[_Step], None]:
 
 def apply_transition(session: Session, kind: Reviewable, *, registry, principal: Principal, flow: Flow,
                      transition: Transition, item, rule, today: date, reason: str, amount_fen: int | None,
-                     documents_requested: list[dict] | None = None) -> None:
+                     documents_requested: list[dict] | None = None, voucher_no: str = "") -> None:
     """Carry out one planned transition: locks, effects, new state, SLA clock, decision, audit event, outbox event."""
     effects = [_effect(name) for name in transition.effects]
     evidence.check_transition(session, subject_type=kind.subject_type, subject=item, rule=rule,
                               action=transition.action, documents_requested=documents_requested)
-    step = _Step(kind, session, registry, principal, item, rule, today, amount_fen)
+    step = _Step(kind, session, registry, principal, item, rule, today, amount_fen, voucher_no)
     if "reserve_budget" in transition.effects:
         # Usage is read by the recompute below: take every cap level's lock first, in the documented order.
         for name in kind.cap_locks(session, item, rule, today.year):
@@ -298,7 +300,7 @@ def apply_transition(session: Session, kind: Reviewable, *, registry, principal:
                          from_state=before, to_state=item.status, reason=reason, amount_fen=amount))
     record_event(session, actor=principal.actor, entity=kind.subject_type, entity_id=item.id, action=transition.action,
                  data={"from": before, "to": item.status, "reason": reason, "computed_fen": item.computed_fen,
-                       "amount_fen": step.decided_fen})
+                       "amount_fen": step.decided_fen, **({"voucher_no": voucher_no} if voucher_no else {})})
     corrections = evidence.record_transition(session, subject_type=kind.subject_type, subject=item,
                                              action=transition.action, documents_requested=documents_requested,
                                              actor=principal.actor)

@@ -182,24 +182,3 @@ def load_demo_admissions(session: Session, report: SeedReport) -> None:
                 session.add(Admission(institution_id=institution.id, program_code=code))
                 report.count("admission")
     session.flush()
-
-
-def load_demo_statements(deps, *, today: date):
-    """Issue the demo's statements: the last closed periods (nil ones too), then the demo program's open one.
-
-    The ledger dates postings when they are made, so the demo's activity lands in the open period: its
-    interim statement is the one with lines (the period-end run supersedes it). Goes through the job
-    runner, so it takes the job lock, records a job_run and is idempotent: a second `claims seed --demo`
-    finds the same content and issues nothing new. Returns the two job runs.
-    """
-    from dataclasses import replace
-
-    from claims.services.demo import DEMO_PROGRAM
-    from reports.jobs import run_job
-    from reports.periods import period_containing
-    from reports.statement_job import settlement_kind
-
-    with_nil = replace(deps, schedule=replace(deps.schedule, nil_statements=True))
-    closed = run_job(with_nil, "period_statements", trigger="seed", today=today)
-    current = period_containing(settlement_kind(deps.registry, DEMO_PROGRAM, today), today)
-    return closed, run_job(deps, "period_statements", trigger="seed", today=today, period=current)

@@ -1,19 +1,18 @@
-"""Use cases for settlement statements: list, get, download and verify, within the caller's tenant scope."""
+"""Use cases for settlement statements: list, get, download, and the bank's confirmation or dispute, in scope."""
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session, select
 
+from claims.audit import record_event
 from claims.auth import Principal
-from claims.errors import Conflict, NotFound
+from claims.db import begin_write
+from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Statement
+from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
-from reports.periods import Period
-from reports.statements import StatementConfig, assemble_period
 
 VISIBLE_STATES = ("done", "superseded")
 
@@ -64,42 +63,26 @@ def statement_file(session: Session, *, principal: Principal, statement_id: int,
     return found, path
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The recorded digest against the stored file, and whether the ledger still gives the same content."""
-
-    statement_id: int
-    number: str
-    status: str
-    recorded_sha256: str
-    actual_sha256: str | None
-    file_intact: bool
-    content_current: bool
+BANK_RESPONSES = {"confirm": "confirmed", "dispute": "disputed"}
 
 
-def verify_statement(session: Session, *, principal: Principal, registry, statement_id: int, statements_dir: Path,
-                     config: StatementConfig) -> Verification:
-    """Recompute the SHA-256 of the stored PDF and re-assemble the content from the ledger to compare digests."""
+def respond_to_statement(session: Session, *, principal: Principal, statement_id: int, action: str,
+                         reason: str) -> Statement:
+    """The institution confirms its current statement or disputes it with a reason; audited, shown to the bureau."""
+    if not principal.is_institution:
+        raise Forbidden("Only the institution a statement is addressed to confirms or disputes it.",
+                        code="institution_only")
+    if action == "dispute" and not reason.strip():
+        raise Unprocessable("A dispute needs a reason.", code="reason_required", errors={"reason": ["required"]})
+    begin_write(session)
     found = get_statement(session, principal=principal, statement_id=statement_id)
-    path = statements_dir / (found.path or "")
-    actual = None
-    if found.path and path.is_file():
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        actual = digest.hexdigest()
-    period = Period(_period_kind(found), found.period_start, found.period_end)
-    include = (found.institution_id,) if found.institution_id is not None else ()
-    assembled = assemble_period(session, registry=registry, program_code=found.program_code, period=period,
-                                issue_date=found.period_end, config=config, include_idle=include)
-    current = next((a for a in assembled if a.scope == found.scope), None)
-    return Verification(statement_id=found.id, number=found.number, status=found.status,
-                        recorded_sha256=found.sha256 or "", actual_sha256=actual,
-                        file_intact=actual is not None and actual == found.sha256,
-                        content_current=current is not None and current.digest == found.content_digest)
-
-
-def _period_kind(row: Statement) -> str:
-    months = (row.period_end.year - row.period_start.year) * 12 + row.period_end.month - row.period_start.month + 1
-    return {1: "month", 3: "quarter"}.get(months, "year")
+    if found.scope == "program" or found.status != "done":
+        raise Conflict(f"Statement {found.number} is {found.status}; respond to the current version.",
+                       code="statement_not_current")
+    found.bank_response, found.bank_reason = BANK_RESPONSES[action], reason.strip()
+    found.bank_responded_by, found.bank_responded_at = principal.actor, utcnow()
+    session.add(found)
+    record_event(session, actor=principal.actor, entity="statement", entity_id=found.id, action=action,
+                 data={"number": found.number, "reason": found.bank_reason, "sha256": found.sha256})
+    session.commit()
+    return found

@@ -271,6 +271,46 @@ class World:
         return self._statement_id
 
 
+    def payable_claim(self) -> int:
+        """A fresh approved bank A claim, with bank A's payee account on record."""
+        from claims.services import payments
+
+        payments.set_payee_account(self.session, principal=self.admin, institution_id=self.institution_id(),
+                                   account_name="示例科技银行", bank_name="示例科技银行深圳分行",
+                                   account_no="6222021001045678901")
+        return self.claim("approved").id
+
+    def batch(self) -> tuple[int, str]:
+        """A payment batch of one approved claim; (its id, its line's reference)."""
+        from claims.services import payments
+
+        batch = payments.build_batch(self.session, principal=self._staff("payer1"), program_code="sz-sme-pool",
+                                     claim_ids=[self.payable_claim()], purpose="矩阵测试")
+        return batch.id, f"PB{batch.id:06d}-0001"
+
+    def recovery(self) -> int:
+        """A recovery on a fresh paid bank A claim, with its share owed back booked."""
+        claim = self.claim("paid")
+        recovery = claim_service.record_recovery(self.session, principal=self.bank_a, registry=self.registry,
+                                                 claim_id=claim.id, amount_fen=10_000_00, costs_fen=0,
+                                                 recovered_on=TODAY - timedelta(days=1), today=TODAY)
+        return recovery.id
+
+    def remittance(self) -> int:
+        """Bank A's reported remittance of a recovery share, awaiting the bureau's receipt."""
+        from claims.services import settlement
+
+        return settlement.report_remittance(self.session, principal=self.bank_a, recovery_id=self.recovery(),
+                                            amount_fen=1, remitted_on=TODAY, bank_reference="MX").id
+
+    def adjustment(self) -> int:
+        """A budget increase proposed by another admin than the matrix's."""
+        from claims.services import settlement
+
+        other = Principal(kind="staff", name="另一管理员", roles=frozenset({"admin"}), user_id=None)
+        return settlement.propose_adjustment(self.session, principal=other, program_code="sz-sme-pool", year=2026,
+                                             amount_fen=1_000_00, reason="矩阵测试").id
+
 def _with_etag(claim, **extra) -> dict[str, str]:
     return {"If-Match": f'"{claim.version}"', **extra}
 
@@ -476,6 +516,38 @@ POLICY: dict[str, Policy] = {
                                                  owned_by_bank_a=True),
     "GET /statements/{statement_id}/verify": Policy(EVERYONE, _get(
         lambda w: f"/statements/{w.statement_id()}/verify"), owned_by_bank_a=True),
+    "POST /statements/verify": Policy(EVERYONE, lambda w, r: Call(
+        "POST", "/statements/verify", data={"file": (io.BytesIO(PDF), "copy.pdf")})),
+    "POST /statements/{statement_id}/confirm": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/statements/{w.statement_id()}/confirm", json={}), owned_by_bank_a=True),
+    "POST /statements/{statement_id}/dispute": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/statements/{w.statement_id()}/dispute", json={"reason": "金额不符"}), owned_by_bank_a=True),
+    "PUT /payments/payees/{institution_id}": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "PUT", f"/payments/payees/{w.institution_id('BANK_C')}", json={
+            "account_name": "示例银行", "bank_name": "示例银行营业部", "account_no": "6222021001045678901"})),
+    "POST /payments/batches": Policy(frozenset({"payer"}), lambda w, r: Call(
+        "POST", "/payments/batches", json={"program": "sz-sme-pool", "claim_ids": [w.payable_claim()]})),
+    "GET /payments/batches/{batch_id}": Policy(frozenset({"payer", "admin", "auditor"}),
+                                               _get(lambda w: f"/payments/batches/{w.batch()[0]}")),
+    "GET /payments/batches/{batch_id}/treasury-file": Policy(frozenset({"payer", "admin", "auditor"}), _get(
+        lambda w: f"/payments/batches/{w.batch()[0]}/treasury-file?format=csv")),
+    "POST /payments/batches/{batch_id}/results": Policy(frozenset({"payer"}), lambda w, r: (lambda b: Call(
+        "POST", f"/payments/batches/{b[0]}/results", json={"results": [
+            {"reference": b[1], "result": "failed", "reason": "账户冻结"}]}))(w.batch())),
+    "POST /payments/recoveries/{recovery_id}/remittances": Policy(frozenset(BANKS), lambda w, r: Call(
+        "POST", f"/payments/recoveries/{w.recovery()}/remittances", json={"amount": "0.01",
+                                                                          "remitted_on": "2026-03-02"}),
+        owned_by_bank_a=True),
+    "POST /payments/remittances/{receipt_id}/receive": Policy(frozenset({"payer"}), lambda w, r: Call(
+        "POST", f"/payments/remittances/{w.remittance()}/receive", json={"received_on": "2026-03-02",
+                                                                          "voucher_no": "SK-1"})),
+    "GET /payments/budget-adjustments": Policy(frozenset({"approver", "payer", "admin", "auditor"}),
+                                               _get(lambda w: "/payments/budget-adjustments?program=sz-sme-pool")),
+    "POST /payments/budget-adjustments": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/payments/budget-adjustments", json={"program": "sz-sme-pool", "year": 2026, "kind": "increase",
+                                                      "amount": "100.00", "reason": "矩阵测试"})),
+    "POST /payments/budget-adjustments/{adjustment_id}/decision": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/payments/budget-adjustments/{w.adjustment()}/decision", json={"approve": False})),
     "GET /applications": Policy(EVERYONE, _get(lambda w: "/applications")),
     "POST /applications": Policy(frozenset(BANKS), _new_application, owned_by_bank_a=True),
     "GET /applications/{application_id}": Policy(EVERYONE, _get(lambda w: f"/applications/{w.application()['id']}"),

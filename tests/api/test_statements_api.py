@@ -67,13 +67,20 @@ def test_a_bank_lists_downloads_and_verifies_only_its_own_statements(app, client
     assert "SZ-SME-POOL-2026Q3-BANK_A-v1.pdf" in pdf.headers["Content-Disposition"]
 
     verified = client.get(f"/statements/{statement['id']}/verify", headers=bank_a.headers).get_json()
+    signed_at = verified.pop("signed_at")
     assert verified == {"statement_id": statement["id"], "number": statement["number"], "status": "done",
                         "recorded_sha256": statement["sha256"], "actual_sha256": statement["sha256"],
-                        "file_intact": True, "content_current": True}
+                        "file_intact": True, "content_current": True, "signed": True, "signature_intact": True,
+                        "signature_valid": True, "signature_trusted": True, "signature_covers_file": True,
+                        "signed_by": "市财政局（演示签章 DEMO）", "signature_summary": "INTACT:TRUSTED,UNTOUCHED",
+                        "ok": True}
+    assert signed_at.startswith("20")
     stored = app.extensions["claims"]["settings"].statements_dir / "SZ-SME-POOL-2026Q3-BANK_A-v1.pdf"
     stored.write_bytes(stored.read_bytes() + b"%appended after issue\n")
     tampered = client.get(f"/statements/{statement['id']}/verify", headers=bank_a.headers).get_json()
-    assert (tampered["file_intact"], tampered["content_current"]) == (False, True)
+    assert (tampered["file_intact"], tampered["content_current"], tampered["ok"]) == (False, True, False)
+    # The signed bytes are untouched, but the signature no longer covers the whole file.
+    assert (tampered["signature_intact"], tampered["signature_covers_file"]) == (True, False)
     assert tampered["actual_sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
 
 

@@ -13,7 +13,7 @@ from claims import ledger
 from claims.models import JobRun, Statement
 from reports import generation
 from reports.jobs import JobDeps, run_job
-from reports.pdf import format_amount
+from reports.cjk_text import format_amount
 from reports.periods import parse_period
 from tests.integration.statement_history import build_history
 from workflows.money import rmb_upper
@@ -78,10 +78,14 @@ def test_a_quarter_statement_reconciles_to_the_ledger_and_prints_names_totals_an
         assert name in text
     for printed in ("150,000.00", "25,000.00", "9,000.00", "166,000.00", "100,000,000.00", "175,000.00",
                     "示例科技银行股份有限公司深圳分行", "深圳市财政局", "SZ-SME-POOL-2026Q3-BANK_A-v1", "第1页/共2页",
-                    f"CL-{history.claim_ids[1]:06d}", "贷款合同A-2026-002", "机构年度备案额比例上限25000.00生效",
+                    f"CL-{history.claim_ids[1]:06d}", "A-2026-002", "A-2026-001", "机构年度备案额比例上限25,000.00生效",
+                    "2026-07-21", "2026-09-30", "扣除费用10,000.00后90,000.00按实际补偿比例退回", "期末正式对账单",
                     "2026年10月9日", "本期贴息、贴保补贴", "本期无此类事项"):
         assert printed in text, printed
     assert rmb_upper(166_000_00) == "壹拾陆万陆仟元整" and "壹拾陆万陆仟元整" in text
+    # Period net is the period's own movements, the closing balance opening + period net; both as the ledger has them.
+    assert "本期净额+16,000.00本期加项合计减本期减项" in text and "期末余额+166,000.00期初余额加本期净额" in text
+    assert "期中" not in text  # issued after the quarter closed: final
     assert format_amount(1_000_00) not in text  # the 1,000.00 owed back on 1 October is Q4's
 
     fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout.splitlines()[2:]

@@ -13,7 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from reports.fonts import DEFAULT_FONT_PATH, FontNotFoundError, MissingGlyphError, register_cjk_font
-from reports.pdf import CHUNK_ROWS, format_amount, group_thousands, render_statement
+from reports.cjk_text import format_amount, group_thousands
+from reports.pdf import render_statement
+from reports.pdf_layout import CHUNK_ROWS
 from reports.statement_model import (
     BudgetUsage,
     InstitutionRef,
