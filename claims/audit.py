@@ -68,11 +68,6 @@ def record_event(session: Session, *, actor: str, entity: str, entity_id: Any, a
     return event
 
 
-def chain_head(session: Session) -> str:
-    """The hash of the chain's last event as this transaction sees it (GENESIS while the chain is empty)."""
-    return session.exec(_LAST_HASH).first() or GENESIS
-
-
 @dataclass(frozen=True)
 class ChainHead:
     """The newest event of the chain: what a statement prints and a checkpoint signs."""

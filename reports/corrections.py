@@ -22,7 +22,7 @@ from workflows.calendar import WorkCalendar
 from workflows.evidence import correction_closes_on
 
 if TYPE_CHECKING:
-    from reports.jobs import JobContext
+    from reports.job_context import JobContext
 
 CALENDAR = WorkCalendar()
 SUBJECTS = {"claim": Claim, "application": Application}

@@ -103,7 +103,7 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
         session.flush()
         version = max((r.version for r in rows if r.status != "generating"), default=0) + 1
         supersedes = supersession(current, assembled, version) if current is not None else ""
-        statement = assembled.numbered(version=version, issue_date=issue_date, audit_head=chain_head(session),
+        statement = assembled.numbered(version=version, issue_date=issue_date, audit_head=chain_head(session).hash,
                                        supersedes=supersedes)
         row = StatementRow(scope=assembled.scope, institution_id=assembled.institution_id,
                            program_code=assembled.program_code, period_start=assembled.period.start,

@@ -1,7 +1,6 @@
 """The daily jobs besides statements: SLA sweep, circuit-breaker evaluation, budget snapshot."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 

@@ -26,7 +26,7 @@ from claims.services.webhook_urls import UrlRefused, check_url
 from claims.services.webhooks import signing_secrets
 
 if TYPE_CHECKING:
-    from reports.jobs import JobContext
+    from reports.job_context import JobContext
 
 log = logging.getLogger(__name__)
 USER_AGENT = "claims-backend-webhooks/1.0"
