@@ -23,3 +23,12 @@ def problem(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def field_codes(body: dict) -> dict[str, list[str]]:
+    """A problem's errors[] as {field: [code, ...]}."""
+    codes: dict[str, list[str]] = {}
+    for error in body.get("errors", []):
+        assert set(error) == {"field", "code", "message"}, error
+        codes.setdefault(error["field"], []).append(error["code"])
+    return codes

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import EVERYONE, Blueprint, allow, etag, if_match
+from workflows.flows import CLAIM_STATES
 from claims.api.claims import ACTIONS, DecisionSchema, TransitionSchema
-from claims.api.fields import Money, StrictSchema
+from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.models.application import APPLICATION_KINDS
@@ -46,11 +47,11 @@ class ApplicationSchema(StrictSchema):
     id = fields.Integer()
     institution_id = fields.Integer()
     program = fields.String(attribute="program_code")
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
     enterprise_id = fields.Integer(allow_none=True)
     loan_id = fields.Integer(allow_none=True)
-    fee_kind = fields.String()
-    status = fields.String()
+    fee_kind = fields.String(validate=validate.OneOf(["", *FEE_KINDS]))
+    status = fields.String(validate=validate.OneOf(sorted(CLAIM_STATES)))
     version = fields.Integer()
     period_start = fields.Date()
     period_end = fields.Date()
@@ -66,21 +67,23 @@ class ApplicationSchema(StrictSchema):
     stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
     paid_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class ApplicationDetailSchema(ApplicationSchema):
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
-    available_actions = fields.List(fields.String())
+    available_actions = fields.List(fields.String(validate=validate.OneOf(ACTIONS)))
 
 
 class ApplicationQuery(StrictSchema):
-    status = fields.String(metadata={"description": "One state or several, comma-separated (a review queue)"})
+    status = Choices(CLAIM_STATES, metadata={"description": "One state or several, comma-separated (a review queue)"})
     program = fields.String()
     kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
     institution_id = fields.Integer()
     loan_id = fields.Integer()
     enterprise_id = fields.Integer()
+    updated_since = UpdatedSince()
 
 
 def _detail(application):
@@ -97,6 +100,7 @@ def _detail(application):
 
 @blp.route("")
 class Applications(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(ApplicationQuery, location="query")
     @blp.response(200, ApplicationSchema(many=True))
     @blp.paginate()
@@ -106,9 +110,11 @@ class Applications(MethodView):
                                                 page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @idempotent
+    @etag
     @blp.arguments(ApplicationCreateSchema)
-    @blp.response(201, ApplicationDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(201, ApplicationDetailSchema)
     def post(self, body):
         """File a draft subsidy or reward application for a period, inside the program's window; computed with its trace."""
         application = applications.file_application(context.session(), principal=context.principal(),
@@ -121,15 +127,18 @@ class Applications(MethodView):
 
 @blp.route("/<int:application_id>")
 class ApplicationById(MethodView):
-    @blp.response(200, ApplicationDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @allow(*EVERYONE)
+    @etag
+    @blp.response(200, ApplicationDetailSchema)
     def get(self, application_id):
         """Get an application with its trace, decisions, the actions open to you, and its ETag."""
         return _detail(applications.get_application(context.session(), principal=context.principal(),
                                                     application_id=application_id))
 
+    @allow("institution")
+    @if_match
     @blp.arguments(ApplicationCorrectionSchema)
     @blp.response(200, ApplicationDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def patch(self, body, application_id):
         """Correct a draft or returned application (needs If-Match); the amount is recomputed."""
         application = applications.correct_application(
@@ -141,10 +150,11 @@ class ApplicationById(MethodView):
 
 @blp.route("/<int:application_id>/transitions")
 class ApplicationTransitions(MethodView):
+    @allow("institution", "reviewer", "approver", "payer", "admin")
     @idempotent
+    @if_match
     @blp.arguments(TransitionSchema)
     @blp.response(200, ApplicationDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def post(self, body, application_id):
         """Take a workflow action: submit, start_review, return, resubmit, pass, approve, reject, revoke, pay, withdraw."""
         application = applications.transition_application(

@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from flask import current_app, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
-from claims.api.fields import Money, StrictSchema
+from claims.api.spec import EVERYONE, Blueprint, allow, etag, if_match
+from claims.api.uploads import attachment
+from flask_smorest.fields import Upload
+from workflows.flows import CLAIM_STATES
+from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.services import claims, documents
 
 blp = Blueprint("claims", __name__, url_prefix="/claims", description="Loss claims (代偿申请) and their review")
 
+DOWNLOAD_TYPES = ("application/pdf", "image/png", "image/jpeg",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ACTIONS = ("submit", "start_review", "return", "resubmit", "pass", "approve", "reject", "revoke", "pay", "withdraw",
            "defer", "resume")
 
@@ -72,7 +77,7 @@ class ClaimSchema(StrictSchema):
     loan_id = fields.Integer()
     institution_id = fields.Integer()
     program = fields.String(attribute="program_code")
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(sorted(CLAIM_STATES)))
     version = fields.Integer()
     default_on = fields.Date()
     days_overdue = fields.Integer()
@@ -92,26 +97,28 @@ class ClaimSchema(StrictSchema):
     stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
     paid_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class ClaimDetailSchema(ClaimSchema):
     shares = fields.Dict(metadata={"description": "Amount per risk-sharing party"})
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
-    available_actions = fields.List(fields.String())
+    available_actions = fields.List(fields.String(validate=validate.OneOf(ACTIONS)))
 
 
 class ClaimQuery(StrictSchema):
-    status = fields.String(metadata={"description": "One state or several, comma-separated (a review queue)"})
+    status = Choices(CLAIM_STATES, metadata={"description": "One state or several, comma-separated (a review queue)"})
     program = fields.String()
     institution_id = fields.Integer()
     loan_id = fields.Integer()
     sla_overdue_on = fields.Date(metadata={"description": "Only claims whose stage SLA ended before this date"})
+    updated_since = UpdatedSince()
 
 
 class DocumentSchema(StrictSchema):
     id = fields.Integer()
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(sorted(documents.DOCUMENT_KINDS)))
     filename = fields.String()
     content_type = fields.String()
     sha256 = fields.String()
@@ -120,11 +127,9 @@ class DocumentSchema(StrictSchema):
 
 
 class DocumentUploadSchema(StrictSchema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class DocumentFormSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(documents.DOCUMENT_KINDS)))
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(documents.DOCUMENT_KINDS)), metadata={
+        "description": "; ".join(f"{k} {v}" for k, v in documents.DOCUMENT_KINDS.items())})
+    file = Upload(required=True, metadata={"description": "PDF, PNG, JPEG or XLSX (type read from the content)"})
 
 
 class RecoveryCreateSchema(StrictSchema):
@@ -164,6 +169,7 @@ def _detail(claim, decisions=None):
 
 @blp.route("")
 class Claims(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(ClaimQuery, location="query")
     @blp.response(200, ClaimSchema(many=True))
     @blp.paginate()
@@ -173,9 +179,11 @@ class Claims(MethodView):
                                     page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @idempotent
+    @etag
     @blp.arguments(ClaimCreateSchema)
-    @blp.response(201, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(201, ClaimDetailSchema)
     def post(self, body):
         """File a draft loss claim on a defaulted loan; the payout is computed with its trace."""
         loan_id = body.pop("loan_id")
@@ -188,14 +196,17 @@ class Claims(MethodView):
 
 @blp.route("/<int:claim_id>")
 class ClaimById(MethodView):
-    @blp.response(200, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @allow(*EVERYONE)
+    @etag
+    @blp.response(200, ClaimDetailSchema)
     def get(self, claim_id):
         """Get a claim with its trace, decisions, the actions open to you, and its ETag."""
         return _detail(claims.get_claim(context.session(), principal=context.principal(), claim_id=claim_id))
 
+    @allow("institution")
+    @if_match
     @blp.arguments(ClaimCorrectionSchema)
     @blp.response(200, ClaimDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def patch(self, body, claim_id):
         """Correct a draft or returned claim (needs If-Match); the amount is recomputed."""
         claim = claims.correct_claim(context.session(), principal=context.principal(), registry=context.programs(),
@@ -206,12 +217,17 @@ class ClaimById(MethodView):
 
 @blp.route("/<int:claim_id>/transitions")
 class ClaimTransitions(MethodView):
+    @allow("institution", "reviewer", "approver", "payer", "admin")
     @idempotent
+    @if_match
     @blp.arguments(TransitionSchema)
     @blp.response(200, ClaimDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def post(self, body, claim_id):
-        """Take a workflow action: submit, start_review, return, resubmit, pass, approve, reject, revoke, pay, withdraw."""
+        """Take a workflow action (needs If-Match); `available_actions` of the claim says which are open to you.
+
+        Institutions: submit, resubmit, withdraw. Reviewers: start_review, return, pass, reject. Approvers:
+        approve (optionally a reduced `amount`), return, reject, revoke. Payers: pay. Admins: defer, resume.
+        """
         claim = claims.transition_claim(context.session(), principal=context.principal(), registry=context.programs(),
                                         claim_id=claim_id, expected_version=context.expected_version(),
                                         today=context.today(), **body)
@@ -220,18 +236,19 @@ class ClaimTransitions(MethodView):
 
 @blp.route("/<int:claim_id>/documents")
 class ClaimDocuments(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, DocumentSchema(many=True))
     def get(self, claim_id):
         """List a claim's documents."""
         return documents.documents_of(context.session(), principal=context.principal(), claim_id=claim_id)
 
-    @blp.arguments(DocumentFormSchema, location="form")
-    @blp.arguments(DocumentUploadSchema, location="files")
+    @allow("institution")
+    @blp.arguments(DocumentUploadSchema, location="multipart")
     @blp.response(201, DocumentSchema)
-    def post(self, form, files, claim_id):
+    def post(self, form, claim_id):
         """Attach a document (PDF, PNG, JPEG, XLSX) to a draft or returned claim; its SHA-256 is recorded."""
         s = context.settings()
-        upload = files["file"]
+        upload = form["file"]
         return documents.attach_document(context.session(), principal=context.principal(), claim_id=claim_id,
                                          kind=form["kind"], filename=upload.filename or "", stream=upload.stream,
                                          documents_dir=s.documents_dir, max_bytes=s.max_upload_bytes,
@@ -240,16 +257,22 @@ class ClaimDocuments(MethodView):
 
 @blp.route("/<int:claim_id>/documents/<int:document_id>")
 class ClaimDocumentFile(MethodView):
-    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
+    @allow(*EVERYONE)
+    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf",
+                  description="The file as uploaded, with the content type its content was recognised as")
+    @blp.doc(responses={200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                            for t in DOWNLOAD_TYPES}}})
     def get(self, claim_id, document_id):
-        """Download a document's bytes."""
+        """Download a document's bytes (PDF, PNG, JPEG or XLSX, as its content was recognised)."""
         document, path = documents.document_file(context.session(), principal=context.principal(), claim_id=claim_id,
                                                  document_id=document_id, documents_dir=context.settings().documents_dir)
-        return send_file(path, mimetype=document.content_type, as_attachment=True, download_name=document.filename)
+        return attachment(send_file(path, mimetype=document.content_type), document.filename,
+                          fallback=f"document-{document.id}")
 
 
 @blp.route("/<int:claim_id>/recoveries")
 class ClaimRecoveries(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, RecoverySchema(many=True))
     def get(self, claim_id):
         """List recoveries reported on a claim."""
@@ -257,6 +280,7 @@ class ClaimRecoveries(MethodView):
         claim = claims.get_claim(session, principal=context.principal(), claim_id=claim_id)
         return claims.recoveries_of(session, claim=claim)
 
+    @allow("institution")
     @idempotent
     @blp.arguments(RecoveryCreateSchema)
     @blp.response(201, RecoverySchema)

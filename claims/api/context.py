@@ -1,6 +1,9 @@
 """Request plumbing: the session per request, the authenticated caller, security headers."""
 from __future__ import annotations
 
+import re
+import uuid
+
 from flask import Flask, current_app, g, request
 from sqlmodel import Session
 
@@ -52,8 +55,27 @@ def _authenticate() -> Principal | None:
     return found
 
 
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Paths whose pages run scripts and styles of their own (docs bundles, the error catalogue).
+_PAGE_CSP = {"/docs": None, "/redoc": None,
+             "/errors": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+
+
+def request_id() -> str:
+    """This request's id: the client's X-Request-Id when it is printable ASCII (<= 200), else a new UUID."""
+    if "request_id" not in g:
+        sent = request.headers.get("X-Request-Id", "").strip()
+        g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return g.request_id
+
+
 def install_request_hooks(app: Flask) -> None:
-    """Close the session after each request and add security headers to every response."""
+    """Close the session after each request; give each response its request id and security headers."""
+    from claims.api.docs import DOCS_CSP
+
+    @app.before_request
+    def _take_request_id():
+        request_id()
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -67,8 +89,10 @@ def install_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
-        if not request.path.startswith("/docs"):
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers["X-Request-Id"] = request_id()
+        prefix = next((p for p in _PAGE_CSP if request.path == p or request.path.startswith(p + "/")), None)
+        csp = (_PAGE_CSP[prefix] or DOCS_CSP) if prefix else "default-src 'none'; frame-ancestors 'none'"
+        response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
 
@@ -104,3 +128,17 @@ def with_etag(response, version: int):
     """Attach the ETag of a versioned resource to a response."""
     response.headers["ETag"] = f'"{version}"'
     return response
+
+
+def etag_header(version: int) -> dict[str, str]:
+    """The ETag header of a versioned resource, for a view returning (data, headers)."""
+    return {"ETag": f'"{version}"'}
+
+
+def check_version(current: int) -> None:
+    """Refuse with 412 unless If-Match names the current version (428 when it is missing)."""
+    from claims.errors import PreconditionFailed
+
+    if expected_version() != current:
+        raise PreconditionFailed(f"The resource is at version {current}; read it again before changing it.",
+                                 code="etag_mismatch")

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import Money, StrictSchema, Uscc
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
@@ -25,8 +25,9 @@ class MembershipSchema(StrictSchema):
 
 class EnterpriseSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    uscc = Uscc(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    uscc = Uscc(required=True, metadata={"example": "91440300MA5F000007"})
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200),
+                         metadata={"example": "深圳市示例新创科技有限公司"})
     size = fields.String(load_default="small", validate=validate.OneOf(["micro", "small", "medium", "large"]))
     annual_revenue_fen = Money(data_key="annual_revenue", allow_none=True, load_default=None)
     district = fields.String(load_default="", validate=validate.Length(max=64))
@@ -65,6 +66,7 @@ class ImportReportSchema(StrictSchema):
 
 @blp.route("/enterprises")
 class Enterprises(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(EnterpriseQuery, location="query")
     @blp.response(200, EnterpriseSchema(many=True))
     @blp.paginate()
@@ -74,6 +76,7 @@ class Enterprises(MethodView):
                                               page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution", "admin")
     @blp.arguments(EnterpriseSchema)
     @blp.response(201, EnterpriseSchema)
     def post(self, body):
@@ -83,6 +86,7 @@ class Enterprises(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>")
 class EnterpriseById(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, EnterpriseDetailSchema)
     def get(self, enterprise_id):
         """Get an enterprise with its list memberships."""
@@ -94,6 +98,7 @@ class EnterpriseById(MethodView):
 
 @blp.route("/enterprise-categories")
 class Categories(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, CategorySchema(many=True))
     def get(self):
         """List the enterprise lists (国家高新技术企业, 专精特新, white lists, ...)."""
@@ -103,6 +108,7 @@ class Categories(MethodView):
 
 @blp.route("/list-memberships/import")
 class MembershipImport(MethodView):
+    @allow("admin")
     @blp.arguments(UploadSchema, location="files")
     @blp.response(200, ImportReportSchema)
     def post(self, files):

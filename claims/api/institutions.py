@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import StrictSchema, Uscc
 from claims.api.pagination import page_request, respond_page
 from claims.models.institution import INSTITUTION_KINDS
@@ -44,6 +44,7 @@ class IssuedKeySchema(KeySchema):
 
 @blp.route("")
 class Institutions(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(InstitutionQuery, location="query")
     @blp.response(200, InstitutionSchema(many=True))
     @blp.paginate()
@@ -53,6 +54,7 @@ class Institutions(MethodView):
                                                 page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("admin")
     @blp.arguments(InstitutionSchema)
     @blp.response(201, InstitutionSchema)
     def post(self, body):
@@ -62,6 +64,7 @@ class Institutions(MethodView):
 
 @blp.route("/<int:institution_id>")
 class InstitutionById(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, InstitutionSchema)
     def get(self, institution_id):
         """Get one institution."""
@@ -71,12 +74,14 @@ class InstitutionById(MethodView):
 
 @blp.route("/<int:institution_id>/keys")
 class Keys(MethodView):
+    @allow("admin")
     @blp.response(200, KeySchema(many=True))
     def get(self, institution_id):
         """List an institution's API keys (admin; secrets are never shown again)."""
         return institutions.list_keys(context.session(), principal=context.principal(),
                                       institution_id=institution_id)
 
+    @allow("admin")
     @blp.arguments(KeyRequestSchema)
     @blp.response(201, IssuedKeySchema)
     def post(self, body, institution_id):
@@ -89,6 +94,7 @@ class Keys(MethodView):
 
 @blp.route("/keys/<string:prefix>")
 class KeyByPrefix(MethodView):
+    @allow("admin")
     @blp.response(200, KeySchema)
     def delete(self, prefix):
         """Revoke an API key (admin)."""

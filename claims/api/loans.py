@@ -5,11 +5,11 @@ from decimal import Decimal
 
 from flask import send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 
 from claims.api import context
-from claims.api.fields import Money, Ratio, ResidentId, StrictSchema, Uscc
+from claims.api.spec import EVERYONE, Blueprint, allow, etag, if_match
+from claims.api.fields import Money, Ratio, ResidentId, StrictSchema, UpdatedSince, Uscc
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
@@ -29,19 +29,24 @@ def _plain_attributes(value: dict) -> None:
 
 class LoanCreateSchema(StrictSchema):
     program = fields.String(required=True, validate=validate.Length(max=32), metadata={"example": "sz-sme-pool"})
-    contract_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    enterprise_uscc = Uscc(load_default=None)
-    resident_id = ResidentId(load_default=None)
+    contract_no = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                metadata={"example": "JK-2026-000123"})
+    enterprise_uscc = Uscc(load_default=None, metadata={
+        "description": "The borrowing firm (one of enterprise_uscc or resident_id)", "example": "91440305MA1UPTX283"})
+    resident_id = ResidentId(load_default=None, metadata={"description": "An individual borrower's id number",
+                                                          "example": "11010519491231002X"})
     principal_fen = Money(required=True, data_key="principal")
     disbursed_on = fields.Date(required=True)
     maturity_on = fields.Date(required=True)
     annual_rate = Ratio(load_default=Decimal("0"), metadata={"description": "Annual rate as a decimal, e.g. 0.0435"})
     security_type = fields.String(load_default="unsecured", validate=validate.OneOf(sorted(SECURITY_TYPES)))
-    unsecured_share = Ratio(load_default=Decimal("1"))
+    unsecured_share = Ratio(load_default=Decimal("1"), metadata={
+        "description": "Share of the principal without collateral, 0 to 1", "example": "1"})
     first_loan = fields.Boolean(load_default=False, metadata={"description": "The firm's first-ever loan (首贷)"})
     policy_tool = fields.Boolean(load_default=False, metadata={"description": "Funded by a central-bank policy tool"})
     guarantor_code = fields.String(load_default=None, validate=validate.Length(max=32))
-    guarantee_ratio = Ratio(load_default=None)
+    guarantee_ratio = Ratio(load_default=None, metadata={
+        "description": "Guaranteed loans: the guarantor's share of a loss, 0 to 1", "example": "0.8"})
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict,
                              validate=_plain_attributes,
                              metadata={"description": "Program-specific loan attributes (text, integers, booleans)"})
@@ -64,11 +69,14 @@ class LoanSchema(StrictSchema):
     policy_tool = fields.Boolean()
     guarantee_ratio = fields.String(allow_none=True)
     attributes = fields.Dict()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(LOAN_STATUSES))
     days_overdue = fields.Integer()
     status_on = fields.Date(allow_none=True)
     rule_version_id = fields.Integer()
+    version = fields.Integer(metadata={"description": "The ETag's value; send it in If-Match to change the loan"})
     created_at = fields.DateTime()
+    updated_at = fields.Function(lambda loan: _utc(loan.updated_at or loan.created_at), metadata={
+        "type": "string", "format": "date-time", "description": "Last change (UTC)"})
 
 
 class LoanQuery(StrictSchema):
@@ -78,9 +86,10 @@ class LoanQuery(StrictSchema):
     enterprise_uscc = Uscc()
     disbursed_from = fields.Date()
     disbursed_to = fields.Date()
+    updated_since = UpdatedSince()
 
 
-class LoanStatusSchema(StrictSchema):
+class StatusReportSchema(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(sorted(loans.REPORTABLE)))
     as_of = fields.Date(required=True)
     days_overdue = fields.Integer(load_default=0, validate=validate.Range(min=0, max=36500))
@@ -102,12 +111,17 @@ class BulkReportSchema(StrictSchema):
     sha256 = fields.String()
 
 
+def _utc(value):
+    return value.isoformat() + "+00:00" if value is not None else None
+
+
 def _reports_dir():
     return context.settings().data_dir / "bulk-reports"
 
 
 @blp.route("")
 class Loans(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(LoanQuery, location="query")
     @blp.response(200, LoanSchema(many=True))
     @blp.paginate()
@@ -117,18 +131,22 @@ class Loans(MethodView):
                                   page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @idempotent
+    @etag
     @blp.arguments(LoanCreateSchema)
     @blp.response(201, LoanSchema)
     def post(self, body):
         """Register one loan into a program; every failing eligibility rule is listed on refusal."""
         item = loans.LoanInput(program=body.pop("program"), **body)
-        return loans.register_loan(context.session(), principal=context.principal(), registry=context.programs(),
+        loan = loans.register_loan(context.session(), principal=context.principal(), registry=context.programs(),
                                    item=item, today=context.today())
+        return loan, context.etag_header(loan.version)
 
 
 @blp.route("/bulk")
 class LoanBulk(MethodView):
+    @allow("institution")
     @blp.arguments(UploadSchema, location="files")
     @blp.response(200, BulkReportSchema)
     def post(self, files):
@@ -141,6 +159,7 @@ class LoanBulk(MethodView):
 
 @blp.route("/bulk/<string:report_id>/report")
 class LoanBulkReport(MethodView):
+    @allow("institution")
     @blp.response(200, {"format": "binary", "type": "string"}, content_type="text/csv")
     def get(self, report_id):
         """Download a bulk registration's per-row report as CSV."""
@@ -150,17 +169,25 @@ class LoanBulkReport(MethodView):
 
 @blp.route("/<int:loan_id>")
 class LoanById(MethodView):
+    @allow(*EVERYONE)
+    @etag
     @blp.response(200, LoanSchema)
     def get(self, loan_id):
-        """Get one loan."""
-        return loans.get_loan(context.session(), principal=context.principal(), loan_id=loan_id)
+        """Get one loan, with its ETag."""
+        loan = loans.get_loan(context.session(), principal=context.principal(), loan_id=loan_id)
+        return loan, context.etag_header(loan.version)
 
 
 @blp.route("/<int:loan_id>/status")
 class LoanStatus(MethodView):
+    @allow("institution")
     @idempotent
-    @blp.arguments(LoanStatusSchema)
+    @blp.arguments(StatusReportSchema)
     @blp.response(200, LoanSchema)
+    @if_match
     def post(self, body, loan_id):
-        """Report a loan current, overdue, non-performing or repaid."""
-        return loans.report_loan_status(context.session(), principal=context.principal(), loan_id=loan_id, **body)
+        """Report a loan current, overdue, non-performing or repaid (needs If-Match: the loan's ETag)."""
+        session, principal = context.session(), context.principal()
+        context.check_version(loans.get_loan(session, principal=principal, loan_id=loan_id).version)
+        loan = loans.report_loan_status(session, principal=principal, loan_id=loan_id, **body)
+        return loan, context.etag_header(loan.version)

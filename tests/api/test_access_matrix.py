@@ -37,7 +37,9 @@ BAD_CREDENTIALS = {"anonymous": "credentials_required", "revoked_key": "api_key_
 ROLES = BANKS + STAFF + tuple(BAD_CREDENTIALS)
 EVERYONE = frozenset(BANKS + STAFF)
 PUBLIC = frozenset(ROLES)
-NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc",
+           "docs_assets.swagger_ui_asset", "docs_assets.redoc_asset", "errors.error_catalogue", "errors.error_entry",
+           "errors.scroll_js"}
 CHECKED: Counter = Counter()
 BULK_HEADER = b"program,contract_no,principal,disbursed_on,maturity_on,security_type\n"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -321,9 +323,9 @@ POLICY: dict[str, Policy] = {
     "GET /loans/bulk/{report_id}/report": Policy(frozenset(BANKS), _get(
         lambda w: f"/loans/bulk/{w.bulk_report()}/report"), owned_by_bank_a=True),
     "GET /loans/{loan_id}": Policy(EVERYONE, _get(lambda w: f"/loans/{w.loan().id}"), owned_by_bank_a=True),
-    "POST /loans/{loan_id}/status": Policy(frozenset(BANKS), lambda w, r: Call(
-        "POST", f"/loans/{w.loan().id}/status", json={"status": "overdue", "as_of": "2026-02-28",
-                                                         "days_overdue": 95}), owned_by_bank_a=True),
+    "POST /loans/{loan_id}/status": Policy(frozenset(BANKS), lambda w, r: (lambda loan: Call(
+        "POST", f"/loans/{loan.id}/status", json={"status": "overdue", "as_of": "2026-02-28", "days_overdue": 95},
+        headers={"If-Match": f'"{loan.version}"'}))(w.loan()), owned_by_bank_a=True),
     "GET /claims": Policy(EVERYONE, _get(lambda w: "/claims")),
     "POST /claims": Policy(frozenset(BANKS), _new_claim, owned_by_bank_a=True),
     "GET /claims/{claim_id}": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}"), owned_by_bank_a=True),
