@@ -13,7 +13,7 @@ from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.models.application import APPLICATION_KINDS
-from claims.services import applications
+from claims.services import applications, periods
 from claims.services.programs import loaded_rule
 from workflows.rules import FEE_KINDS
 
@@ -86,6 +86,23 @@ class ApplicationQuery(StrictSchema):
     updated_since = UpdatedSince()
 
 
+class OpenPeriodQuery(StrictSchema):
+    program = fields.String(validate=validate.Length(max=32), metadata={"example": "sz-tech-interest"})
+    on = fields.Date(metadata={"description": "Business date (Asia/Shanghai); default today"})
+
+
+class OpenPeriodSchema(StrictSchema):
+    program = fields.String()
+    kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
+    rule_version = fields.String()
+    cadence = fields.String(metadata={"description": "month, quarter or year"})
+    period_start = fields.Date()
+    period_end = fields.Date()
+    opens = fields.Date(metadata={"description": "First day applications for the period are taken"})
+    closes = fields.Date(metadata={"description": "Last day applications for the period are taken"})
+    length = fields.String(metadata={"description": "The window as the program states it"})
+
+
 def _detail(application):
     session, principal = context.session(), context.principal()
     rule = loaded_rule(session, context.programs(), rule_version_id=application.rule_version_id)
@@ -123,6 +140,18 @@ class Applications(MethodView):
         response = _detail(application)
         response.status_code = 201
         return response
+
+
+@blp.route("/open-periods")
+class OpenPeriods(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(OpenPeriodQuery, location="query")
+    @blp.response(200, OpenPeriodSchema(many=True))
+    def get(self, query):
+        """The subsidy and reward periods that take applications today (or `on`), per program, with their windows."""
+        context.principal()
+        return periods.open_periods(context.programs(), on=query.get("on") or context.today(),
+                                    program=query.get("program"))
 
 
 @blp.route("/<int:application_id>")

@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 from claims.api import context
 from claims.api.spec import Blueprint, EVERYONE, STAFF_ROLES, allow
 from claims.api.fields import Money, StrictSchema
+from claims.api.parsing import parse_json_body
 from claims import ledger
 from claims.errors import Unprocessable
 from claims.services import claims, programs
@@ -110,7 +111,7 @@ def rule_document(req) -> tuple[dict, str]:
     raw = req.get_data()
     try:
         if req.mimetype == "application/json":
-            document = json.loads(raw, parse_float=Decimal)
+            document = parse_json_body(raw, parse_float=Decimal)
             digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
                                     .encode()).hexdigest()
         else:

@@ -358,6 +358,7 @@ POLICY: dict[str, Policy] = {
     "GET /statements/{statement_id}/verify": Policy(EVERYONE, _get(
         lambda w: f"/statements/{w.statement_id()}/verify"), owned_by_bank_a=True),
     "GET /applications": Policy(EVERYONE, _get(lambda w: "/applications")),
+    "GET /applications/open-periods": Policy(EVERYONE, _get(lambda w: "/applications/open-periods")),
     "POST /applications": Policy(frozenset(BANKS), _new_application, owned_by_bank_a=True),
     "GET /applications/{application_id}": Policy(EVERYONE, _get(lambda w: f"/applications/{w.application()['id']}"),
                                                  owned_by_bank_a=True),
