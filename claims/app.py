@@ -30,8 +30,8 @@ with an `X-Pagination` header. **Writes** take `Idempotency-Key`; state changes 
 messages are Chinese unless `Accept-Language` prefers English. Every response carries `X-Request-Id`
 (yours, if you sent one): quote it to support. Also as [ReDoc](/redoc).
 
-**认证**：机构使用 `X-API-Key`，工作人员使用 `Authorization: Bearer`。金额为两位小数的字符串；日期为北京时间的
-业务日期，时间戳为 UTC。错误为 problem+json，`code` 稳定，说明见 [错误代码目录](/errors)。
+**认证**：机构使用 `X-API-Key`，工作人员使用 `Authorization: Bearer`。金额为两位小数的字符串；
+日期为北京时间的业务日期，时间戳为 UTC。错误为 problem+json，`code` 稳定，说明见 [错误代码目录](/errors)。
 """
 
 

@@ -98,8 +98,8 @@ class OpenPeriodSchema(StrictSchema):
     cadence = fields.String(metadata={"description": "month, quarter or year"})
     period_start = fields.Date()
     period_end = fields.Date()
-    opens = fields.Date(metadata={"description": "First day applications for the period are taken"})
-    closes = fields.Date(metadata={"description": "Last day applications for the period are taken"})
+    opens = fields.String(metadata={"format": "date", "description": "First day applications are taken"})
+    closes = fields.String(metadata={"format": "date", "description": "Last day applications are taken"})
     length = fields.String(metadata={"description": "The window as the program states it"})
 
 
