@@ -111,6 +111,16 @@ class BulkReportSchema(StrictSchema):
     sha256 = fields.String()
 
 
+BULK_DOC = (
+    "One loan per row; the first row names the columns (English or Chinese headers; UTF-8 or GB18030 CSV, or the "
+    "first sheet of an XLSX). Columns: " + "; ".join(
+        f"`{name}` ({' / '.join(sorted(aliases - {name}))}){' optional' if name in loans.BULK_OPTIONAL else ''}"
+        for name, aliases in loans.BULK_COLUMNS.items())
+    + ". Money as `12345.60`, dates as `YYYY-MM-DD`, rates and shares as decimals (`0.0435`), flags as "
+      "`true`/`false`/`是`/`否`. Good rows are registered, bad rows reported with reasons; the report CSV "
+      "repeats every row with its outcome.")
+
+
 def _utc(value):
     return value.isoformat() + "+00:00" if value is not None else None
 
@@ -149,6 +159,7 @@ class LoanBulk(MethodView):
     @allow("institution")
     @blp.arguments(UploadSchema, location="files")
     @blp.response(200, BulkReportSchema)
+    @blp.doc(description=BULK_DOC)
     def post(self, files):
         """Register loans from CSV or XLSX (up to 100 000 rows); each row is accepted or rejected with reasons."""
         upload = uploaded_file(files)
