@@ -78,8 +78,9 @@ RESPONSE_HEADERS = {
 }
 REQUEST_HEADERS = {
     "RequestId": {"in": "header", "name": "X-Request-Id", "required": False, "description":
-                  "Your own id for this request (echoed back and logged); one is generated when absent",
-                  "schema": {"type": "string", "maxLength": 200, "pattern": "^[\\x21-\\x7e]{1,200}$"}},
+                  "Your own id for this request, echoed back and logged (up to 200 printable ASCII characters; "
+                  "any other value is replaced by a generated one, as is a missing one)",
+                  "schema": {"type": "string"}},
     "IdempotencyKey": {"in": "header", "name": "Idempotency-Key", "required": False, "description":
                        "Any unique string (e.g. a UUID) per logical write: a retry with the same key and body "
                        "replays the first answer (with Idempotent-Replayed: true) instead of writing again",
