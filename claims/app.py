@@ -7,7 +7,7 @@ from flask import Flask
 
 from claims.api import register_blueprints
 from claims.api import catalogue, docs
-from claims.api.context import install_request_hooks
+from claims.api.context import RequestIdFilter, install_request_hooks
 from claims.api.limits import install_limits
 from claims.api.problems import ProblemApi, register_error_handlers
 from claims.db import make_engine, make_session_factory
@@ -61,7 +61,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             "servers": [{"url": "/", "description": "This server"}],
         },
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url)
     app.extensions["claims"] = {

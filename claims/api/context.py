@@ -1,10 +1,11 @@
 """Request plumbing: the session per request, the authenticated caller, security headers."""
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from sqlmodel import Session
 
 from claims.auth import Principal, principal_for_api_key, principal_for_token
@@ -67,6 +68,14 @@ def request_id() -> str:
         sent = request.headers.get("X-Request-Id", "").strip()
         g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
     return g.request_id
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every log record (`%(request_id)s`; "-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
 
 
 def install_request_hooks(app: Flask) -> None:

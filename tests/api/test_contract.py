@@ -141,3 +141,20 @@ def test_every_response_carries_a_request_id(client, callers):
     assert "X-Request-Id" in client.get("/health").headers
     hostile = client.get("/health", headers={"X-Request-Id": "x" * 500})
     assert len(hostile.headers["X-Request-Id"]) == 32
+
+
+def test_log_lines_of_a_request_carry_its_id(app, caplog):
+    import logging
+
+    from claims.api.context import RequestIdFilter
+
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING):
+        app.logger.warning("outside")
+    with app.test_request_context(headers={"X-Request-Id": "trace-78"}):
+        from claims.api.context import request_id
+
+        request_id()
+        logging.getLogger("claims.test").warning("inside a request")
+    assert [r.request_id for r in caplog.records if r.getMessage() == "inside a request"] == ["trace-78"]
+    assert [r.request_id for r in caplog.records if r.getMessage() == "outside"] == ["-"]
