@@ -1,7 +1,7 @@
 """Loans carry a version (their ETag, checked by If-Match) and updated_at (the `updated_since` filter)
 
 Revision ID: 0010_api_contract
-Revises: 0004_claim_interest_days
+Revises: 0005_money_controls
 Create Date: 2026-12-01 23:30:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_api_contract'
-down_revision: str | None = '0004_claim_interest_days'
+down_revision: str | None = '0005_money_controls'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

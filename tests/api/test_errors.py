@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 _SOURCE_CODES = (r'code="([a-z0-9_]+)"',
                  r'code, title = (?:\d+, )?"([a-z0-9_]+)"', r'^    code = "([a-z0-9_]+)"$', r'Refusal\("([a-z0-9_]+)"',
-                 r'(?:AmountError|IdentifierError)\(\s*"([a-z0-9_]+)"')
+                 r'(?:AmountError|IdentifierError)\(\s*"([a-z0-9_]+)"', r'problem_response\(\d+, "([a-z0-9_]+)"')
 
 
 def source_codes() -> set[str]:
