@@ -161,8 +161,8 @@ def _detail(claim, decisions=None):
     rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
     data = _DETAIL_SCHEMA.dump({**claim.model_dump(), "version": claim.version,
                                      "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
-                                     "available_actions": review_flow("claim", rule.review_stages).actions_from(
-                                         claim.status, principal.roles)})
+                                     "available_actions": [a for a in review_flow("claim", rule.review_stages)
+                                                           .actions_from(claim.status, principal.roles) if a in ACTIONS]})
     response = current_app.response_class(current_app.json.dumps(data), mimetype="application/json")
     return context.with_etag(response, claim.version)
 

@@ -127,10 +127,9 @@ def expected_version() -> int:
     tag = header.strip()
     if tag.startswith("W/"):
         tag = tag[2:]
-    tag = tag.strip('"')
-    if not tag.isdigit():
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
         raise PreconditionFailed("If-Match does not hold an ETag this API issued.", code="etag_mismatch")
-    return int(tag)
+    return int(tag[1:-1])
 
 
 def with_etag(response, version: int):

@@ -90,6 +90,7 @@ class Uscc(fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(metadata={"example": "91440305MA1UPTX283", "minLength": 18, "maxLength": 18,
+                                   "pattern": "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
                                    **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

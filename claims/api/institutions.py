@@ -82,7 +82,7 @@ class Keys(MethodView):
                                       institution_id=institution_id)
 
     @allow("admin")
-    @blp.arguments(KeyRequestSchema)
+    @blp.arguments(KeyRequestSchema, required=False)
     @blp.response(201, IssuedKeySchema)
     def post(self, body, institution_id):
         """Issue an API key for an institution (admin); the key is shown once."""

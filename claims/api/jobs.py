@@ -40,7 +40,7 @@ class RunQuery(StrictSchema):
 @blp.route("/<string:name>/run")
 class JobRunNow(MethodView):
     @allow("admin")
-    @blp.arguments(RunRequestSchema)
+    @blp.arguments(RunRequestSchema, required=False)
     @blp.response(200, JobRunSchema)
     def post(self, body, name):
         """Run a job now under its lock and return the finished run (409 while another run holds the lock)."""

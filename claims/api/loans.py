@@ -49,7 +49,9 @@ class LoanCreateSchema(StrictSchema):
         "description": "Guaranteed loans: the guarantor's share of a loss, 0 to 1", "example": "0.8"})
     attributes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict,
                              validate=_plain_attributes,
-                             metadata={"description": "Program-specific loan attributes (text, integers, booleans)"})
+                             metadata={"description": "Program-specific loan attributes (text, integers, booleans)",
+                                       "maxProperties": 50, "example": {"jobs_created": 5},
+                                       "additionalProperties": {"type": ["string", "integer", "boolean"]}})
 
 
 class LoanSchema(StrictSchema):
@@ -199,6 +201,7 @@ class LoanStatus(MethodView):
     def post(self, body, loan_id):
         """Report a loan current, overdue, non-performing or repaid (needs If-Match: the loan's ETag)."""
         session, principal = context.session(), context.principal()
+        principal.require("institution")  # the role before the version: a reviewer learns nothing from a 412
         context.check_version(loans.get_loan(session, principal=principal, loan_id=loan_id).version)
         loan = loans.report_loan_status(session, principal=principal, loan_id=loan_id, **body)
         return loan, context.etag_header(loan.version)

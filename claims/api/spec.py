@@ -87,7 +87,7 @@ REQUEST_HEADERS = {
                        "schema": {"type": "string", "maxLength": 200}},
     "IfMatch": {"in": "header", "name": "If-Match", "required": True, "description":
                 "The ETag you read (e.g. \"3\"); a stale one is 412, a missing one 428",
-                "schema": {"type": "string", "example": "\"1\""}},
+                "schema": {"type": "string", "pattern": "^(W/)?\"[0-9]+\"$", "example": "\"1\""}},
 }
 # (status, component name, description)
 ERRORS = {

@@ -17,6 +17,11 @@ def test_a_loan_status_change_needs_the_loans_etag(app, client, callers, db):
     assert read.headers["ETag"] == '"1"' and read.get_json()["version"] == 1
     report = {"status": "overdue", "as_of": "2026-01-31", "days_overdue": 35}
     problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.headers), 428, "if_match_required")
+    # An ETag is a quoted string (RFC 9110): a bare number is not one this API issued.
+    problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.with_(**{"If-Match": "1"})), 412,
+            "etag_mismatch")
+    problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=callers["reviewer1"].with_(
+        **{"If-Match": '"7"'})), 403)
     moved = client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.with_(**{"If-Match": '"1"'}))
     assert moved.status_code == 200 and moved.headers["ETag"] == '"2"' and moved.get_json()["status"] == "overdue"
     stale = client.post(f"/loans/{loan['id']}/status", json={**report, "status": "current", "days_overdue": 0},
