@@ -117,8 +117,8 @@ def today():
 
 
 def expected_version() -> int:
-    """The version the client read, from If-Match (428 when missing, 412 when unreadable)."""
-    from claims.errors import PreconditionFailed, PreconditionRequired
+    """The version the client read, from If-Match (428 when missing, 400 when it is not an ETag)."""
+    from claims.errors import PreconditionRequired, Problem
 
     header = request.headers.get("If-Match")
     if not header:
@@ -128,7 +128,8 @@ def expected_version() -> int:
     if tag.startswith("W/"):
         tag = tag[2:]
     if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
-        raise PreconditionFailed("If-Match does not hold an ETag this API issued.", code="etag_mismatch")
+        raise Problem("If-Match must hold an ETag as this API sends it, e.g. \"3\" (quotes included).",
+                      code="if_match_invalid", errors={"If-Match": ["not a quoted ETag [if_match_invalid]"]})
     return int(tag[1:-1])
 
 

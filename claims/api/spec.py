@@ -86,7 +86,7 @@ REQUEST_HEADERS = {
                        "replays the first answer (with Idempotent-Replayed: true) instead of writing again",
                        "schema": {"type": "string", "maxLength": 200}},
     "IfMatch": {"in": "header", "name": "If-Match", "required": True, "description":
-                "The ETag you read (e.g. \"3\"); a stale one is 412, a missing one 428",
+                "The ETag you read (e.g. \"3\"); a stale one is 412, a missing one 428, a malformed one 400",
                 "schema": {"type": "string", "pattern": "^(W/)?\"[0-9]+\"$", "example": "\"1\""}},
 }
 # (status, component name, description)
@@ -162,7 +162,7 @@ def _finish_operation(path: str, method: str, op: dict) -> None:
     if method != "get":
         errors.add(409)
     if conditional:
-        errors |= {412, 428}
+        errors |= {400, 412, 428}
     if idempotent:
         errors |= {409, 422}
     responses = op.setdefault("responses", {})

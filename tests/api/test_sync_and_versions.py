@@ -18,8 +18,8 @@ def test_a_loan_status_change_needs_the_loans_etag(app, client, callers, db):
     report = {"status": "overdue", "as_of": "2026-01-31", "days_overdue": 35}
     problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.headers), 428, "if_match_required")
     # An ETag is a quoted string (RFC 9110): a bare number is not one this API issued.
-    problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.with_(**{"If-Match": "1"})), 412,
-            "etag_mismatch")
+    problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.with_(**{"If-Match": "1"})), 400,
+            "if_match_invalid")
     problem(client.post(f"/loans/{loan['id']}/status", json=report, headers=callers["reviewer1"].with_(
         **{"If-Match": '"7"'})), 403)
     moved = client.post(f"/loans/{loan['id']}/status", json=report, headers=bank.with_(**{"If-Match": '"1"'}))
