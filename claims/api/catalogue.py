@@ -1,6 +1,6 @@
 """The error catalogue: every problem code with its meaning and what to do, in Chinese and English, served at /errors.
 
-A problem's `type` is `/errors/<code>`: opened in a browser it shows that code's entry in the catalogue page;
+A problem's `type` is `/errors/<code>`: opened in a browser it shows that code's entry atop the catalogue page;
 asked for JSON it answers the entry. Chinese is the default language (the bureau and its banks); a request
 whose Accept-Language prefers English gets English. Codes never change with the language.
 """
@@ -61,8 +61,13 @@ blp = Blueprint("errors", __name__)
 _PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>错误代码目录 Error codes</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:70em}td,th{border-bottom:1px solid #ddd;padding:.4em;
-text-align:left;vertical-align:top}code{font-weight:bold}tr:target{background:#fff3b0}</style></head><body>
+text-align:left;vertical-align:top}code{font-weight:bold}tr:target{background:#fff3b0}
+.selected{background:#fff3b0;border:1px solid #e0c200;padding:.5em 1.5em;margin:1em 0}</style></head><body>
 <h1>错误代码目录 <small>Error codes</small></h1>
+{% if selected %}{% set e = entries_by_code[selected] %}<div class="selected" role="note">
+<h2>错误代码 <code>{{ e.code }}</code></h2><p><b>含义：</b>{{ e.meaning.zh }}<br><small>{{ e.meaning.en }}</small></p>
+<p><b>怎么办：</b>{{ e.action.zh }}<br><small>{{ e.action.en }}</small></p>
+<p><a href="#{{ e.code }}">在目录中查看 / in the list below</a></p></div>{% endif %}
 <p>每个错误响应（application/problem+json）都带有稳定的 <code>code</code>，其 <code>type</code> 指向本页对应条目。
 Every problem response carries a stable <code>code</code>; its <code>type</code> links to its entry here.</p>
 {% for section, label in sections.items() %}<h2>{{ label }}</h2>
@@ -70,7 +75,6 @@ Every problem response carries a stable <code>code</code>; its <code>type</code>
 {% for e in entries if e.section == section %}<tr id="{{ e.code }}"><td><code>{{ e.code }}</code></td>
 <td>{{ e.meaning.zh }}<br><small>{{ e.meaning.en }}</small></td><td>{{ e.action.zh }}<br><small>{{ e.action.en }}</small></td>
 </tr>{% endfor %}</table>{% endfor %}
-{% if selected %}<script src="{{ url_for('errors.scroll_js') }}"></script>{% endif %}
 </body></html>"""
 
 
@@ -83,25 +87,20 @@ def error_catalogue():
     """The catalogue page (HTML), or every entry as JSON."""
     if not _wants_html():
         return jsonify([_as_json(e) for e in catalogue().values()])
-    return render_template_string(_PAGE, sections=SECTIONS, entries=catalogue().values(), selected=None)
+    return render_template_string(_PAGE, sections=SECTIONS, entries=catalogue().values(), selected=None,
+                                  entries_by_code=catalogue())
 
 
 @blp.get("/errors/<code>")
 def error_entry(code: str):
-    """One code: the catalogue page scrolled to and highlighting its entry, or the entry as JSON."""
+    """One code: its entry at the top of the catalogue page (the rest below), or the entry as JSON."""
     entry = catalogue().get(code)
     if entry is None:
         abort(404)
     if not _wants_html():
         return jsonify(_as_json(entry))
-    return render_template_string(_PAGE, sections=SECTIONS, entries=catalogue().values(), selected=code)
-
-
-@blp.get("/errors/scroll.js")
-def scroll_js():
-    """Moves the page to the entry named by the last path segment (scripts stay out of the page: CSP)."""
-    script = "var c=location.pathname.split('/').pop();if(c&&document.getElementById(c)){location.hash=c;}"
-    return script, 200, {"Content-Type": "text/javascript; charset=utf-8"}
+    return render_template_string(_PAGE, sections=SECTIONS, entries=catalogue().values(), selected=code,
+                                  entries_by_code=catalogue())
 
 
 def _as_json(entry: Entry) -> dict:

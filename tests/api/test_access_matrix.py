@@ -38,8 +38,7 @@ ROLES = BANKS + STAFF + tuple(BAD_CREDENTIALS)
 EVERYONE = frozenset(BANKS + STAFF)
 PUBLIC = frozenset(ROLES)
 NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc",
-           "docs_assets.swagger_ui_asset", "docs_assets.redoc_asset", "errors.error_catalogue", "errors.error_entry",
-           "errors.scroll_js"}
+           "docs_assets.swagger_ui_asset", "docs_assets.redoc_asset", "errors.error_catalogue", "errors.error_entry"}
 CHECKED: Counter = Counter()
 BULK_HEADER = b"program,contract_no,principal,disbursed_on,maturity_on,security_type\n"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

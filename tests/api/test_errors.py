@@ -70,7 +70,9 @@ def test_a_problem_type_resolves_to_its_catalogue_entry(client, callers):
     page = client.get(body["type"], headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert '<tr id="validation_failed">' in html and "字段校验失败" in html and "/errors/scroll.js" in html
+    assert '<tr id="validation_failed">' in html and '<div class="selected"' in html
+    top = html[html.index('<div class="selected"'):html.index("</div>")]
+    assert "<code>validation_failed</code>" in top and "字段校验失败" in top and "按 errors[]" in top
     entry = client.get(body["type"], headers={"Accept": "application/json"}).get_json()
     assert entry["code"] == "validation_failed" and entry["meaning"]["en"] == "Some fields are invalid"
     listing = client.get("/errors", headers={"Accept": "application/json"}).get_json()
