@@ -13,7 +13,8 @@ from typing import Any
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from webargs.multidictproxy import MultiDictProxy
-from werkzeug.datastructures import CombinedMultiDict
+from flask_smorest.fields import Upload
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from claims.errors import Problem, Unprocessable
 
@@ -113,5 +114,9 @@ class ClaimsParser(FlaskParser):
             raise json.JSONDecodeError(f"Bytes decoding error : {exc.reason}", doc="", pos=exc.start) from exc
 
     def load_multipart(self, req, schema):
-        """Form fields and uploaded files of a multipart/form-data body, as one mapping."""
-        return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+        """Form fields and uploaded files of a multipart/form-data body, as one mapping.
+
+        A file field only ever comes from the files: a malformed part that werkzeug kept as text is absent.
+        """
+        form = MultiDict((k, v) for k, v in req.form.items(multi=True) if not isinstance(schema.fields.get(k), Upload))
+        return MultiDictProxy(CombinedMultiDict([req.files, form]), schema)

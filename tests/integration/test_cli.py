@@ -67,7 +67,7 @@ def test_commands_refuse_a_schema_behind_the_code_and_name_the_fix(tmp_path):
     old = create_app(load_settings("test").with_overrides(database_url=url, data_dir=tmp_path / "var"))
     refused = run(old, "run-job", "sla_sweep")
     assert refused.exit_code == 1
-    assert "schema is behind the code (missing 0004_claim_interest_days" in refused.output.replace("\n", " ")
+    assert "schema is behind the code (missing 0010_api_contract" in refused.output.replace("\n", " ")
     assert "claims init-db" in refused.output
     assert run(old, "init-db").exit_code == 0
     assert "missing" not in run(old, "run-job", "sla_sweep").output
