@@ -10,14 +10,17 @@ PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PORT
 
-.PHONY: run test bench os-packages venv clean
+REDOC_VERSION := 2.5.4
+REDOC_JS := .assets/redoc/redoc.standalone.js
 
-run: venv os-packages
+.PHONY: run test bench os-packages venv assets clean
+
+run: venv os-packages assets
 	CLAIMS_ENV=$${CLAIMS_ENV:-development} $(BIN)/claims init-db
 	CLAIMS_ENV=$${CLAIMS_ENV:-development} $(BIN)/claims seed --demo
 	CLAIMS_ENV=$${CLAIMS_ENV:-development} $(BIN)/claims serve --port $(PORT)
 
-test: venv os-packages
+test: venv os-packages assets
 	CLAIMS_ENV=test $(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 bench: venv os-packages
@@ -33,6 +36,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+# ReDoc's standalone bundle from its npm package (the registry's tarball, integrity-checked by npm), served by
+# the app at /redoc with no CDN; .assets/ is not in git.
+assets: $(REDOC_JS)
+
+$(REDOC_JS):
+	@command -v npm >/dev/null || { echo "installing npm (for the ReDoc package)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }
+	mkdir -p .assets/redoc
+	cd .assets && npm pack --silent redoc@$(REDOC_VERSION) >/dev/null
+	tar -xzf .assets/redoc-$(REDOC_VERSION).tgz -C .assets/redoc --strip-components=2 \
+	  package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt
+	rm -f .assets/redoc-$(REDOC_VERSION).tgz
+
 os-packages:
 	@if [ ! -f "$(FONT)" ] && [ -z "$$CLAIMS_CJK_FONT" ] || ! command -v pdftotext >/dev/null \
 	    || ! command -v certutil >/dev/null; then \
@@ -40,6 +56,11 @@ os-packages:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    fonts-wqy-zenhei poppler-utils libnss3-tools >/dev/null; \
 	fi
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver (browser checks of /docs and /redoc)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	fi
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .assets .pytest_cache .hypothesis

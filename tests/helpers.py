@@ -54,3 +54,12 @@ def attach_required(client, headers: dict[str, str], subject: dict, owners: str 
     fresh = client.get(f"/{owners}/{subject['id']}", headers=headers).get_json()
     assert fresh["documents"]["complete"], fresh["documents"]
     return fresh
+
+
+def field_codes(body: dict) -> dict[str, list[str]]:
+    """A problem's errors[] as {field: [code, ...]}."""
+    codes: dict[str, list[str]] = {}
+    for error in body.get("errors", []):
+        assert set(error) == {"field", "code", "message"}, error
+        codes.setdefault(error["field"], []).append(error["code"])
+    return codes

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import EVERYONE, Blueprint, allow, etag, if_match
+from workflows.flows import CLAIM_STATES
 from claims.api.claims import ACTIONS, DecisionSchema, TransitionSchema
-from claims.api.fields import Money, StrictSchema
+from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.models.application import APPLICATION_KINDS
 from claims.api.documents import ChecklistSchema
-from claims.services import applications, evidence
+from claims.services import applications, evidence, periods
 from claims.services.programs import loaded_rule
 from workflows.rules import FEE_KINDS
 
@@ -47,11 +48,11 @@ class ApplicationSchema(StrictSchema):
     id = fields.Integer()
     institution_id = fields.Integer()
     program = fields.String(attribute="program_code")
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
     enterprise_id = fields.Integer(allow_none=True)
     loan_id = fields.Integer(allow_none=True)
-    fee_kind = fields.String()
-    status = fields.String()
+    fee_kind = fields.String(validate=validate.OneOf(["", *FEE_KINDS]))
+    status = fields.String(validate=validate.OneOf(sorted(CLAIM_STATES)))
     version = fields.Integer()
     period_start = fields.Date()
     period_end = fields.Date()
@@ -67,22 +68,41 @@ class ApplicationSchema(StrictSchema):
     stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
     paid_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class ApplicationDetailSchema(ApplicationSchema):
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
-    available_actions = fields.List(fields.String())
+    available_actions = fields.List(fields.String(validate=validate.OneOf(ACTIONS)))
     documents = fields.Nested(ChecklistSchema, metadata={"description": "Documents required, present and missing"})
 
 
 class ApplicationQuery(StrictSchema):
-    status = fields.String(metadata={"description": "One state or several, comma-separated (a review queue)"})
+    status = Choices(CLAIM_STATES, metadata={"description": "One state or several, comma-separated (a review queue)"})
     program = fields.String()
     kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
     institution_id = fields.Integer()
     loan_id = fields.Integer()
     enterprise_id = fields.Integer()
+    updated_since = UpdatedSince()
+
+
+class OpenPeriodQuery(StrictSchema):
+    program = fields.String(validate=validate.Length(max=32), metadata={"example": "sz-tech-interest"})
+    on = fields.Date(metadata={"description": "Business date (Asia/Shanghai); default today"})
+
+
+class OpenPeriodSchema(StrictSchema):
+    program = fields.String()
+    kind = fields.String(validate=validate.OneOf(APPLICATION_KINDS))
+    rule_version = fields.String()
+    cadence = fields.String(metadata={"description": "month, quarter or year"})
+    period_start = fields.Date()
+    period_end = fields.Date()
+    opens = fields.String(metadata={"format": "date", "description": "First day applications are taken"})
+    closes = fields.String(metadata={"format": "date", "description": "Last day applications are taken"})
+    length = fields.String(metadata={"description": "The window as the program states it"})
 
 
 def _detail(application):
@@ -100,6 +120,7 @@ def _detail(application):
 
 @blp.route("")
 class Applications(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(ApplicationQuery, location="query")
     @blp.response(200, ApplicationSchema(many=True))
     @blp.paginate()
@@ -109,9 +130,11 @@ class Applications(MethodView):
                                                 page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @idempotent
+    @etag
     @blp.arguments(ApplicationCreateSchema)
-    @blp.response(201, ApplicationDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(201, ApplicationDetailSchema)
     def post(self, body):
         """File a draft subsidy or reward application for a period, inside the program's window; computed with its trace."""
         application = applications.file_application(context.session(), principal=context.principal(),
@@ -122,17 +145,32 @@ class Applications(MethodView):
         return response
 
 
+@blp.route("/open-periods")
+class OpenPeriods(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(OpenPeriodQuery, location="query")
+    @blp.response(200, OpenPeriodSchema(many=True))
+    def get(self, query):
+        """The subsidy and reward periods that take applications today (or `on`), per program, with their windows."""
+        context.principal()
+        return periods.open_periods(context.programs(), on=query.get("on") or context.today(),
+                                    program=query.get("program"))
+
+
 @blp.route("/<int:application_id>")
 class ApplicationById(MethodView):
-    @blp.response(200, ApplicationDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @allow(*EVERYONE)
+    @etag
+    @blp.response(200, ApplicationDetailSchema)
     def get(self, application_id):
         """Get an application with its trace, decisions, the actions open to you, and its ETag."""
         return _detail(applications.get_application(context.session(), principal=context.principal(),
                                                     application_id=application_id))
 
+    @allow("institution")
+    @if_match
     @blp.arguments(ApplicationCorrectionSchema)
     @blp.response(200, ApplicationDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def patch(self, body, application_id):
         """Correct a draft or returned application (needs If-Match); the amount is recomputed."""
         application = applications.correct_application(
@@ -144,10 +182,11 @@ class ApplicationById(MethodView):
 
 @blp.route("/<int:application_id>/transitions")
 class ApplicationTransitions(MethodView):
+    @allow("institution", "reviewer", "approver", "payer", "admin")
     @idempotent
+    @if_match
     @blp.arguments(TransitionSchema)
     @blp.response(200, ApplicationDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def post(self, body, application_id):
         """Take a workflow action: submit, start_review, return, resubmit, pass, approve, reject, revoke, pay, withdraw."""
         application = applications.transition_application(

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
-from claims.api.fields import Money, StrictSchema
+from claims.api.spec import EVERYONE, Blueprint, allow, etag, if_match
+from workflows.flows import CLAIM_STATES
+from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.api.documents import ChecklistSchema, DocumentAskSchema
@@ -15,6 +16,8 @@ from claims.services import claims, evidence
 
 blp = Blueprint("claims", __name__, url_prefix="/claims", description="Loss claims (代偿申请) and their review")
 
+DOWNLOAD_TYPES = ("application/pdf", "image/png", "image/jpeg",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ACTIONS = ("submit", "start_review", "return", "resubmit", "pass", "approve", "reject", "revoke", "pay", "withdraw",
            "defer", "resume")
 
@@ -80,7 +83,7 @@ class ClaimSchema(StrictSchema):
     loan_id = fields.Integer()
     institution_id = fields.Integer()
     program = fields.String(attribute="program_code")
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(sorted(CLAIM_STATES)))
     version = fields.Integer()
     default_on = fields.Date()
     days_overdue = fields.Integer()
@@ -101,22 +104,24 @@ class ClaimSchema(StrictSchema):
     stage_due_on = fields.Date(allow_none=True, metadata={"description": "Working-day SLA of the current stage"})
     paid_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class ClaimDetailSchema(ClaimSchema):
     shares = fields.Dict(metadata={"description": "Amount per risk-sharing party"})
     trace = fields.List(fields.Dict(), metadata={"description": "Every step of the computation, in order"})
     decisions = fields.List(fields.Nested(DecisionSchema))
-    available_actions = fields.List(fields.String())
+    available_actions = fields.List(fields.String(validate=validate.OneOf(ACTIONS)))
     documents = fields.Nested(ChecklistSchema, metadata={"description": "Documents required, present and missing"})
 
 
 class ClaimQuery(StrictSchema):
-    status = fields.String(metadata={"description": "One state or several, comma-separated (a review queue)"})
+    status = Choices(CLAIM_STATES, metadata={"description": "One state or several, comma-separated (a review queue)"})
     program = fields.String()
     institution_id = fields.Integer()
     loan_id = fields.Integer()
     sla_overdue_on = fields.Date(metadata={"description": "Only claims whose stage SLA ended before this date"})
+    updated_since = UpdatedSince()
 
 
 class RecoveryCreateSchema(StrictSchema):
@@ -150,14 +155,15 @@ def _detail(claim, decisions=None):
     data = _DETAIL_SCHEMA.dump({**claim.model_dump(), "version": claim.version,
                                 "documents": evidence.checklist_data(checklist),
                                      "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
-                                     "available_actions": review_flow("claim", rule.review_stages).actions_from(
-                                         claim.status, principal.roles)})
+                                     "available_actions": [a for a in review_flow("claim", rule.review_stages)
+                                                           .actions_from(claim.status, principal.roles) if a in ACTIONS]})
     response = current_app.response_class(current_app.json.dumps(data), mimetype="application/json")
     return context.with_etag(response, claim.version)
 
 
 @blp.route("")
 class Claims(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(ClaimQuery, location="query")
     @blp.response(200, ClaimSchema(many=True))
     @blp.paginate()
@@ -167,9 +173,11 @@ class Claims(MethodView):
                                     page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @idempotent
+    @etag
     @blp.arguments(ClaimCreateSchema)
-    @blp.response(201, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(201, ClaimDetailSchema)
     def post(self, body):
         """File a draft loss claim on a defaulted loan; the payout is computed with its trace."""
         loan_id = body.pop("loan_id")
@@ -182,14 +190,17 @@ class Claims(MethodView):
 
 @blp.route("/<int:claim_id>")
 class ClaimById(MethodView):
-    @blp.response(200, ClaimDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @allow(*EVERYONE)
+    @etag
+    @blp.response(200, ClaimDetailSchema)
     def get(self, claim_id):
         """Get a claim with its trace, decisions, the actions open to you, and its ETag."""
         return _detail(claims.get_claim(context.session(), principal=context.principal(), claim_id=claim_id))
 
+    @allow("institution")
+    @if_match
     @blp.arguments(ClaimCorrectionSchema)
     @blp.response(200, ClaimDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def patch(self, body, claim_id):
         """Correct a draft or returned claim (needs If-Match); the amount is recomputed."""
         claim = claims.correct_claim(context.session(), principal=context.principal(), registry=context.programs(),
@@ -200,12 +211,17 @@ class ClaimById(MethodView):
 
 @blp.route("/<int:claim_id>/transitions")
 class ClaimTransitions(MethodView):
+    @allow("institution", "reviewer", "approver", "payer", "admin")
     @idempotent
+    @if_match
     @blp.arguments(TransitionSchema)
     @blp.response(200, ClaimDetailSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
     def post(self, body, claim_id):
-        """Take a workflow action: submit, start_review, return, resubmit, pass, approve, reject, revoke, pay, withdraw."""
+        """Take a workflow action (needs If-Match); `available_actions` of the claim says which are open to you.
+
+        Institutions: submit, resubmit, withdraw. Reviewers: start_review, return, pass, reject. Approvers:
+        approve (optionally a reduced `amount`), return, reject, revoke. Payers: pay. Admins: defer, resume.
+        """
         claim = claims.transition_claim(context.session(), principal=context.principal(), registry=context.programs(),
                                         claim_id=claim_id, expected_version=context.expected_version(),
                                         today=context.today(), **body)
@@ -214,6 +230,7 @@ class ClaimTransitions(MethodView):
 
 @blp.route("/<int:claim_id>/recoveries")
 class ClaimRecoveries(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, RecoverySchema(many=True))
     def get(self, claim_id):
         """List recoveries reported on a claim."""
@@ -221,6 +238,7 @@ class ClaimRecoveries(MethodView):
         claim = claims.get_claim(session, principal=context.principal(), claim_id=claim_id)
         return claims.recoveries_of(session, claim=claim)
 
+    @allow("institution")
     @idempotent
     @blp.arguments(RecoveryCreateSchema)
     @blp.response(201, RecoverySchema)

@@ -1,7 +1,11 @@
 """Request plumbing: the session per request, the authenticated caller, security headers."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+import logging
+import re
+import uuid
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlmodel import Session
 
 from claims.auth import Principal, principal_for_api_key, principal_for_token
@@ -50,8 +54,35 @@ def _authenticate() -> Principal | None:
     return found
 
 
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Paths whose pages run scripts and styles of their own (docs bundles, the error catalogue).
+_PAGE_CSP = {"/docs": None, "/redoc": None,
+             "/errors": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+
+
+def request_id() -> str:
+    """This request's id: the client's X-Request-Id when it is printable ASCII (<= 200), else a new UUID."""
+    if "request_id" not in g:
+        sent = request.headers.get("X-Request-Id", "").strip()
+        g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return g.request_id
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every log record (`%(request_id)s`; "-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
 def install_request_hooks(app: Flask) -> None:
-    """Close the session after each request and add security headers to every response."""
+    """Close the session after each request; give each response its request id and security headers."""
+    from claims.api.docs import DOCS_CSP
+
+    @app.before_request
+    def _take_request_id():
+        request_id()
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -68,8 +99,10 @@ def install_request_hooks(app: Flask) -> None:
         if request.is_secure:
             # Only over HTTPS: an HSTS header on plain HTTP is ignored by browsers and would mislead.
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if not request.path.startswith("/docs"):
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers["X-Request-Id"] = request_id()
+        prefix = next((p for p in _PAGE_CSP if request.path == p or request.path.startswith(p + "/")), None)
+        csp = (_PAGE_CSP[prefix] or DOCS_CSP) if prefix else "default-src 'none'; frame-ancestors 'none'"
+        response.headers.setdefault("Content-Security-Policy", csp)
         return response
 
 
@@ -85,8 +118,8 @@ def today():
 
 
 def expected_version() -> int:
-    """The version the client read, from If-Match (428 when missing, 412 when unreadable)."""
-    from claims.errors import PreconditionFailed, PreconditionRequired
+    """The version the client read, from If-Match (428 when missing, 400 when it is not an ETag)."""
+    from claims.errors import PreconditionRequired, Problem
 
     header = request.headers.get("If-Match")
     if not header:
@@ -95,13 +128,27 @@ def expected_version() -> int:
     tag = header.strip()
     if tag.startswith("W/"):
         tag = tag[2:]
-    tag = tag.strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed("If-Match does not hold an ETag this API issued.", code="etag_mismatch")
-    return int(tag)
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
+        raise Problem("If-Match must hold an ETag as this API sends it, e.g. \"3\" (quotes included).",
+                      code="if_match_invalid", errors={"If-Match": ["not a quoted ETag [if_match_invalid]"]})
+    return int(tag[1:-1])
 
 
 def with_etag(response, version: int):
     """Attach the ETag of a versioned resource to a response."""
     response.headers["ETag"] = f'"{version}"'
     return response
+
+
+def etag_header(version: int) -> dict[str, str]:
+    """The ETag header of a versioned resource, for a view returning (data, headers)."""
+    return {"ETag": f'"{version}"'}
+
+
+def check_version(current: int) -> None:
+    """Refuse with 412 unless If-Match names the current version (428 when it is missing)."""
+    from claims.errors import PreconditionFailed
+
+    if expected_version() != current:
+        raise PreconditionFailed(f"The resource is at version {current}; read it again before changing it.",
+                                 code="etag_mismatch")

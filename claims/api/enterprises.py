@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import Money, StrictSchema, Uscc
 from claims.api.pagination import page_request, respond_page
 from claims.api.uploads import UploadSchema, uploaded_file
@@ -40,8 +40,9 @@ class AttributeSchema(StrictSchema):
 
 class EnterpriseSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    uscc = Uscc(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    uscc = Uscc(required=True, metadata={"example": "91440300MA5F000007"})
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200),
+                         metadata={"example": "深圳市示例新创科技有限公司"})
     size = fields.String(load_default="small", validate=validate.OneOf(["micro", "small", "medium", "large"]))
     annual_revenue_fen = Money(data_key="annual_revenue", allow_none=True, load_default=None)
     district = fields.String(load_default="", validate=validate.Length(max=64))
@@ -100,6 +101,7 @@ class ImportReportSchema(StrictSchema):
 
 @blp.route("/enterprises")
 class Enterprises(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(EnterpriseQuery, location="query")
     @blp.response(200, EnterpriseViewSchema(many=True))
     @blp.paginate()
@@ -111,6 +113,7 @@ class Enterprises(MethodView):
         respond_page(pagination_parameters, result)
         return enterprises.as_seen_by(session, principal=principal, enterprises=list(result.items))
 
+    @allow("institution", "admin")
     @blp.arguments(EnterpriseSchema)
     @blp.response(201, EnterpriseViewSchema)
     def post(self, body):
@@ -121,6 +124,7 @@ class Enterprises(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>")
 class EnterpriseById(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, EnterpriseDetailSchema)
     def get(self, enterprise_id):
         """Get an enterprise; its facts, list memberships and attributes only for staff and the banks that lend to it."""
@@ -132,8 +136,10 @@ class EnterpriseById(MethodView):
         return seen
 
 
+
 @blp.route("/list-memberships/import")
 class MembershipImport(MethodView):
+    @allow("admin")
     @blp.arguments(UploadSchema, location="files")
     @blp.response(200, ImportReportSchema)
     def post(self, files):

@@ -1,10 +1,15 @@
-"""Field types every schema shares: money as exact strings, identifiers checked by their standards."""
+"""Field types every schema shares: money as exact strings, identifiers checked by their standards.
+
+A field's own error message ends with ` [code]` (e.g. `... [amount_not_string]`): the problem renderer
+moves that code into `errors[].code`, so clients branch on codes, never on text.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, RAISE
+from webargs.fields import DelimitedList
 
 from workflows.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from workflows.money import AmountError, format_fen, parse_amount, to_fen
@@ -84,7 +89,8 @@ class Uscc(fields.String):
     """A 统一社会信用代码, validated (GB 32100 alphabet and MOD-31 check digit) and normalised."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"example": "91440300MA5F000007", "minLength": 18, "maxLength": 18,
+        super().__init__(metadata={"example": "91440305MA1UPTX283", "minLength": 18, "maxLength": 18,
+                                   "pattern": "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
                                    **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -104,3 +110,26 @@ class ResidentId(fields.String):
             raise ValidationError(f"{exc} [{exc.code}]") from exc
 
 
+
+
+class Choices(DelimitedList):
+    """One value or several, comma-separated, each from a fixed set (an enum); loaded as the same comma-separated text."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(fields.String(validate=validate.OneOf(sorted(choices))), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return ",".join(super()._deserialize(value, attr, data, **kwargs))
+
+
+class UpdatedSince(fields.AwareDateTime):
+    """`updated_since`: an RFC 3339 timestamp (UTC if it has no offset), loaded as naive UTC like the stored ones."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, metadata={
+            "description": "Only rows changed at or after this time (RFC 3339; UTC when no offset), for a "
+                           "nightly sync: keep the largest updated_at you saw", "example": "2026-03-01T00:00:00Z"},
+            **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC).replace(tzinfo=None)

@@ -10,6 +10,7 @@ with everything else, so the corrected request can go through.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -89,6 +90,9 @@ def idempotent(view):
             session.commit()
             return response
 
+    # State it in the contract: finish_spec adds the Idempotency-Key parameter and Idempotent-Replayed header.
+    wrapper._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+    wrapper._apidoc.setdefault("manual_doc", {})["x-idempotent"] = True
     return wrapper
 
 
@@ -111,7 +115,7 @@ def _replay(existing: IdempotencyKey, fingerprint: str):
                             errors={"Idempotency-Key": ["already used for another request body or path"]})
     if existing.state != "done":
         raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.",
-                       code="idempotency_in_flight", headers={"Retry-After": "1"})
+                       code="idempotency_in_flight")
     response = current_app.response_class(existing.response_body, status=existing.response_status)
     for name, value in json.loads(existing.response_headers or "{}").items():
         response.headers[name] = value

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import StrictSchema, Uscc
 from claims.api.pagination import page_request, respond_page
 from claims.models.institution import INSTITUTION_KINDS
@@ -47,6 +47,7 @@ class IssuedKeySchema(KeySchema):
 
 @blp.route("")
 class Institutions(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(InstitutionQuery, location="query")
     @blp.response(200, InstitutionSchema(many=True))
     @blp.paginate()
@@ -56,6 +57,7 @@ class Institutions(MethodView):
                                                 page=page_request(pagination_parameters), **query)
         return respond_page(pagination_parameters, result)
 
+    @allow("admin")
     @blp.arguments(InstitutionSchema)
     @blp.response(201, InstitutionSchema)
     def post(self, body):
@@ -65,6 +67,7 @@ class Institutions(MethodView):
 
 @blp.route("/<int:institution_id>")
 class InstitutionById(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, InstitutionSchema)
     def get(self, institution_id):
         """Get one institution."""
@@ -74,13 +77,15 @@ class InstitutionById(MethodView):
 
 @blp.route("/<int:institution_id>/keys")
 class Keys(MethodView):
+    @allow("admin")
     @blp.response(200, KeySchema(many=True))
     def get(self, institution_id):
         """List an institution's API keys: who issued each and its first use (admin, or the institution itself)."""
         return institutions.list_keys(context.session(), principal=context.principal(),
                                       institution_id=institution_id)
 
-    @blp.arguments(KeyRequestSchema)
+    @allow("admin")
+    @blp.arguments(KeyRequestSchema, required=False)
     @blp.response(201, IssuedKeySchema)
     def post(self, body, institution_id):
         """Issue an API key for an institution (admin); the key is shown once."""
@@ -92,6 +97,7 @@ class Keys(MethodView):
 
 @blp.route("/keys/<string:prefix>")
 class KeyByPrefix(MethodView):
+    @allow("admin")
     @blp.response(200, KeySchema)
     def delete(self, prefix):
         """Revoke an API key (admin)."""

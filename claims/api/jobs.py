@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, allow
 from claims.api.fields import StrictSchema
 from claims.api.pagination import page_request, respond_page
 from reports import job_runs as jobs
@@ -39,7 +39,8 @@ class RunQuery(StrictSchema):
 
 @blp.route("/<string:name>/run")
 class JobRunNow(MethodView):
-    @blp.arguments(RunRequestSchema)
+    @allow("admin")
+    @blp.arguments(RunRequestSchema, required=False)
     @blp.response(200, JobRunSchema)
     def post(self, body, name):
         """Run a job now under its lock and return the finished run (409 while another run holds the lock)."""
@@ -49,6 +50,7 @@ class JobRunNow(MethodView):
 
 @blp.route("/runs")
 class JobRuns(MethodView):
+    @allow("admin")
     @blp.arguments(RunQuery, location="query")
     @blp.response(200, JobRunSchema(many=True))
     @blp.paginate()

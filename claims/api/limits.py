@@ -19,7 +19,7 @@ from claims.errors import Problem
 
 # Anything that is not a file upload is a small JSON document or a query: 1 MiB is far above any of them.
 MAX_JSON_BYTES = 2**20
-_UNLIMITED_PATHS = ("/health", "/openapi.json", "/docs")
+_UNLIMITED_PATHS = ("/health", "/openapi.json", "/docs", "/redoc", "/errors")
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -67,6 +67,15 @@ def install_limits(app: Flask) -> Limiter:
     app.url_map.converters["int"] = Int64Converter
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+    @app.after_request
+    def _retry_after_only_when_refused(response):
+        # Registered before the limiter so it runs after it (Flask runs these in reverse): flask-limiter
+        # sets Retry-After on every response; it means something only on 429 and 503.
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(caller_key, app=app, application_limits=[_per_minute],
                       application_limits_exempt_when=_exempt, strategy="fixed-window")
 

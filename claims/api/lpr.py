@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import Ratio, StrictSchema
 from claims.services import lpr
 
@@ -30,12 +30,14 @@ class LprCreateSchema(StrictSchema):
 
 @blp.route("")
 class LprHistory(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, LprSchema(many=True))
     def get(self):
         """Every LPR fixing, oldest first; each is in force from its date until the next."""
         context.principal()
         return lpr.list_fixings(context.session())
 
+    @allow("admin")
     @blp.arguments(LprCreateSchema)
     @blp.response(201, LprSchema)
     def post(self, body):

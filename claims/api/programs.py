@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, STAFF_ROLES, allow
 from claims.api.fields import Money, StrictSchema
+from claims.api.parsing import parse_json_body
 from claims import ledger
 from claims.errors import Unprocessable
 from claims.services import claims, programs, rule_changes
@@ -73,6 +74,7 @@ class LiftSchema(StrictSchema):
 
 @blp.route("")
 class Programs(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, ProgramSchema(many=True))
     def get(self):
         """List the programs."""
@@ -82,6 +84,7 @@ class Programs(MethodView):
 
 @blp.route("/<string:code>")
 class ProgramByCode(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, ProgramDetailSchema)
     def get(self, code):
         """A program with every published rule version and its parameters."""
@@ -97,6 +100,7 @@ class ProgramVersions(MethodView):
     @blp.doc(requestBody={"required": True, "description": "A program file: TOML text, or the same document as JSON",
                           "content": {"application/toml": {"schema": {"type": "string"}},
                                       "application/json": {"schema": {"type": "object"}}}})
+    @allow("admin")
     def post(self, code):
         """Propose a new rule version (admin): validated, effective-dated, no overlaps; live once a second admin
         approves its rule change (POST /rule-changes/{id}/approve)."""
@@ -126,7 +130,7 @@ def rule_document(req) -> tuple[dict, str]:
     raw = req.get_data()
     try:
         if req.mimetype == "application/json":
-            document = json.loads(raw, parse_float=Decimal)
+            document = parse_json_body(raw, parse_float=Decimal)
             digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
                                     .encode()).hexdigest()
         else:
@@ -141,6 +145,7 @@ def rule_document(req) -> tuple[dict, str]:
 
 @blp.route("/<string:code>/budget")
 class ProgramBudget(MethodView):
+    @allow(*STAFF_ROLES)
     @blp.response(200, BudgetSchema(many=True))
     def get(self, code):
         """Budget, reserved, paid, recovered and available per fiscal year, derived from the ledger (staff)."""
@@ -152,6 +157,7 @@ class ProgramBudget(MethodView):
 
 @blp.route("/<string:code>/admissions")
 class Admissions(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, AdmissionSchema(many=True))
     def get(self, code):
         """Institutions admitted to the program and their status (an institution sees its own)."""
@@ -160,6 +166,7 @@ class Admissions(MethodView):
 
 @blp.route("/<string:code>/admissions/<int:institution_id>")
 class AdmissionById(MethodView):
+    @allow("admin")
     @blp.arguments(AdmissionChangeSchema)
     @blp.response(200, AdmissionSchema)
     def put(self, body, code, institution_id):
@@ -170,6 +177,7 @@ class AdmissionById(MethodView):
 
 @blp.route("/<string:code>/admissions/<int:institution_id>/lift")
 class AdmissionLift(MethodView):
+    @allow("admin")
     @blp.arguments(LiftSchema)
     @blp.response(200, AdmissionSchema)
     def post(self, body, code, institution_id):

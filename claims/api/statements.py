@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from claims.api import context
+from claims.api.spec import Blueprint, EVERYONE, allow
 from claims.api.fields import Money, StrictSchema
 from claims.api.pagination import page_request, respond_page
+from claims.api.uploads import attachment
 from claims.services import statements
 from claims.api.uploads import uploaded_file
 from reports import signing, verification
@@ -25,8 +26,9 @@ class StatementTotalsSchema(StrictSchema):
     subsidies = Money(attribute="subsidies_fen")
     rewards = Money(attribute="rewards_fen")
     recoveries_returned = Money(attribute="recoveries_returned_fen")
-    period_net = Money(attribute="period_net_fen")
-    net = Money(attribute="net_fen", metadata={"description": "> 0 owed to the institution; < 0 owed by it"})
+    net = Money(attribute="net_fen", metadata={"description": "> 0 owed to the institution; < 0 owed by it",
+                                               "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$", "example": "-1200.00"})
+    period_net = Money(attribute="period_net_fen", metadata={"pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"})
     budget_used_ytd = Money(attribute="budget_used_ytd_fen")
     budget_annual = Money(attribute="budget_annual_fen")
     lines = fields.Integer()
@@ -42,7 +44,8 @@ class StatementSchema(StrictSchema):
     period_start = fields.Date()
     period_end = fields.Date()
     version = fields.Integer()
-    status = fields.String(metadata={"description": "done (current) or superseded by a later version"})
+    status = fields.String(validate=validate.OneOf(statements.VISIBLE_STATES),
+                           metadata={"description": "done (current) or superseded by a later version"})
     sha256 = fields.String(metadata={"description": "SHA-256 of the PDF file as issued"})
     pages = fields.Integer()
     totals = fields.Nested(StatementTotalsSchema)
@@ -108,6 +111,7 @@ class PdfUploadSchema(StrictSchema):
 
 @blp.route("")
 class Statements(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(StatementQuery, location="query")
     @blp.response(200, StatementSchema(many=True))
     @blp.paginate()
@@ -120,6 +124,7 @@ class Statements(MethodView):
 
 @blp.route("/<int:statement_id>")
 class StatementById(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, StatementSchema)
     def get(self, statement_id):
         """Get one statement's number, period, totals and digest."""
@@ -151,18 +156,22 @@ class StatementDispute(MethodView):
 
 @blp.route("/<int:statement_id>/pdf")
 class StatementPdf(MethodView):
-    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
+    @allow(*EVERYONE)
+    @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf",
+                  headers={"Digest-SHA256": {"description": "SHA-256 of the PDF (hex)", "schema": {"type": "string"}}})
     def get(self, statement_id):
         """Download the statement PDF; its SHA-256 is sent as the Digest-SHA256 header."""
         row, path = statements.statement_file(context.session(), principal=context.principal(),
                                               statement_id=statement_id, statements_dir=context.settings().statements_dir)
-        response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{row.number}.pdf")
+        response = attachment(send_file(path, mimetype="application/pdf"), f"{row.number}.pdf",
+                              fallback=f"statement-{row.id}")
         response.headers["Digest-SHA256"] = row.sha256 or ""
         return response
 
 
 @blp.route("/<int:statement_id>/verify")
 class StatementVerify(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, VerificationSchema)
     def get(self, statement_id):
         """Recompute the PDF's SHA-256 and re-assemble the content from the ledger to check both still match."""

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import text
 
 from claims.api import context
+from claims.api.spec import Blueprint, allow
 from claims.api.fields import StrictSchema
 from claims.audit import verify_chain
 
@@ -38,6 +38,7 @@ class Health(MethodView):
 
 @blp.route("/audit/verify")
 class AuditVerify(MethodView):
+    @allow("admin", "auditor")
     @blp.response(200, ChainSchema)
     def get(self):
         """Recompute the audit HMAC chain, check its signed checkpoints, name the first broken link (auditor, admin)."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from claims.models.base import fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
 
 LOAN_STATUSES = ("registered", "current", "overdue", "non_performing", "repaid", "compensated", "closed")
+# The ETag of a loan: bumped by SQLAlchemy on every update, checked against If-Match on status changes.
+_loan_version = sa.Column("version", sa.Integer, nullable=False, default=1, server_default="1")
 
 
 class Loan(SQLModel, table=True):
@@ -19,6 +22,7 @@ class Loan(SQLModel, table=True):
         UniqueConstraint("institution_id", "contract_no"),
         Index("ix_loan_institution_program_status", "institution_id", "program_code", "status"),
     )
+    __mapper_args__ = {"version_id_col": _loan_version}
     id: int | None = Field(default=None, sa_column=id_column())
     institution_id: int = Field(sa_column=fk_column("institution.id"))
     program_code: str = Field(foreign_key="program.code", max_length=32, index=True)
@@ -41,3 +45,8 @@ class Loan(SQLModel, table=True):
     days_overdue: int = 0
     status_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(index=True))
+    version: int = Field(default=1, sa_column=_loan_version)
+    # Set by every change after registration (null until then: bulk registration writes rows by COPY);
+    # `GET /loans?updated_since=` reads coalesce(updated_at, created_at) for a nightly sync.
+    updated_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True,
+                                                                          onupdate=utcnow))

@@ -6,7 +6,7 @@ and release against their own program's budget exactly like claims, with subject
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_
@@ -86,7 +86,8 @@ def get_application(session: Session, *, principal: Principal, application_id: i
 
 def list_applications(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
                       program: str | None = None, kind: str | None = None, institution_id: int | None = None,
-                      loan_id: int | None = None, enterprise_id: int | None = None) -> Page[Application]:
+                      loan_id: int | None = None, enterprise_id: int | None = None,
+                      updated_since: datetime | None = None) -> Page[Application]:
     """Applications visible to the caller, filtered; with a status filter the oldest submissions come first."""
     statement = scoped_applications(principal)
     if status:
@@ -96,6 +97,8 @@ def list_applications(session: Session, *, principal: Principal, page: PageReque
                           (Application.enterprise_id, enterprise_id)):
         if value is not None:
             statement = statement.where(column == value)
+    if updated_since is not None:
+        statement = statement.where(Application.updated_at >= updated_since)
     order = (Application.submitted_at, Application.id) if status else (Application.id.desc(),)
     return fetch_page(session, statement.order_by(*order), page)
 

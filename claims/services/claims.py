@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, or_
@@ -70,7 +70,7 @@ def get_claim(session: Session, *, principal: Principal, claim_id: int, lock: bo
 
 def list_claims(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
                 program: str | None = None, institution_id: int | None = None, loan_id: int | None = None,
-                sla_overdue_on: date | None = None) -> Page[Claim]:
+                sla_overdue_on: date | None = None, updated_since: datetime | None = None) -> Page[Claim]:
     """Claims visible to the caller, filtered; with a status filter the oldest submissions come first (a queue)."""
     statement = scoped_claims(principal)
     if status:
@@ -83,6 +83,8 @@ def list_claims(session: Session, *, principal: Principal, page: PageRequest, st
         statement = statement.where(Claim.loan_id == loan_id)
     if sla_overdue_on:
         statement = statement.where(Claim.stage_due_on < sla_overdue_on, Claim.status.in_(tuple(STAGE_OF_STATE)))
+    if updated_since is not None:
+        statement = statement.where(Claim.updated_at >= updated_since)
     order = (Claim.submitted_at, Claim.id) if status else (Claim.id.desc(),)
     return fetch_page(session, statement.order_by(*order), page)
 

@@ -1,9 +1,10 @@
 """Use cases for loans: registering one, listing, and status reports from the bank (bulk files: loan_import)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from claims.audit import record_event
@@ -82,7 +83,8 @@ def get_loan(session: Session, *, principal: Principal, loan_id: int) -> Loan:
 
 def list_loans(session: Session, *, principal: Principal, page: PageRequest, program: str | None = None,
                status: str | None = None, contract_no: str | None = None, enterprise_uscc: str | None = None,
-               disbursed_from: date | None = None, disbursed_to: date | None = None) -> Page[Loan]:
+               disbursed_from: date | None = None, disbursed_to: date | None = None,
+               updated_since: datetime | None = None) -> Page[Loan]:
     """Loans visible to the caller, filtered, newest first."""
     statement = scoped_loans(principal).order_by(Loan.id.desc())
     if program:
@@ -97,6 +99,8 @@ def list_loans(session: Session, *, principal: Principal, page: PageRequest, pro
         statement = statement.where(Loan.disbursed_on >= disbursed_from)
     if disbursed_to:
         statement = statement.where(Loan.disbursed_on <= disbursed_to)
+    if updated_since is not None:
+        statement = statement.where(func.coalesce(Loan.updated_at, Loan.created_at) >= updated_since)
     return fetch_page(session, statement, page)
 
 

@@ -42,7 +42,8 @@ STAFF_CALLERS = frozenset(STAFF + (SCOPED,))
 PUBLIC = frozenset(ROLES)
 STAFF_USERNAMES = {"reviewer": "reviewer1", "approver": "approver2", "payer": "payer1", "admin": "admin",
                    "auditor": "auditor1", SCOPED: "reviewer_nb"}
-NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+NON_API = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc",
+           "docs_assets.swagger_ui_asset", "docs_assets.redoc_asset", "errors.error_catalogue", "errors.error_entry"}
 CHECKED: Counter = Counter()
 DEMO_PASSWORDS = {username: password for username, _, _, password in DEMO_USERS}
 BULK_HEADER = b"program,contract_no,principal,disbursed_on,maturity_on,security_type\n"
@@ -475,9 +476,9 @@ POLICY: dict[str, Policy] = {
     "GET /loans/bulk/{report_id}/report": Policy(frozenset(BANKS), _get(
         lambda w: f"/loans/bulk/{w.bulk_report()}/report"), owned_by_bank_a=True),
     "GET /loans/{loan_id}": Policy(EVERYONE, _get(lambda w: f"/loans/{w.loan().id}"), owned_by_bank_a=True),
-    "POST /loans/{loan_id}/status": Policy(frozenset(BANKS), lambda w, r: Call(
-        "POST", f"/loans/{w.loan().id}/status", json={"status": "overdue", "as_of": "2026-02-28",
-                                                         "days_overdue": 95}), owned_by_bank_a=True),
+    "POST /loans/{loan_id}/status": Policy(frozenset(BANKS), lambda w, r: (lambda loan: Call(
+        "POST", f"/loans/{loan.id}/status", json={"status": "overdue", "as_of": "2026-02-28", "days_overdue": 95},
+        headers={"If-Match": f'"{loan.version}"'}))(w.loan()), owned_by_bank_a=True),
     "GET /claims": Policy(EVERYONE, _get(lambda w: "/claims")),
     "POST /claims": Policy(frozenset(BANKS), _new_claim, owned_by_bank_a=True),
     "GET /claims/{claim_id}": Policy(EVERYONE, _get(lambda w: f"/claims/{w.claim().id}"), owned_by_bank_a=True, program_scoped=True),
@@ -549,6 +550,7 @@ POLICY: dict[str, Policy] = {
     "POST /payments/budget-adjustments/{adjustment_id}/decision": Policy(frozenset({"admin"}), lambda w, r: Call(
         "POST", f"/payments/budget-adjustments/{w.adjustment()}/decision", json={"approve": False})),
     "GET /applications": Policy(EVERYONE, _get(lambda w: "/applications")),
+    "GET /applications/open-periods": Policy(EVERYONE, _get(lambda w: "/applications/open-periods")),
     "POST /applications": Policy(frozenset(BANKS), _new_application, owned_by_bank_a=True),
     "GET /applications/{application_id}": Policy(EVERYONE, _get(lambda w: f"/applications/{w.application()['id']}"),
                                                  owned_by_bank_a=True, program_scoped=True),

@@ -18,7 +18,7 @@ def test_a_tripped_breaker_suspends_registrations_until_an_admin_lifts_it(app, c
                     principal="1000000.00", disbursed_on="2025-03-20", maturity_on="2027-03-19")
     pin_today(app, date(2025, 10, 15))
     client.post(f"/loans/{loan['id']}/status", json={"status": "non_performing", "as_of": "2025-10-15",
-                                                      "days_overdue": 120}, headers=bank_c.headers)
+                                                      "days_overdue": 120}, headers={**bank_c.headers, "If-Match": '"1"'})
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2025-06-10",
                                          "outstanding_principal": "800000.00"}, headers=bank_c.headers).get_json()
     # 40 % base + 10 pp unsecured = 50 %: 800,000.00 × 0.50 = 400,000.00.
@@ -61,7 +61,7 @@ def test_claims_submitted_while_deferred_wait_and_resume_when_lifted(app, client
                     disbursed_on="2026-01-15", maturity_on="2027-01-14")
     pin_today(app, date(2026, 9, 1))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2026-09-01", "days_overdue": 100},
-                headers=bank_a.headers)
+                headers={**bank_a.headers, "If-Match": '"1"'})
     held = client.put(f"/programs/sz-sme-pool/admissions/{bank_a.institution_id}",
                       json={"status": "claims_deferred", "reason": "代偿率超限，暂缓受理"}, headers=admin.headers)
     assert held.status_code == 200

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from datetime import date
 
@@ -56,7 +57,10 @@ def _served_spec() -> dict:
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": SEED,
-    "generation": {"max-examples": FUZZ_EXAMPLES, "deterministic": True, "database": "none", "mode": "all"},
+    # Credentials are the role's own (injected per test), never generated: a "negative" case that only broke the
+    # Authorization header would turn positive once the real one is put back.
+    "generation": {"max-examples": FUZZ_EXAMPLES, "deterministic": True, "database": "none", "mode": "all",
+                   "with-security-parameters": False},
     "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
 })
 schema = schemathesis.openapi.from_dict(_served_spec(), config=CONFIG)
@@ -89,7 +93,8 @@ def fuzz_app(database_url, tmp_path_factory):
     yield application
     kind = "postgres" if database_url.startswith("postgresql") else "sqlite"
     summary = {"database": kind, "operations": len({op for (db, _, op) in RAN if db == kind}),
-               "examples": sum(n for (db, _, _), n in RAN.items() if db == kind)}
+               "examples": sum(n for (db, _, _), n in RAN.items() if db == kind),
+               "hostile": {what: n for (db, what), n in HOSTILE.items() if db == kind}}
     out = tmp_path_factory.getbasetemp() / f"fuzz-summary-{kind}.json"
     out.write_text(json.dumps(summary))
     print(f"\nfuzz summary: {summary}")
@@ -119,3 +124,63 @@ def test_no_request_breaks_the_api_or_its_documented_contract(case, role, fuzz_a
     headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("x-api-key", "authorization")}
     case.headers = headers
     case.call_and_validate(app=fuzz_app, headers=fuzz_headers[role], checks=CHECKS)
+
+
+# Hostile bodies the generator does not make: nesting 5,000 deep, and a lone surrogate in every string field.
+USER_FOR_ROLE = {"institution": "BANK_A", "admin": "admin", "reviewer": "reviewer1", "approver": "approver1",
+                 "payer": "payer1", "auditor": "auditor1"}
+HOSTILE: Counter = Counter()
+
+
+def _kind(database_url: str) -> str:
+    return "postgres" if database_url.startswith("postgresql") else "sqlite"
+
+
+def _json_operations(spec: dict) -> list[tuple[str, str, dict]]:
+    """(method, path with its parameters filled in, operation) for every operation that reads a JSON body."""
+    found = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in ("post", "put", "patch") and "application/json" in op.get("requestBody", {}).get("content", {}):
+                filled = path.replace("{code}", "sz-sme-pool").replace("{name}", "sla_sweep")
+                found.append((method.upper(), re.sub(r"\{[^}]+\}", "1", filled), op))
+    return found
+
+
+def _string_fields(spec: dict, schema: dict, prefix: str = "") -> list[tuple[str, dict]]:
+    """Every string property of a request schema as (dotted path, the body that puts a lone surrogate there)."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    fields = []
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("readOnly"):
+            continue
+        types = prop.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "string" in types:
+            fields.append((prefix + name, {name: "\ud800"}))
+        elif "object" in types and "properties" not in prop:
+            fields.append((prefix + name, {name: {"zone": "\udfff"}}))
+    return fields
+
+
+HOSTILE_OPERATIONS = _json_operations(schema.raw_schema)
+
+
+@pytest.mark.parametrize("method,path,op", HOSTILE_OPERATIONS, ids=[f"{m} {p}" for m, p, _ in HOSTILE_OPERATIONS])
+def test_hostile_json_is_refused_with_a_problem_never_a_5xx(method, path, op, fuzz_app, fuzz_headers, database_url):
+    client = fuzz_app.test_client()
+    roles = op.get("x-roles") or ["institution"]
+    headers = {**fuzz_headers[USER_FOR_ROLE[roles[0]]], "Content-Type": "application/json"}
+    for deep in ("[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000):
+        answer = client.open(path, method=method, data=deep, headers=headers)
+        assert answer.status_code == 400 and answer.get_json()["code"] == "json_too_deep", (path, answer.get_json())
+        HOSTILE[(_kind(database_url), "nested_5000")] += 1
+    body_schema = op["requestBody"]["content"]["application/json"]["schema"]
+    for field, body in _string_fields(schema.raw_schema, body_schema):
+        answer = client.open(path, method=method, data=json.dumps(body), headers=headers)
+        problem_body = answer.get_json() or {}
+        assert answer.status_code == 422 and problem_body.get("code") == "invalid_unicode", (path, field, problem_body)
+        named = {e["field"] for e in problem_body["errors"]}
+        assert named and all(f == field or f.startswith(field + ".") for f in named), (field, named)
+        HOSTILE[(_kind(database_url), "lone_surrogate")] += 1

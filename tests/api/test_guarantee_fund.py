@@ -40,13 +40,13 @@ def test_a_guarantor_claim_splits_four_three_two_one_and_its_recovery_splits_bac
     bad_id = people[2][:-1] + ("0" if people[2][-1] != "0" else "1")
     assert "resident_id" in problem(client.post("/loans", json={
         "program": PROGRAM, "contract_no": "SG-Y", "resident_id": bad_id, "principal": "1000.00",
-        "disbursed_on": "2025-03-01", "maturity_on": "2027-02-28"}, headers=bank_a.headers), 422)["errors"]
+        "disbursed_on": "2025-03-01", "maturity_on": "2027-02-28"}, headers=bank_a.headers), 422)["errors"][0]["field"]
     defaulted = startup_loan(client, bank_a, people[0], "SG-2025-001", "300000.00")
     startup_loan(client, bank_a, people[1], "SG-2025-002", "600000.00", attributes={"jobs_created": 5})
 
     pin_today(app, date(2025, 12, 15))
     reported = client.post(f"/loans/{defaulted['id']}/status", json={"status": "overdue", "as_of": "2025-12-15",
-                                                                      "days_overdue": 105}, headers=bank_a.headers)
+                                                                      "days_overdue": 105}, headers={**bank_a.headers, "If-Match": '"1"'})
     assert reported.status_code == 200
     claim_body = {"loan_id": defaulted["id"], "default_on": "2025-09-01", "outstanding_principal": "180000.00",
                   "unpaid_interest": "2500.03", "interest_days": 90, "days_overdue": 105}
@@ -118,7 +118,7 @@ def test_a_guarantor_cannot_file_on_a_risk_pool_loan_it_guarantees(app, client, 
                     guarantor_code="GUA_A")
     pin_today(app, date(2026, 9, 30))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2026-09-30", "days_overdue": 100},
-                headers=bank_a.headers)
+                headers={**bank_a.headers, "If-Match": '"1"'})
     body = {"loan_id": loan["id"], "default_on": "2026-06-15", "outstanding_principal": "400000.00"}
     # Only a guarantee fund lets the guarantor claim; in a risk pool the bank does.
     problem(client.post("/claims", json=body, headers=callers["GUA_A"].headers), 404, "not_found")
@@ -132,7 +132,7 @@ def test_interest_beyond_the_day_cap_is_prorated_by_the_days_stated_or_elapsed(a
     loan = startup_loan(client, bank_a, person, "SG-2025-101", "300000.00")
     pin_today(app, date(2025, 12, 15))
     assert client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2025-12-15",
-                                                          "days_overdue": 105}, headers=bank_a.headers).status_code == 200
+                                                          "days_overdue": 105}, headers={**bank_a.headers, "If-Match": '"1"'}).status_code == 200
     body = {"loan_id": loan["id"], "default_on": "2025-09-01", "outstanding_principal": "100000.00",
             "unpaid_interest": "3000.00", "days_overdue": 105}
     filed = client.post("/claims", json=body, headers=gua_a.headers)

@@ -212,7 +212,7 @@ def test_no_subsidy_is_filed_for_an_overdue_loan(app, client, callers, db):
                     disbursed_on="2024-01-10", maturity_on="2025-01-09", annual_rate="0.0400")
     pin_today(app, date(2024, 10, 8))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2024-10-01", "days_overdue": 31},
-                headers=bank_a.headers)
+                headers={**bank_a.headers, "If-Match": '"1"'})
     body = problem(client.post("/applications", json={"program": "sz-tech-interest", "loan_id": loan["id"],
                                                       "period_start": "2024-07-01", "period_end": "2024-09-30",
                                                       "basis": "10000.00"}, headers=bank_a.headers),

@@ -40,7 +40,7 @@ class History:
 
 def _claim(client, caller, loan, outstanding: str):
     client.post(f"/loans/{loan['id']}/status", json={"status": "non_performing", "as_of": "2026-09-30",
-                                                      "days_overdue": 120}, headers=caller.headers)
+                                                      "days_overdue": 120}, headers={**caller.headers, "If-Match": '"1"'})
     filed = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-01",
                                          "outstanding_principal": outstanding, "days_overdue": 120,
                                          "classification": "substandard"}, headers=caller.headers)

@@ -103,7 +103,7 @@ def _claim_submitted(app, client, callers, db, contract_no: str, *, firm_index: 
                     disbursed_on="2026-01-20", maturity_on="2027-01-19")
     pin_today(app, date(2026, 9, 30))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2026-09-30",
-                                                     "days_overdue": 100}, headers=bank_a.headers)
+                                                     "days_overdue": 100}, headers={**bank_a.headers, "If-Match": '"1"'})
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-15",
                                          "outstanding_principal": "500000.00"}, headers=bank_a.headers).get_json()
     claim = attach_required(client, bank_a.headers, claim)
