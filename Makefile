@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Each builds its own virtualenv and
-# installs the OS packages it needs (CJK font for PDFs, poppler for PDF tests) when missing.
+# installs the OS packages it needs (CJK font for PDFs, poppler for PDF tests and previews, Chromium and its
+# driver for the console's browser tests) when missing.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -57,7 +58,7 @@ os-packages:
 	    fonts-wqy-zenhei poppler-utils libnss3-tools >/dev/null; \
 	fi
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  echo "installing chromium and chromium-driver (browser checks of /docs and /redoc)"; \
+	  echo "installing chromium and chromium-driver (browser checks of /docs, /redoc and the console)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    chromium chromium-driver >/dev/null; \
 	fi

@@ -86,4 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(api)
     app.register_blueprint(docs.blp)
     app.register_blueprint(catalogue.blp)
+    from claims.console import init_console
+
+    init_console(app)
     return app

@@ -269,11 +269,12 @@ def serve(host: str, port: int) -> None:
         institutions = list(session.exec(select(Institution).order_by(Institution.id)))
     base = f"http://{host}:{port}"
     click.echo(f"\n  Claims backend on {base}  —  API docs: {base}/docs  —  OpenAPI: {base}/openapi.json")
+    click.echo(f"  Bureau console (财政局工作台): {base}/console/  —  staff log in there with the accounts the bureau gives them")
     if settings.env != "production":
         click.echo("  Demo institution API keys (header X-API-Key):")
         for institution in institutions:
             click.echo(f"    {institution.code:<12} {demo_api_key(institution.code)[1]}   {institution.name}")
-        click.echo("  Demo staff (POST /auth/token {\"username\", \"password\"}):")
+        click.echo(f"  Demo staff (console at {base}/console/login, or POST /auth/token {{\"username\", \"password\"}}):")
         for username, display, roles, password in DEMO_USERS:
             click.echo(f"    {username:<10} {password:<22} {roles:<9} {display}")
     if settings.scheduler_embedded:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import close_all_sessions
 from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401
@@ -135,6 +136,9 @@ def app(database_url, tmp_path, demo_signing):
     """The application on a clean database of each kind, with reference data and demo access seeded."""
     application = make_test_app(database_url, tmp_path)
     yield application
+    # A failed test's traceback keeps its sessions alive, and with them open transactions whose locks would
+    # block the next test's wipe: end them all here.
+    close_all_sessions()
     application.extensions["claims"]["engine"].dispose()
 
 

@@ -63,3 +63,11 @@ def field_codes(body: dict) -> dict[str, list[str]]:
         assert set(error) == {"field", "code", "message"}, error
         codes.setdefault(error["field"], []).append(error["code"])
     return codes
+
+
+def field_messages(body: dict) -> dict[str, str]:
+    """A problem's errors[] as {field: every message for it, joined} (messages may add a Chinese meaning)."""
+    messages: dict[str, list[str]] = {}
+    for error in body.get("errors", []):
+        messages.setdefault(error["field"], []).append(error["message"])
+    return {field: " | ".join(texts) for field, texts in messages.items()}

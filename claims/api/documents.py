@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from flask import send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+
+from claims.api.spec import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context
 from claims.api.fields import StrictSchema
+from claims.api.uploads import attachment
 from claims.services import documents
 from workflows.evidence import DOCUMENT_KINDS
 
@@ -31,12 +34,9 @@ class DocumentSchema(StrictSchema):
 
 
 class DocumentUploadSchema(StrictSchema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class DocumentFormSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(sorted(DOCUMENT_KINDS)),
                          metadata={"description": "; ".join(f"{k} {v}" for k, v in DOCUMENT_KINDS.items())})
+    file = Upload(required=True, metadata={"description": "PDF, PNG, JPEG or XLSX (type read from the content)"})
 
 
 class DocumentAskSchema(StrictSchema):
@@ -70,13 +70,12 @@ class _Documents(MethodView):
         return documents.documents_of(context.session(), principal=context.principal(), owner_type=self.owner_type,
                                       owner_id=ids[f"{self.owner_type}_id"])
 
-    @blp.arguments(DocumentFormSchema, location="form")
-    @blp.arguments(DocumentUploadSchema, location="files")
+    @blp.arguments(DocumentUploadSchema, location="multipart")
     @blp.response(201, DocumentSchema)
-    def post(self, form, files, **ids):
+    def post(self, form, **ids):
         """Attach a document (PDF, PNG, JPEG, XLSX) while draft or returned; its SHA-256 is recorded."""
         s = context.settings()
-        upload = files["file"]
+        upload = form["file"]
         return documents.attach_document(context.session(), principal=context.principal(),
                                          owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
                                          kind=form["kind"],
@@ -97,7 +96,8 @@ class _DocumentFile(MethodView):
                                                  owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
                                                  document_id=document_id,
                                                  documents_dir=context.settings().documents_dir)
-        return send_file(path, mimetype=document.content_type, as_attachment=True, download_name=document.filename)
+        return attachment(send_file(path, mimetype=document.content_type), document.filename,
+                          fallback=f"document-{document.id}")
 
 
 @blp.route("/claims/<int:claim_id>/documents")

@@ -77,7 +77,7 @@ class InstitutionById(MethodView):
 
 @blp.route("/<int:institution_id>/keys")
 class Keys(MethodView):
-    @allow("admin")
+    @allow("institution", "admin")
     @blp.response(200, KeySchema(many=True))
     def get(self, institution_id):
         """List an institution's API keys: who issued each and its first use (admin, or the institution itself)."""

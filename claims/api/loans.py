@@ -125,8 +125,8 @@ class BulkReportSchema(StrictSchema):
 BULK_DOC = (
     "One loan per row; the first row names the columns (English or Chinese headers; UTF-8 or GB18030 CSV, or the "
     "first sheet of an XLSX). Columns: " + "; ".join(
-        f"`{name}` ({' / '.join(sorted(aliases - {name}))}){' optional' if name in loans.BULK_OPTIONAL else ''}"
-        for name, aliases in loans.BULK_COLUMNS.items())
+        f"`{name}` ({' / '.join(sorted(aliases - {name}))}){' optional' if name in loan_import.BULK_OPTIONAL else ''}"
+        for name, aliases in loan_import.BULK_COLUMNS.items())
     + ". Money as `12345.60`, dates as `YYYY-MM-DD`, rates and shares as decimals (`0.0435`), flags as "
       "`true`/`false`/`是`/`否`. Good rows are registered, bad rows reported with reasons; the report CSV "
       "repeats every row with its outcome.")

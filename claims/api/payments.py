@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from claims.api.spec import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context

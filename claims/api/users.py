@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from claims.api.spec import Blueprint
 from marshmallow import fields, validate
 
 from claims.api import context

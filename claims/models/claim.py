@@ -14,6 +14,7 @@ from workflows.flows import CLAIM_FINAL, CLAIM_STATES
 # The states a review queue lists; the final ones (paid, rejected, withdrawn) are most of the table.
 OPEN_STATES = tuple(sorted(CLAIM_STATES - CLAIM_FINAL))
 OPEN_QUEUE = sa.text("status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")")
+COMMITTED = sa.text("status IN ('approved', 'paid')")
 _claim_version = sa.Column("version", sa.Integer, nullable=False, default=1)
 
 
@@ -28,6 +29,13 @@ class Claim(SQLModel, table=True):
         Index("ix_claim_open_queue", "program_code", "submitted_at", "id",
               postgresql_where=OPEN_QUEUE, sqlite_where=OPEN_QUEUE),
         Index("ix_claim_open_by_age", "submitted_at", "id", postgresql_where=OPEN_QUEUE, sqlite_where=OPEN_QUEUE),
+        # A queue in due-date order (the console's) reads open claims in that order and stops at the page;
+        # status is in the index so the overdue counts never visit the table.
+        Index("ix_claim_open_by_due", "stage_due_on", "id", "status", postgresql_where=OPEN_QUEUE,
+              sqlite_where=OPEN_QUEUE),
+        # Breaker measures (on every approval and on the program page) sum what each institution was granted.
+        Index("ix_claim_committed", "program_code", "institution_id", "budget_year", "approved_fen",
+              postgresql_where=COMMITTED, sqlite_where=COMMITTED),
     )
     # One explicit Column shared with __mapper_args__ is the only way version_id_col works in SQLModel.
     __mapper_args__ = {"version_id_col": _claim_version}

@@ -32,6 +32,7 @@ from claims.services.review import CALENDAR
 from claims.services.claims import _available_fen, _loan_facts, _plain
 from workflows import eligibility
 from workflows.money import format_fen
+from workflows.flows import STAGE_OF_STATE
 from workflows.periods import application_period, describe_periods, filing_days
 from workflows.subsidy import (
     FeeFacts,
@@ -87,8 +88,12 @@ def get_application(session: Session, *, principal: Principal, application_id: i
 def list_applications(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
                       program: str | None = None, kind: str | None = None, institution_id: int | None = None,
                       loan_id: int | None = None, enterprise_id: int | None = None,
-                      updated_since: datetime | None = None) -> Page[Application]:
-    """Applications visible to the caller, filtered; with a status filter the oldest submissions come first."""
+                      updated_since: datetime | None = None, sla_overdue_on: date | None = None,
+                      sort: str | None = None) -> Page[Application]:
+    """Applications visible to the caller, filtered; with a status filter the oldest submissions come first.
+
+    sla_overdue_on keeps those whose stage was due before that date; sort="due" orders by the due date.
+    """
     statement = scoped_applications(principal)
     if status:
         statement = statement.where(Application.status.in_([s.strip() for s in status.split(",")]))
@@ -99,7 +104,12 @@ def list_applications(session: Session, *, principal: Principal, page: PageReque
             statement = statement.where(column == value)
     if updated_since is not None:
         statement = statement.where(Application.updated_at >= updated_since)
+    if sla_overdue_on:
+        statement = statement.where(Application.stage_due_on < sla_overdue_on,
+                                    Application.status.in_(tuple(STAGE_OF_STATE)))
     order = (Application.submitted_at, Application.id) if status else (Application.id.desc(),)
+    if sort == "due":
+        order = (Application.stage_due_on, Application.id)
     return fetch_page(session, statement.order_by(*order), page)
 
 

@@ -70,8 +70,12 @@ def get_claim(session: Session, *, principal: Principal, claim_id: int, lock: bo
 
 def list_claims(session: Session, *, principal: Principal, page: PageRequest, status: str | None = None,
                 program: str | None = None, institution_id: int | None = None, loan_id: int | None = None,
-                sla_overdue_on: date | None = None, updated_since: datetime | None = None) -> Page[Claim]:
-    """Claims visible to the caller, filtered; with a status filter the oldest submissions come first (a queue)."""
+                sla_overdue_on: date | None = None, updated_since: datetime | None = None,
+                sort: str | None = None) -> Page[Claim]:
+    """Claims visible to the caller, filtered; with a status filter the oldest submissions come first (a queue).
+
+    sort="due" orders by the stage's due date instead (soonest first), as a reviewer works a queue.
+    """
     statement = scoped_claims(principal)
     if status:
         statement = statement.where(Claim.status.in_([s.strip() for s in status.split(",")]))
@@ -86,6 +90,8 @@ def list_claims(session: Session, *, principal: Principal, page: PageRequest, st
     if updated_since is not None:
         statement = statement.where(Claim.updated_at >= updated_since)
     order = (Claim.submitted_at, Claim.id) if status else (Claim.id.desc(),)
+    if sort == "due":
+        order = (Claim.stage_due_on, Claim.id)
     return fetch_page(session, statement.order_by(*order), page)
 
 

@@ -9,7 +9,8 @@ from workflows.calendar import add_months
 from workflows.rules import NoRuleInForce
 
 from claims.errors import NotFound
-from claims.services.applications import CALENDAR, _period_start_of, _window
+from claims.services.applications import CALENDAR, _window
+from workflows.periods import application_period
 
 # Window codes: a candidate period that raises none of them is open on the date.
 _WINDOW_CODES = {eligibility.PERIOD_MISALIGNED, eligibility.APPLICATION_TOO_EARLY, eligibility.APPLICATION_LATE}
@@ -40,8 +41,9 @@ def open_periods(registry, *, on: date, program: str | None = None) -> list[dict
             if end >= on:
                 continue
             reasons = eligibility.check_application(rule, period_end=end, applied_on=on, calendar=CALENDAR)
-            if not any(r.code in _WINDOW_CODES for r in reasons):
+            period = application_period(rule.application, end, CALENDAR)
+            if period is not None and not any(r.code in _WINDOW_CODES for r in reasons):
                 found.append({"program": code, "kind": rule.kind, "rule_version": rule.version,
-                              "cadence": rule.application.cadence, "period_start": _period_start_of(
-                                  rule.application.cadence, end), "period_end": end, **_window(rule, end)})
+                              "cadence": rule.application.cadence, "period_start": period.start, "period_end": end,
+                              **_window(rule, end)})
     return found

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from claims.api.catalogue import catalogue
 from claims.api.problems import _HTTP_CODES
-from tests.helpers import field_codes, problem
+from tests.helpers import blank_pdf, field_codes, problem
 
 ROOT = Path(__file__).resolve().parents[2]
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = blank_pdf()  # uploads are parsed: a real one-page PDF
 _SOURCE_CODES = (r'code="([a-z0-9_]+)"',
                  r'code, title = (?:\d+, )?"([a-z0-9_]+)"', r'^    code = "([a-z0-9_]+)"$', r'Refusal\("([a-z0-9_]+)"',
                  r'(?:AmountError|IdentifierError)\(\s*"([a-z0-9_]+)"', r'problem_response\(\d+, "([a-z0-9_]+)"')

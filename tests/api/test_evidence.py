@@ -10,7 +10,7 @@ from sqlmodel import select
 from claims.models import Document, DocumentRequest
 from tests.api.test_claim_lifecycle import act, firm_on_no_list, pin_today, register
 from tests.api.test_subsidies import REVIEW, apply, listed_firms, step
-from tests.helpers import PDF, problem
+from tests.helpers import PDF, field_messages, problem
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -44,7 +44,7 @@ def test_an_interest_subsidy_needs_its_four_documents_and_a_return_can_ask_for_a
                                headers=bank_a.with_(**{"If-Match": f'"{application["version"]}"'})), 422,
                    "documents_missing")
     assert [m["kinds"] for m in body["missing"]] == [["interest_voucher"]]
-    assert body["errors"] == {"documents": ["利息支付凭证（银行回单或结息单） (interest_voucher): 缺 1 份"]}
+    assert "利息支付凭证（银行回单或结息单） (interest_voucher): 缺 1 份" in field_messages(body)["documents"]
     assert "利息支付凭证" in body["detail"]
     assert client.get(f"/applications/{application['id']}", headers=bank_a.headers).get_json()["status"] == "draft"
 
@@ -88,7 +88,7 @@ def test_a_declared_lawsuit_needs_court_papers_and_a_return_can_ask_for_a_new_on
                     principal="800000.00", disbursed_on="2026-01-20", maturity_on="2027-01-19")
     pin_today(app, date(2026, 9, 30))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2026-09-30", "days_overdue": 100},
-                headers=bank_a.headers)
+                headers={**bank_a.headers, "If-Match": '"1"'})
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-15",
                                          "outstanding_principal": "600000.00"}, headers=bank_a.headers).get_json()
     assert len(claim["documents"]["items"]) == 6  # no lawsuit declared: no court papers asked
@@ -104,7 +104,7 @@ def test_a_declared_lawsuit_needs_court_papers_and_a_return_can_ask_for_a_new_on
     assert [i["kinds"] for i in claim["documents"]["missing"]] == [["court_document"]]
     body = problem(client.post(f"/claims/{claim['id']}/transitions", json={"action": "submit"},
                                headers=bank_a.with_(**{"If-Match": f'"{claim["version"]}"'})), 422, "documents_missing")
-    assert body["errors"]["documents"] == ["法院受理或判决文书 (court_document): 缺 1 份"]
+    assert "法院受理或判决文书 (court_document): 缺 1 份" in field_messages(body)["documents"]
     upload(client, bank_a, "claims", claim["id"], "court_document", name="受理通知书.pdf")
     claim = act(client, bank_a, claim, "submit")
     claim = act(client, reviewer, claim, "start_review")

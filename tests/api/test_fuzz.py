@@ -101,9 +101,12 @@ def fuzz_app(database_url, tmp_path_factory):
     ext["engine"].dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fuzz_headers(fuzz_app) -> dict[str, dict[str, str]]:
-    """Credentials per role: bank A's API key and a token for each demo staff user."""
+    """Credentials per role: bank A's API key and a fresh token for each demo staff user.
+
+    Fresh per test: a fuzzed POST /auth/logout or password change ends the session it was sent with.
+    """
     from claims.models import User
 
     ext = fuzz_app.extensions["claims"]

@@ -46,7 +46,8 @@ def _publish(client, callers, source: str, code: str) -> None:
 
 def _claim(client, bank, loan_id: int) -> dict:
     status = client.post(f"/loans/{loan_id}/status", json={"status": "non_performing", "as_of": "2026-09-30",
-                                                           "days_overdue": 120}, headers=bank.headers)
+                                                           "days_overdue": 120},
+                         headers={**bank.headers, "If-Match": '"1"'})
     assert status.status_code == 200, status.get_json()
     filed = client.post("/claims", json={"loan_id": loan_id, "default_on": "2026-06-01",
                                          "outstanding_principal": "1000000.00", "days_overdue": 120,
@@ -87,7 +88,8 @@ def test_a_program_list_with_a_revoked_entry_and_a_dated_revenue_attribute_price
     assert (report["accepted"], report["rejected"]) == (2, 3)
     assert [(r["row"], r["reasons"][0]["code"]) for r in report["rows"] if r["status"] == "rejected"] == [
         (4, "attribute_value_invalid"), (5, "attribute_value_invalid"), (6, "attribute_overlaps")]
-    detail = client.get(f"/enterprises/{small_firm.id}", headers=bank_a.headers).get_json()
+    # Read by the bureau: a bank sees a firm's recorded facts only once it lends to it (least privilege, #15).
+    detail = client.get(f"/enterprises/{small_firm.id}", headers=admin.headers).get_json()
     assert [(a["name"], a["value"], a["fiscal_year"]) for a in detail["attributes"]] == [("revenue", "15000000.00", 2025)]
 
     def loan(contract, firm, disbursed):

@@ -60,7 +60,8 @@ def _registered(client, caller, program, **fields) -> dict:
 def _claim(app, client, caller, loan, outstanding) -> dict:
     pin_today(app, date(2025, 3, 10))
     status = client.post(f"/loans/{loan['id']}/status", json={"status": "non_performing", "as_of": "2025-03-10",
-                                                              "days_overdue": 99}, headers=caller.headers)
+                                                              "days_overdue": 99},
+                         headers={**caller.headers, "If-Match": '"1"'})
     assert status.status_code == 200, status.get_json()
     filed = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2024-12-01", "days_overdue": 99,
                                          "outstanding_principal": outstanding}, headers=caller.headers)

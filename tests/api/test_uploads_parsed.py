@@ -9,7 +9,7 @@ from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from tests.integration.test_concurrency import TODAY, ClaimFactory
-from tests.helpers import blank_pdf, problem
+from tests.helpers import blank_pdf, field_messages, problem
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -59,10 +59,10 @@ def test_a_zip_renamed_xlsx_and_pdfs_with_active_content_are_refused_and_real_fi
     assert "not a readable .xlsx workbook" in body["detail"]
     scripted = problem(upload(client, callers, claim.id, pdf_with(js="app.alert('x');"), "申请表.pdf"), 422,
                        "document_active_content")
-    assert scripted["errors"]["file"] == ["/JS", "/JavaScript"]
+    assert "/JS" in field_messages(scripted)["file"] and "/JavaScript" in field_messages(scripted)["file"]
     attached = problem(upload(client, callers, claim.id, pdf_with(attachment=b"MZ\x90\x00"), "申请表.pdf"), 422,
                        "document_active_content")
-    assert "/EmbeddedFiles" in attached["errors"]["file"]
+    assert "/EmbeddedFiles" in field_messages(attached)["file"]
     problem(upload(client, callers, claim.id, b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf"), 415,
             "document_not_parseable")
     # Nothing refused was kept, neither as a row nor as bytes.

@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from tests.api.test_claim_lifecycle import firm_on_no_list, pin_today
+from tests.helpers import blank_pdf
 
 CONFIG = Path(__file__).with_name("client-config.yaml")
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+PDF = blank_pdf()  # uploads are parsed: a real one-page PDF
 TODAY = date(2026, 9, 20)
 
 
@@ -58,11 +60,12 @@ def generated(live_server, tmp_path):
 
 def test_a_bank_and_the_bureau_work_through_the_generated_client(app, db, live_server, generated):
     from bank_client import AuthenticatedClient, Client
-    from bank_client.api.claims import (get_claim_by_id, post_claim_documents, post_claim_transitions, post_claims)
+    from bank_client.api.claims import get_claim_by_id, post_claim_transitions, post_claims
+    from bank_client.api.documents import post_claim_documents
     from bank_client.api.jobs import post_job_run_now
     from bank_client.api.loans import get_loans, post_loan_bulk, post_loan_status, post_loans
     from bank_client.api.statements import get_statement_pdf, get_statement_verify, get_statements
-    from bank_client.api.system import post_token
+    from bank_client.api.users import post_token
     from bank_client.models import (ClaimCreate, ClaimCreateClassification, DocumentUpload, DocumentUploadKind,
                                     LoanCreate, Login, RunRequest, StatusReport, StatusReportStatus, Transition,
                                     TransitionAction)
@@ -109,6 +112,14 @@ def test_a_bank_and_the_bureau_work_through_the_generated_client(app, db, live_s
         kind=DocumentUploadKind.CLAIM_FORM, file=File(payload=io.BytesIO(PDF), file_name="代偿申请表.pdf",
                                                       mime_type="application/pdf"))), 201)
     assert document.sha256 == hashlib.sha256(PDF).hexdigest() and document.content_type == "application/pdf"
+    # The program requires more evidence (its checklist says which): attach what is still missing, then submit.
+    for item in _ok(get_claim_by_id.sync_detailed(claim.id, client=bank)).documents.missing:
+        for n in range(item.missing):
+            _ok(post_claim_documents.sync_detailed(claim.id, client=bank, body=DocumentUpload(
+                kind=DocumentUploadKind(item.kinds[0]), file=File(payload=io.BytesIO(PDF), file_name=f"{item.kinds[0]}-{n}.pdf",
+                                                                  mime_type="application/pdf"))), 201)
+    claim = _ok(get_claim_by_id.sync_detailed(claim.id, client=bank))
+    assert claim.documents.complete
     claim = _ok(post_claim_transitions.sync_detailed(claim.id, client=bank, if_match=f'"{claim.version}"',
                                                      body=Transition(action=TransitionAction.SUBMIT)))
     assert claim.status.value == "submitted"

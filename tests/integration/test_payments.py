@@ -17,10 +17,10 @@ from claims.auth import Principal, issue_token
 from claims.models import Claim, Enterprise, Institution, LedgerPosting, Statement, User
 from claims.services import claims as claim_service
 from claims.services import loans as loan_service
-from claims.services.demo import PATHS
+from claims.services.demo import PATHS, attach_required_documents
 from reports.jobs import JobDeps, run_job
 from reports.periods import parse_period
-from tests.helpers import Caller, problem
+from tests.helpers import Caller, problem, field_messages
 from tests.integration.test_statements import packed_text
 from workflows.money import format_fen, rmb_upper
 
@@ -58,6 +58,8 @@ def approved_claims(app, db, count: int) -> list[Claim]:
             data=claim_service.ClaimInput(default_on=TODAY - timedelta(days=140),
                                           outstanding_principal_fen=30_000_00 + n * 123_45, days_overdue=120,
                                           classification="substandard"))
+        attach_required_documents(session, principal=bank_a, registry=registry, subject_type="claim", subject=claim,
+                                  settings=ext["settings"])
         for actor, action, extra in PATHS["approved"]:
             claim = claim_service.transition_claim(session, principal=actors[actor], registry=registry,
                                                    claim_id=claim.id, action=action, expected_version=claim.version,
@@ -93,8 +95,8 @@ def test_fifty_claims_paid_in_a_batch_47_paid_3_failed_agree_in_ledger_claims_an
     assert (len(batch["lines"]), batch["total"], batch["status"]) == (50, format_fen(total), "open")
     again = client.post("/payments/batches", headers=payer.headers,
                         json={"program": "sz-sme-pool", "claim_ids": [claims[0].id]})
-    assert problem(again, 422, "batch_items_refused")["errors"] == {str(claims[0].id): [
-        "already in a batch awaiting its result"]}
+    assert "already in a batch awaiting its result" in field_messages(problem(again, 422, "batch_items_refused"))[
+        str(claims[0].id)]
 
     xlsx = client.get(f"/payments/batches/{batch['id']}/treasury-file?format=xlsx", headers=payer.headers)
     assert xlsx.status_code == 200
@@ -205,7 +207,8 @@ def test_budget_adjustments_are_maker_checker_and_a_cut_below_reserved_plus_paid
         admin2 = User(username="admin2", display_name="系统管理员二", roles="admin", password_hash="x")
         db.add(admin2)
         db.commit()
-    second = Caller({"Authorization": f"Bearer {issue_token(admin2, secret_key=app.config['SECRET_KEY'])}"})
+    second = Caller({"Authorization": f"Bearer {issue_token(db, admin2)}"})
+    db.commit()
     admin = callers["admin"]
     db.commit()
     position = {p.year: p for p in ledger.budget_positions(db, program_code="sz-sme-pool")}[2026]

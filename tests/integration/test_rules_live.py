@@ -118,7 +118,7 @@ def test_a_version_approved_in_one_worker_is_used_by_the_next_loan_and_claim_in_
         assert registered["rule_version_id"] == new_id != earlier["rule_version_id"]
 
         worker.today_file.write_text("2029-09-30")
-        status, _ = worker.call("POST", f"/loans/{registered['id']}/status", bank_a.headers, {
+        status, _ = worker.call("POST", f"/loans/{registered['id']}/status", {**bank_a.headers, "If-Match": '"1"'}, {
             "status": "non_performing", "as_of": "2029-09-30", "days_overdue": 120})
         assert status == 200
         status, claim = worker.call("POST", "/claims", bank_a.headers, {

@@ -2,6 +2,8 @@
 standardwebhooks library; back-off, final failure and redelivery; rotation; the outbox and rollbacks; load."""
 from __future__ import annotations
 
+import io
+
 from datetime import date, timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from claims.services.claims import transition_claim
 from reports.jobs import JobDeps, run_job
 from reports.webhooks import deliver_due
 from tests.api.test_claim_lifecycle import act, firm_on_no_list, pin_today, register
-from tests.helpers import attach_required, problem
+from tests.helpers import attach_required, blank_pdf, problem
 from tests.receiver import Receiver, reserved_port
 
 LIFE = ["claim.submitted", "claim.review_started", "claim.returned", "claim.resubmitted",
@@ -45,7 +47,7 @@ def filed_claim(app, client, callers, db, contract_no: str, firm_index: int = 6)
                     principal="600000.00", disbursed_on="2026-01-20", maturity_on="2027-01-19")
     pin_today(app, date(2026, 9, 30))
     client.post(f"/loans/{loan['id']}/status", json={"status": "overdue", "as_of": "2026-09-30",
-                                                     "days_overdue": 100}, headers=bank_a.headers)
+                                                     "days_overdue": 100}, headers={**bank_a.headers, "If-Match": '"1"'})
     claim = client.post("/claims", json={"loan_id": loan["id"], "default_on": "2026-06-15",
                                          "outstanding_principal": "500000.00"}, headers=bank_a.headers).get_json()
     return attach_required(client, bank_a.headers, claim)
@@ -67,7 +69,7 @@ def test_a_claims_whole_life_arrives_in_order_signed_per_standard_webhooks(app, 
         claim = act(client, reviewer, claim, "return", reason="催收记录不全",
                     documents_requested=[{"kind": "collection_statement", "note": "补充上门催收记录"}])
         client.post(f"/claims/{claim['id']}/documents", headers=bank_a.headers, content_type="multipart/form-data",
-                    data={"kind": "collection_statement", "file": (__import__("io").BytesIO(b"%PDF-1.4\n%%EOF\n"),
+                    data={"kind": "collection_statement", "file": (io.BytesIO(blank_pdf()),
                                                                     "催收.pdf")})
         claim = act(client, bank_a, claim, "resubmit")
         claim = act(client, reviewer, claim, "pass")

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TOP = ("claims.api", "claims.cli", "claims.app")  # the layers above both services and reports
+TOP = ("claims.api", "claims.console", "claims.cli", "claims.app")  # the layers above both services and reports
 
 
 def _imports() -> dict[str, set[str]]:
