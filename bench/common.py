@@ -141,9 +141,12 @@ class BenchDatabase:
 
     def settings(self):
         """Test settings pointed at this database."""
+        from claims.audit import configure_key
         from claims.settings import load_settings
 
-        return load_settings("test").with_overrides(database_url=self.url, data_dir=self.data_dir)
+        settings = load_settings("test").with_overrides(database_url=self.url, data_dir=self.data_dir)
+        configure_key(settings.audit_key)  # set-up writes audited rows outside any app (create_app would set it)
+        return settings
 
     def env(self) -> dict[str, str]:
         """Environment for a server process on this database (read by bench/wsgi.py)."""
