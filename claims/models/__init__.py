@@ -12,6 +12,7 @@ from claims.models.loan import Loan
 from claims.models.payment import BudgetAdjustment, PaymentBatch, PaymentLine, PayeeAccount, RecoveryReceipt
 from claims.models.lpr import LprRate
 from claims.models.program import Admission, BudgetYear, Program, RuleChange, RuleVersion
+from claims.models.simulation import Simulation, SimulationItem
 from claims.models.statement import JobRun, Statement
 from claims.models.user import LoginThrottle, StaffSession, User, UserProgram
 
@@ -20,6 +21,7 @@ __all__ = [
     "Decision", "Document", "DocumentRequest", "Enterprise", "EnterpriseAttribute", "EnterpriseCategory", "Event",
     "IdempotencyKey", "Individual", "Institution", "JobRun", "LedgerAccount", "LedgerEntry", "LedgerPosting",
     "ListMembership", "LoginThrottle", "Loan", "LprRate", "PayeeAccount", "PaymentBatch", "PaymentLine", "Program",
-    "Recovery", "RecoveryReceipt", "RuleChange", "RuleVersion", "StaffSession", "Statement", "User", "UserProgram",
+    "Recovery", "RecoveryReceipt", "RuleChange", "RuleVersion", "Simulation", "SimulationItem", "StaffSession",
+    "Statement", "User", "UserProgram",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -162,3 +162,11 @@ def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, bud
         program_budget_remaining_fen=budget_available_fen,
         institution_cohort_fen=cohort,
     )
+
+
+def institution_principal(session: Session, *, institution_id: int, program_code: str, year: int) -> tuple[int, int]:
+    """(principal registered in the year, balance carried in from earlier years) of an institution's loans."""
+    row = session.execute(_principal_bases_statement(True, True), {
+        "year_start": date(year, 1, 1), "year_end": date(year, 12, 31), "institution_id": institution_id,
+        "program_code": program_code}).one()
+    return int(row[0]), int(row[1])

@@ -14,7 +14,7 @@ from claims.services.reference_lists import declare_lists
 from claims.services.rulebook import LIVE
 from workflows.rules import RuleError, parse_rule
 
-PROPOSED, RETIRED, REJECTED = "proposed", "retired", "rejected"
+PROPOSED, RETIRED, REJECTED, DRAFT = "proposed", "retired", "rejected", "draft"
 PENDING = "pending"
 # Versions whose effective dates another version may not overlap: those in force and those on their way.
 _HOLDING_DATES = (LIVE, PROPOSED)
@@ -54,8 +54,8 @@ def propose_version(session: Session, *, principal: Principal, code: str, docume
     """Validate and propose a new rule version (admin); (row, newly proposed). It is live once another admin approves.
 
     The version must validate as a program file does and must not overlap another live or proposed
-    version's dates. A proposal (or a rejected version) may be replaced by new content under the same
-    version; a live or retired version never changes.
+    version's dates. A proposal (or a rejected version, or a draft) may be replaced by new content under
+    the same version; a live or retired version never changes.
     """
     principal.require("admin")
     try:
@@ -74,7 +74,7 @@ def propose_version(session: Session, *, principal: Principal, code: str, docume
     _overlap(session, rule, code=code)
     same = session.exec(select(RuleVersion).where(RuleVersion.program_code == code,
                                                   RuleVersion.version == rule.version)).first()
-    if same is not None and same.sha256 == rule.sha256 and same.status != REJECTED:
+    if same is not None and same.sha256 == rule.sha256 and same.status not in (REJECTED, DRAFT):
         return same, False
     if same is not None and same.status in (LIVE, RETIRED):
         raise Conflict(f"{code} version {rule.version} is already {same.status}; publish a new version instead.",

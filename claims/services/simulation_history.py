@@ -1,0 +1,93 @@
+"""History as the simulator replays it: claims streamed in the order they were approved, with their stored facts."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from claims.models import Claim, Decision, Enterprise, Loan
+from claims.services.facts import enterprise_facts_many, institution_principal, loan_facts
+from workflows.facts import ClaimFacts, EnterpriseFacts
+from workflows.simulation import Bases, HistoryItem
+
+NO_FIRM = EnterpriseFacts()
+# Claims never submitted (drafts, withdrawn before review) are not history anyone decided on.
+REPLAYED_STATES = ("submitted", "first_review", "second_review", "third_review", "returned", "deferred",
+                   "approved", "paid", "rejected")
+
+
+def _approvals():
+    return (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
+            .where(Decision.subject_type == "claim", Decision.action == "approve")
+            .group_by(Decision.subject_id).subquery())
+
+
+def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
+    approvals = _approvals()
+    on = func.coalesce(approvals.c.approved_at, Claim.submitted_at, Claim.created_at)
+    statement = (select(Claim, approvals.c.approved_at).outerjoin(approvals, approvals.c.claim_id == Claim.id)
+                 .where(Claim.program_code == code, Claim.status.in_(REPLAYED_STATES),
+                        on >= datetime.combine(date_from, datetime.min.time()),
+                        on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
+    if institutions:
+        statement = statement.where(Claim.institution_id.in_(institutions))
+    return statement, on
+
+
+def count_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
+    """How many claims the replay will price."""
+    statement, _ = _history(code, date_from, date_to, institutions)
+    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+
+
+def _item(claim: Claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem:
+    filed = (claim.submitted_at or claim.created_at).date()
+    on = approved_at.date() if approved_at else filed
+    owner = ("enterprise", loan.enterprise_id) if loan.enterprise_id is not None else ("individual", loan.individual_id)
+    return HistoryItem(
+        claim_id=claim.id, institution_id=claim.institution_id, owner=owner, loan=facts, status=claim.status,
+        claim=ClaimFacts(default_on=claim.default_on, outstanding_principal_fen=claim.outstanding_principal_fen,
+                         unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=claim.interest_days,
+                         recovered_before_claim_fen=claim.recovered_before_fen, claimed_on=filed,
+                         classification=claim.classification or None, lawsuit_accepted_on=claim.lawsuit_accepted_on),
+        budget_year=claim.budget_year or on.year, on=on, requested_fen=claim.requested_fen,
+        rule_version_id=claim.rule_version_id)
+
+
+def stream_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
+                   chunk: int = 500) -> Iterator[list[HistoryItem]]:
+    """The claims in range, in approval order (then filing order), a chunk at a time with their loans' facts.
+
+    Rows are read through a streaming cursor, so memory holds one chunk whatever the size of the history.
+    """
+    statement, on = _history(code, date_from, date_to, institutions)
+    result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
+    for rows in result.partitions(chunk):
+        loans = {loan.id: loan for loan in session.scalars(select(Loan).where(
+            Loan.id.in_({claim.loan_id for claim, _ in rows})))}
+        firms = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(
+            {loan.enterprise_id for loan in loans.values() if loan.enterprise_id is not None}))))
+        firm_facts = enterprise_facts_many(session, firms)
+        items = []
+        for claim, approved_at in rows:
+            loan = loans[claim.loan_id]
+            facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
+            items.append(_item(claim, approved_at, loan, facts))
+        session.expunge_all()
+        yield items
+
+
+def bases_of(session: Session, *, code: str) -> Bases:
+    """The proportional caps' bases, read from the loans once per institution and year and kept for the replay."""
+    cache: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def principal(institution_id: int, year: int) -> tuple[int, int]:
+        if (institution_id, year) not in cache:
+            cache[(institution_id, year)] = institution_principal(session, institution_id=institution_id,
+                                                                  program_code=code, year=year)
+        return cache[(institution_id, year)]
+
+    return Bases(registered=lambda i, y: principal(i, y)[0], prior_balance=lambda i, y: principal(i, y)[1])
+

@@ -1,0 +1,171 @@
+"""What-if replay: history repriced under a baseline and a draft rule, caps and budget accumulated in the replay.
+
+Pure: the caller streams the items in the order history approved them, with the facts each was computed
+from, and the fixed bases of the proportional caps (principal registered, prior-year balance); the replay
+keeps its own cap usage and budget per side, so a draft that pays more uses up a cap sooner exactly as
+it would have.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from workflows.compensation import CompensationError, compute_compensation
+from workflows.compensation_trace import uplift as render_uplift
+from workflows.eligibility import RULE_NOT_IN_FORCE, check_claim
+from workflows.facts import CapUsage, ClaimFacts, LoanFacts
+from workflows.rules import ProgramRule
+
+COMMITTED = ("approved", "paid")
+
+
+def engine_version() -> str:
+    """A digest of the pure engine's source: two simulations with the same one ran the same arithmetic."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One claim as history saw it: its facts, who bears its caps, and what history did with it."""
+
+    claim_id: int
+    institution_id: int
+    owner: tuple  # ("enterprise", id) or ("individual", id): the per-enterprise caps' key
+    loan: LoanFacts
+    claim: ClaimFacts
+    status: str  # the claim's state in history (approved and paid count against caps)
+    budget_year: int
+    on: date  # the day history approved it (or filed it, when it was never approved)
+    requested_fen: int | None = None
+    rule_version_id: int = 0  # the stored version history computed it under (the baseline's key)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One item under one rule: its amount, eligibility, binding cap, uplifts that applied and trace."""
+
+    amount_fen: int
+    eligible: bool
+    binding_cap: str | None
+    uplifts: tuple[str, ...]
+    trace: list
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An item repriced: the baseline and the draft side by side."""
+
+    item: HistoryItem
+    baseline: Side
+    draft: Side
+
+    @property
+    def delta_fen(self) -> int:
+        """Draft minus baseline, in fen."""
+        return self.draft.amount_fen - self.baseline.amount_fen
+
+    @property
+    def category(self) -> str:
+        """The uplifts that applied under the draft (or the baseline when the draft pays nothing), or 'none'."""
+        names = self.draft.uplifts or self.baseline.uplifts
+        return "+".join(names) if names else "none"
+
+
+@dataclass
+class Bases:
+    """The fixed bases of the proportional caps, read on demand: (institution, year) -> principal in fen."""
+
+    registered: Callable[[int, int], int] = lambda institution, year: 0
+    prior_balance: Callable[[int, int], int] = lambda institution, year: 0
+    opening: Callable[[str, tuple], int] = lambda kind, key: 0  # usage before the replayed range
+
+
+@dataclass
+class _Usage:
+    """What one side of the replay has granted so far, by cap level."""
+
+    bases: Bases
+    sums: dict = field(default_factory=lambda: defaultdict(int))
+    seen: set = field(default_factory=set)
+
+    def used(self, kind: str, key: tuple) -> int:
+        if (kind, key) not in self.seen:
+            self.seen.add((kind, key))
+            self.sums[(kind, key)] += self.bases.opening(kind, key)
+        return self.sums[(kind, key)]
+
+    def add(self, item: HistoryItem, amount: int) -> None:
+        for kind, key in _levels(item):
+            self.used(kind, key)
+            self.sums[(kind, key)] += amount
+
+
+def _levels(item: HistoryItem) -> list[tuple[str, tuple]]:
+    year, registered = item.budget_year, item.loan.disbursed_on.year
+    return [("enterprise_year", (*item.owner, year)), ("enterprise_lifetime", item.owner),
+            ("institution_year", (item.institution_id, year)), ("cohort", (item.institution_id, registered)),
+            ("budget", (year,))]
+
+
+def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: _Usage) -> CapUsage:
+    caps, year, inst = rule.caps, item.budget_year, item.institution_id
+    by_registration = caps.share_of_registered_year == "registration_year"
+    registered_year = item.loan.disbursed_on.year if by_registration else year
+    remaining = None
+    if caps.program_budget:
+        budget = rule.annual_budget_fen(year)
+        remaining = None if budget is None else max(budget - usage.used("budget", (year,)), 0)
+    return CapUsage(
+        enterprise_year_fen=usage.used("enterprise_year", (*item.owner, year)),
+        enterprise_lifetime_fen=usage.used("enterprise_lifetime", item.owner),
+        institution_year_fen=usage.used("institution_year", (inst, year)),
+        institution_registered_principal_fen=usage.bases.registered(inst, registered_year),
+        institution_prior_year_balance_fen=usage.bases.prior_balance(inst, year),
+        program_budget_remaining_fen=remaining,
+        institution_cohort_fen=usage.used("cohort", (inst, registered_year)) if by_registration else None)
+
+
+def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
+    """One item under one rule with the given cap usage: eligibility first, then the engine."""
+    # The draft is asked "what if it had governed all this history", so its effective dates do not refuse.
+    reasons = tuple(r.code for r in check_claim(rule, item.loan, item.claim) if r.code != RULE_NOT_IN_FORCE)
+    try:
+        result = compute_compensation(rule, item.loan, item.claim, usage)
+    except CompensationError as exc:
+        return Side(0, False, None, (), [{"step": "error", "value": exc.code, "detail": str(exc)}], (exc.code,))
+    amount, trace, binding = result.amount_fen, list(result.trace), result.binding_cap
+    if item.requested_fen is not None and item.requested_fen < amount:
+        # As the live recompute does: the institution asked for less, so less is what it would have been paid.
+        amount, binding = item.requested_fen, "requested"
+        trace.append({"step": "cap:requested", "value": f"{item.requested_fen / 100:.2f}",
+                      "detail": "the institution requested less than the computed amount"})
+    uplifts = tuple(entry[1].removeprefix("uplift:") for entry in result.record
+                    if entry[0] is render_uplift and entry[3])
+    eligible = not reasons and not result.reasons
+    return Side(amount if eligible else 0, eligible, binding, uplifts, trace, reasons + tuple(result.reasons))
+
+
+def replay(items: Iterable[HistoryItem], *, baseline: Callable[[HistoryItem], ProgramRule], draft: ProgramRule,
+           bases: Bases | None = None) -> Iterator[Outcome]:
+    """Each item repriced under its baseline rule and under the draft, in the order given (history's order).
+
+    Only items history committed (approved or paid) use up caps and budget, on the side they were priced on.
+    """
+    bases = bases or Bases()
+    usage = {"baseline": _Usage(bases), "draft": _Usage(bases)}
+    for item in items:
+        sides = {}
+        for name, rule in (("baseline", baseline(item)), ("draft", draft)):
+            side = price(rule, item, _cap_usage(rule, item, usage[name]))
+            if item.status in COMMITTED and side.amount_fen:
+                usage[name].add(item, side.amount_fen)
+            sides[name] = side
+        yield Outcome(item, sides["baseline"], sides["draft"])
