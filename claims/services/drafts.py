@@ -78,9 +78,14 @@ def _set(document: dict, path: str, value) -> None:
 
 def copy_to_draft(session: Session, *, principal: Principal, code: str, from_version: str, version: str,
                   changes: dict) -> RuleVersion:
-    """A draft copied from a stored version with some keys set (dotted paths), validated like an upload (admin)."""
+    """A draft copied from a stored version with some keys set (dotted paths), validated like an upload (admin).
+
+    The original's [[examples]] are left behind: they state what that version pays, which a draft with
+    other numbers does not.
+    """
     principal.require("admin")
     document = copy.deepcopy(version_row(session, code=code, version=from_version).parameters)
+    document.pop("examples", None)
     document.setdefault("program", {})["version"] = version
     for path, value in changes.items():
         _set(document, path, value)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
+from sqlmodel import select as select_rows
 
 from claims.models import Simulation, SimulationItem
 from claims.paging import Page, PageRequest, fetch_page
@@ -78,7 +79,7 @@ def breakdown(session: Session, simulation_id: int, by: str) -> list[dict]:
 def list_items(session: Session, simulation_id: int, *, page: PageRequest, changed: bool | None = None,
                eligibility: str | None = None, institution_id: int | None = None) -> Page[SimulationItem]:
     """The repriced items in history's order, optionally only those that changed or changed eligibility."""
-    statement = select(SimulationItem).where(_I.simulation_id == simulation_id)
+    statement = select_rows(SimulationItem).where(_I.simulation_id == simulation_id)
     if changed is not None:
         statement = statement.where((_I.delta_fen != 0) if changed else (_I.delta_fen == 0))
     if eligibility == "newly_ineligible":
