@@ -61,7 +61,7 @@ def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
 
 # These two statements run on every filing and recompute; they are built once per shape and take their
 # values as bound parameters (building the expression costs more than running it on SQLite).
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _committed_sums_statement(owner: str, excluding: bool):
     column = Loan.enterprise_id if owner == "enterprise" else Loan.individual_id
     # A loan without a borrower id compares it IS NULL, as `column == None` always did.
@@ -96,7 +96,7 @@ def _committed_sums(session: Session, *, loan: Loan, program_code: str, year: in
     return tuple(int(value) for value in session.execute(statement, params).one())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _principal_bases_statement(registered: bool, prior_balance: bool):
     start, end = bindparam("year_start"), bindparam("year_end")
     conditions = [condition for wanted, condition in (
@@ -119,7 +119,7 @@ def _principal_bases(session: Session, *, loan: Loan, program_code: str, year: i
     return (int(next(row)) if registered else None), (int(next(row)) if prior_balance else None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cohort_statement():
     start, end = bindparam("year_start"), bindparam("year_end")
     return select(func.coalesce(func.sum(func.coalesce(Claim.approved_fen, 0)), 0)).select_from(Claim).join(

@@ -8,7 +8,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from claims.models import Claim, Decision, Enterprise, Loan
-from claims.services.facts import enterprise_facts_many, institution_principal, loan_facts
+from claims.services.facts import (
+    enterprise_facts_many,
+    institution_principal,
+    loan_facts,
+)
 from workflows.facts import ClaimFacts, EnterpriseFacts
 from workflows.simulation import Bases, HistoryItem
 
@@ -79,8 +83,42 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
         yield items
 
 
-def bases_of(session: Session, *, code: str) -> Bases:
-    """The proportional caps' bases, read from the loans once per institution and year and kept for the replay."""
+def _opening(session: Session, code: str, date_from: date):
+    """What claims approved before the range had used of each cap level (read once per level and key)."""
+    approvals = _approvals()
+    before = (select(func.coalesce(func.sum(Claim.approved_fen), 0)).select_from(Claim)
+              .join(Loan, Loan.id == Claim.loan_id).join(approvals, approvals.c.claim_id == Claim.id)
+              .where(Claim.program_code == code, Claim.status.in_(("approved", "paid")),
+                     approvals.c.approved_at < datetime.combine(date_from, datetime.min.time())))
+    if not session.execute(before).scalar_one():
+        return lambda kind, key: 0  # nothing was approved earlier: every level opens at zero, no queries
+
+    def owner(kind: str, owner_id):
+        column = Loan.enterprise_id if kind == "enterprise" else Loan.individual_id
+        return column.is_(None) if owner_id is None else column == owner_id
+
+    def used(kind: str, key: tuple) -> int:
+        if kind == "enterprise_year":
+            where = (owner(key[0], key[1]), Claim.budget_year == key[2])
+        elif kind == "enterprise_lifetime":
+            where = (owner(key[0], key[1]),)
+        elif kind == "institution_year":
+            where = (Claim.institution_id == key[0], Claim.budget_year == key[1])
+        elif kind == "cohort":
+            where = (Claim.institution_id == key[0], Loan.disbursed_on >= date(key[1], 1, 1),
+                     Loan.disbursed_on <= date(key[1], 12, 31))
+        else:
+            where = (Claim.budget_year == key[0],)
+        return int(session.execute(before.where(*where)).scalar_one())
+
+    return used
+
+
+def bases_of(session: Session, *, code: str, date_from: date) -> Bases:
+    """The proportional caps' bases, read from the loans once per institution and year and kept for the replay.
+
+    With them, what was approved before the range: the replay starts from the cap usage history had then.
+    """
     cache: dict[tuple[int, int], tuple[int, int]] = {}
 
     def principal(institution_id: int, year: int) -> tuple[int, int]:
@@ -89,5 +127,6 @@ def bases_of(session: Session, *, code: str) -> Bases:
                                                                   program_code=code, year=year)
         return cache[(institution_id, year)]
 
-    return Bases(registered=lambda i, y: principal(i, y)[0], prior_balance=lambda i, y: principal(i, y)[1])
+    return Bases(registered=lambda i, y: principal(i, y)[0], prior_balance=lambda i, y: principal(i, y)[1],
+                 opening=_opening(session, code, date_from))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from itertools import islice
 from datetime import date
+from itertools import islice
 
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
@@ -89,12 +89,12 @@ def launch(sessions: sessionmaker, registry, simulation_id: int) -> threading.Th
 
 def _row(outcome: Outcome, simulation_id: int, seq: int) -> dict:
     item, base, draft = outcome.item, outcome.baseline, outcome.draft
-    return dict(simulation_id=simulation_id, seq=seq, subject_type="claim", subject_id=item.claim_id,
-                institution_id=item.institution_id, status=item.status, history_on=item.on,
-                month=item.on.strftime("%Y-%m"), category=outcome.category[:200], baseline_fen=base.amount_fen,
-                draft_fen=draft.amount_fen, delta_fen=outcome.delta_fen, baseline_eligible=base.eligible,
-                draft_eligible=draft.eligible, baseline_binding=base.binding_cap or "",
-                draft_binding=draft.binding_cap or "", baseline_trace=base.trace, draft_trace=draft.trace)
+    return {"simulation_id": simulation_id, "seq": seq, "subject_type": "claim", "subject_id": item.claim_id,
+            "institution_id": item.institution_id, "status": item.status, "history_on": item.on,
+            "month": item.on.strftime("%Y-%m"), "category": outcome.category[:200], "baseline_fen": base.amount_fen,
+            "draft_fen": draft.amount_fen, "delta_fen": outcome.delta_fen, "baseline_eligible": base.eligible,
+            "draft_eligible": draft.eligible, "baseline_binding": base.binding_cap or "",
+            "draft_binding": draft.binding_cap or "", "baseline_trace": base.trace, "draft_trace": draft.trace}
 
 
 def _live_budget(registry, simulation: Simulation):
@@ -112,10 +112,14 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
         simulation = writer.get(Simulation, simulation_id)
         if simulation.status != "queued":
             return
+        if simulation.cancel_requested:
+            simulation.status, simulation.finished_at = "cancelled", utcnow()
+            writer.commit()
+            return
         try:
             draft = registry.rule_of(writer.get(RuleVersion, simulation.draft_version_id))
-            scope = dict(code=simulation.program_code, date_from=simulation.date_from, date_to=simulation.date_to,
-                         institutions=simulation.institutions)
+            scope = {"code": simulation.program_code, "date_from": simulation.date_from,
+                     "date_to": simulation.date_to, "institutions": simulation.institutions}
             simulation.total, simulation.status, simulation.started_at = count_history(reader, **scope), "running", utcnow()
             writer.commit()
             rules: dict[int, object] = {}
@@ -128,7 +132,8 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             seq, started = 0, time.monotonic()
             items = (item for chunk in stream_history(reader, chunk=CHUNK, **scope) for item in chunk)
             outcomes = replay(items, baseline=lambda item: baseline_of(item.rule_version_id), draft=draft,
-                              bases=bases_of(reader, code=simulation.program_code))
+                              bases=bases_of(reader, code=simulation.program_code,
+                                             date_from=simulation.date_from))
             while chunk := list(islice(outcomes, CHUNK)):
                 rows = [_row(outcome, simulation_id, seq + n) for n, outcome in enumerate(chunk, 1)]
                 seq += len(rows)
@@ -145,7 +150,7 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             simulation.status, simulation.finished_at = "done", utcnow()
             writer.commit()
             log.info("simulation %s: %s items in %.1fs", simulation_id, seq, time.monotonic() - started)
-        except Exception as exc:  # noqa: BLE001 - a failed run is recorded on its row, never lost in a thread
+        except Exception as exc:
             log.exception("simulation %s failed", simulation_id)
             writer.rollback()
             simulation = writer.get(Simulation, simulation_id)

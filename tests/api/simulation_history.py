@@ -11,7 +11,15 @@ from datetime import date, datetime
 
 from sqlmodel import select
 
-from claims.models import Claim, Decision, Enterprise, Institution, ListMembership, Loan, RuleVersion
+from claims.models import (
+    Claim,
+    Decision,
+    Enterprise,
+    Institution,
+    ListMembership,
+    Loan,
+    RuleVersion,
+)
 
 YUAN = 100
 
@@ -24,18 +32,19 @@ class Case:
     first_loan: bool
     status: str  # approved, paid or rejected
     approved_day: int | None  # day of February 2025 the approver approved it
+    approved_yuan: int = 0  # what history approved (what the live rule computed then)
 
 
 # In approval order (c9 was rejected, never approved; it is dated by its submission).
 CASES = [
-    Case("c1", "BANK_A", True, False, "paid", 3),
-    Case("c2", "BANK_A", False, False, "approved", 4),
-    Case("c3", "BANK_A", True, True, "approved", 5),
-    Case("c4", "BANK_A", True, False, "approved", 6),
-    Case("c5", "BANK_A", True, False, "approved", 7),
+    Case("c1", "BANK_A", True, False, "paid", 3, 400000),
+    Case("c2", "BANK_A", False, False, "approved", 4, 300000),
+    Case("c3", "BANK_A", True, True, "approved", 5, 450000),
+    Case("c4", "BANK_A", True, False, "approved", 6, 400000),
+    Case("c5", "BANK_A", True, False, "approved", 7, 250000),
     Case("c6", "BANK_A", False, False, "approved", 10),
-    Case("c7", "BANK_B", True, False, "paid", 11),
-    Case("c8", "BANK_B", False, True, "approved", 12),
+    Case("c7", "BANK_B", True, False, "paid", 11, 400000),
+    Case("c8", "BANK_B", False, True, "approved", 12, 350000),
     Case("c9", "BANK_B", True, False, "rejected", None),
 ]
 LOSS_FEN = 1_000_000 * YUAN
@@ -88,6 +97,8 @@ def seed_history(db) -> dict[str, int]:
         claim = Claim(loan_id=row.id, institution_id=banks[case.bank], program_code="sz-sme-pool",
                       rule_version_id=rule.id, status=case.status, default_on=date(2024, 9, 1), days_overdue=131,
                       outstanding_principal_fen=LOSS_FEN, budget_year=2025 if committed else None,
+                      computed_fen=case.approved_yuan * YUAN, approved_fen=case.approved_yuan * YUAN if committed else None,
+                      paid_fen=case.approved_yuan * YUAN if case.status == "paid" else 0,
                       submitted_at=datetime(2025, 1, 10 + n, 9, 0))
         db.add(claim)
         db.flush()

@@ -140,11 +140,18 @@ def test_a_draft_identical_to_live_changes_nothing_and_the_same_inputs_give_the_
     again = _simulate(client, callers["admin"], "2028.11")
     assert (again["draft_sha256"], again["engine_version"]) == (first["draft_sha256"], first["engine_version"])
     assert again["totals"] == first["totals"] and again["differences"] == first["differences"]
-    strip = lambda rows: [{k: v for k, v in r.items()} for r in rows]  # noqa: E731
-    assert strip(_items(client, callers["admin"], again)) == strip(_items(client, callers["admin"], first))
-    one = client.get(f"{PROGRAM}/simulations/{again['id']}/items/{_items(client, callers['admin'], again)[0]['claim_id']}",
-                     headers=callers["admin"].headers).get_json()
+    listed = _items(client, callers["admin"], first)
+    assert _items(client, callers["admin"], again) == listed
+
+    def detail(simulation, claim_id):
+        return client.get(f"{PROGRAM}/simulations/{simulation['id']}/items/{claim_id}",
+                          headers=callers["admin"].headers).get_json()
+
+    for item in listed:  # the traces too, both sides, item by item
+        assert detail(again, item["claim_id"]) == detail(first, item["claim_id"])
+    one = detail(first, listed[0]["claim_id"])
     assert [s["step"] for s in one["baseline_trace"]] == [s["step"] for s in one["draft_trace"]]
+    assert one["baseline_trace"][-1] == one["draft_trace"][-1]
 
 
 def test_tightening_the_institution_cap_lists_the_cut_claims_in_approval_order(app, client, callers, db):
@@ -194,3 +201,22 @@ def test_simulations_are_for_bureau_staff_and_refuse_what_they_cannot_replay(app
     assert done["progress"] == {"done": 0, "total": 0, "eta_seconds": None}
     problem(client.post(f"{PROGRAM}/simulations/{done['id']}/cancel", headers=callers["admin"].headers), 409,
             "simulation_finished")
+
+
+def test_a_range_starting_mid_year_opens_with_the_caps_history_had_used_before_it(app, client, callers, db):
+    ids = seed_history(db)
+    names = {claim_id: name for name, claim_id in ids.items()}
+    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    started = client.post(f"{PROGRAM}/simulations", json={"version": "2028.11", "date_from": "2025-02-07",
+                                                           "date_to": "2025-12-31"}, headers=callers["admin"].headers)
+    url = f"{PROGRAM}/simulations/{started.get_json()['id']}"
+    for _ in range(600):
+        if client.get(url, headers=callers["admin"].headers).get_json()["status"] == "done":
+            break
+        time.sleep(0.05)
+    items = _items(client, callers["admin"], {"id": started.get_json()["id"]})
+    # c1..c4 were approved before the range (1,550,000.00 of BANK_A's 1,800,000.00): both sides start there,
+    # so c5 gets the 250,000.00 left under the draft too.
+    assert [(names[i["claim_id"]], i["baseline"], i["draft"]) for i in items] == [
+        ("c5", "250000.00", "250000.00"), ("c6", "0.00", "0.00"), ("c7", "400000.00", "450000.00"),
+        ("c8", "350000.00", "350000.00")]
