@@ -79,7 +79,7 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
             loan = loans[claim.loan_id]
             facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
             items.append(_item(claim, approved_at, loan, facts))
-        session.expunge_all()
+
         yield items
 
 

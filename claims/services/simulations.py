@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from claims.auth import Principal
+from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
 from claims.models import RuleVersion, Simulation, SimulationItem
 from claims.models.base import utcnow
@@ -33,6 +34,7 @@ def start_simulation(session: Session, *, principal: Principal, code: str, versi
                      date_from: date, date_to: date, institutions: list[int]) -> Simulation:
     """Record a simulation's inputs (the draft's digest, the range, the engine version) and queue it."""
     principal.require(*SIMULATING_ROLES)
+    begin_write(session)
     get_program(session, code=code)
     draft = version_row(session, code=code, version=version)
     unsupported = sorted(set(kinds) - set(KINDS))
@@ -61,6 +63,7 @@ def get_simulation(session: Session, *, principal: Principal, code: str, simulat
 
 def cancel_simulation(session: Session, *, principal: Principal, code: str, simulation_id: int) -> Simulation:
     """Ask a queued or running simulation to stop at its next chunk (bureau staff)."""
+    begin_write(session)
     simulation = get_simulation(session, principal=principal, code=code, simulation_id=simulation_id)
     if simulation.status in _FINAL:
         raise Conflict(f"Simulation {simulation_id} is already {simulation.status}.", code="simulation_finished")
@@ -109,6 +112,7 @@ def _live_budget(registry, simulation: Simulation):
 def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None:
     """Replay the simulation's history chunk by chunk, writing only its own rows; never touches live tables."""
     with sessions() as writer, sessions() as reader:
+        begin_write(writer)
         simulation = writer.get(Simulation, simulation_id)
         if simulation.status != "queued":
             return
@@ -137,14 +141,16 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             while chunk := list(islice(outcomes, CHUNK)):
                 rows = [_row(outcome, simulation_id, seq + n) for n, outcome in enumerate(chunk, 1)]
                 seq += len(rows)
+                begin_write(writer)
                 writer.execute(SimulationItem.__table__.insert(), rows)
                 writer.execute(update(Simulation).where(Simulation.id == simulation_id).values(done=seq))
-                writer.commit()
                 writer.refresh(simulation)
                 if simulation.cancel_requested:
                     simulation.status, simulation.finished_at = "cancelled", utcnow()
                     writer.commit()
                     return
+                writer.commit()
+            begin_write(writer)
             simulation.totals = summarise(writer, simulation, draft=draft,
                                           baseline_budget=_live_budget(registry, simulation))
             simulation.status, simulation.finished_at = "done", utcnow()
@@ -153,6 +159,7 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
         except Exception as exc:
             log.exception("simulation %s failed", simulation_id)
             writer.rollback()
+            begin_write(writer)
             simulation = writer.get(Simulation, simulation_id)
             simulation.status, simulation.error, simulation.finished_at = "failed", str(exc)[:2000], utcnow()
             writer.commit()

@@ -220,3 +220,34 @@ def test_a_range_starting_mid_year_opens_with_the_caps_history_had_used_before_i
     assert [(names[i["claim_id"]], i["baseline"], i["draft"]) for i in items] == [
         ("c5", "250000.00", "250000.00"), ("c6", "0.00", "0.00"), ("c7", "400000.00", "450000.00"),
         ("c8", "350000.00", "350000.00")]
+
+
+def test_a_simulation_is_cancelled_between_chunks_keeping_what_it_had_done(app, client, callers, db, monkeypatch):
+    from claims.models import Simulation
+    from claims.services import simulations
+
+    seed_history(db)
+    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    monkeypatch.setattr(simulations, "launch", lambda *args: None)  # run below, in this thread
+    monkeypatch.setattr(simulations, "CHUNK", 2)
+    started = client.post(f"{PROGRAM}/simulations", json={"version": "2028.11", "date_from": "2025-01-01",
+                                                           "date_to": "2025-12-31"}, headers=callers["admin"].headers)
+    assert (started.status_code, started.get_json()["status"]) == (202, "queued")
+    simulation_id = started.get_json()["id"]
+    url = f"{PROGRAM}/simulations/{simulation_id}"
+    ext = app.extensions["claims"]
+    row = simulations._row
+
+    def cancel_after_three(outcome, sim_id, seq):
+        if seq == 3:  # a user cancels while the second chunk is being priced
+            assert client.post(f"{url}/cancel", headers=callers["auditor1"].headers).status_code == 200
+        return row(outcome, sim_id, seq)
+
+    monkeypatch.setattr(simulations, "_row", cancel_after_three)
+    simulations.run_simulation(ext["sessions"], ext["programs"], simulation_id)
+    body = client.get(url, headers=callers["admin"].headers).get_json()
+    assert (body["status"], body["progress"]["done"], body["progress"]["total"]) == ("cancelled", 4, 9)
+    assert len(_items(client, callers["admin"], body)) == 4
+    db.expire_all()
+    assert db.get(Simulation, simulation_id).cancel_requested is True
+    problem(client.post(f"{url}/cancel", headers=callers["admin"].headers), 409, "simulation_finished")
