@@ -16,15 +16,15 @@ import shutil
 import sys
 import time
 
-from bench import bulk, console, engine, intake, queue, statements
+from bench import bulk, console, engine, intake, queue, simulation, statements
 from bench.common import BenchDatabase, Result, scratch_dir
 
 FULL = {"intake_seconds": 10, "intake_loans": 20_000, "bulk_rows": 100_000, "engine_claims": 100_000,
         "institutions": 100, "queue_claims": 1_000_000, "queue_rounds": 30, "console_claims": 100_000,
-        "console_rounds": 20}
+        "console_rounds": 20, "simulation_claims": 1_000_000}
 QUICK = {"intake_seconds": 4, "intake_loans": 8_000, "bulk_rows": 20_000, "engine_claims": 20_000,
          "institutions": 10, "queue_claims": 100_000, "queue_rounds": 15, "console_claims": 20_000,
-         "console_rounds": 8}
+         "console_rounds": 8, "simulation_claims": 20_000}
 
 
 def _mib(value: float | None) -> str:
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the chosen figures and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the goals' sizes)")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated figure numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")
+    parser.add_argument("--simulation-claims", type=int, help="figure 7's stored claims (1,000,000 at full size)")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--institutions", type=int, help="figure 4's institutions (about 500 lines each; "
                         "100 gives ~50 000 lines, 400 ~200 000)")
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = dict(QUICK if args.quick else FULL)
     if args.institutions:
         sizes["institutions"] = args.institutions
+    if args.simulation_claims:
+        sizes["simulation_claims"] = args.simulation_claims
     figures = {int(f) for f in args.only.split(",")}
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     workdir = scratch_dir()
@@ -69,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         for kind in kinds:
-            if figures & {1, 2, 4, 5, 6}:
+            if figures & {1, 2, 4, 5, 6, 7}:
                 for number, label in ((1, "claim intake"), (2, "bulk registration"), (4, "statement run"),
-                                      (5, "review queue"), (6, "console pages")):
+                                      (5, "review queue"), (6, "console pages"), (7, "what-if simulation")):
                     if number not in figures:
                         continue
                     step(f"{kind}: figure {number}, {label}")
@@ -86,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
                             results.append(statements.run(db, institutions=sizes["institutions"], rounds=args.rounds))
                         elif number == 5:
                             results.append(queue.run(db, claims=sizes["queue_claims"], rounds=sizes["queue_rounds"]))
-                        else:
+                        elif number == 6:
                             results.append(console.run(db, claims=sizes["console_claims"],
                                                        rounds=sizes["console_rounds"]))
+                        else:
+                            results.append(simulation.run(db, claims=sizes["simulation_claims"]))
         if 3 in figures:
             step("figure 3, compensation engine")
             results.append(engine.run(count=sizes["engine_claims"]))

@@ -28,10 +28,18 @@ def _approvals():
             .group_by(Decision.subject_id).subquery())
 
 
+# Only the facts the engine reads: not the stored trace and shares, whose JSON would cost more to read than
+# the claim costs to price.
+_FACTS = (Claim.id, Claim.loan_id, Claim.institution_id, Claim.status, Claim.rule_version_id, Claim.default_on,
+          Claim.outstanding_principal_fen, Claim.unpaid_interest_fen, Claim.interest_days, Claim.recovered_before_fen,
+          Claim.classification, Claim.lawsuit_accepted_on, Claim.submitted_at, Claim.created_at, Claim.budget_year,
+          Claim.requested_fen)
+
+
 def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
     approvals = _approvals()
     on = func.coalesce(approvals.c.approved_at, Claim.submitted_at, Claim.created_at)
-    statement = (select(Claim, approvals.c.approved_at).outerjoin(approvals, approvals.c.claim_id == Claim.id)
+    statement = (select(*_FACTS, approvals.c.approved_at).outerjoin(approvals, approvals.c.claim_id == Claim.id)
                  .where(Claim.program_code == code, Claim.status.in_(REPLAYED_STATES),
                         on >= datetime.combine(date_from, datetime.min.time()),
                         on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
@@ -46,7 +54,7 @@ def count_history(session: Session, *, code: str, date_from: date, date_to: date
     return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
 
 
-def _item(claim: Claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem:
+def _item(claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem:
     filed = (claim.submitted_at or claim.created_at).date()
     on = approved_at.date() if approved_at else filed
     owner = ("enterprise", loan.enterprise_id) if loan.enterprise_id is not None else ("individual", loan.individual_id)
@@ -70,15 +78,15 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
     result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
     for rows in result.partitions(chunk):
         loans = {loan.id: loan for loan in session.scalars(select(Loan).where(
-            Loan.id.in_({claim.loan_id for claim, _ in rows})))}
+            Loan.id.in_({row.loan_id for row in rows})))}
         firms = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(
             {loan.enterprise_id for loan in loans.values() if loan.enterprise_id is not None}))))
         firm_facts = enterprise_facts_many(session, firms)
         items = []
-        for claim, approved_at in rows:
+        for claim in rows:
             loan = loans[claim.loan_id]
             facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
-            items.append(_item(claim, approved_at, loan, facts))
+            items.append(_item(claim, claim.approved_at, loan, facts))
 
         yield items
 
