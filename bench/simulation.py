@@ -41,7 +41,7 @@ def seed(db: BenchDatabase, count: int) -> None:
         for bank, loan_id in loans[first:first + 5000]:
             claims.append({"loan_id": loan_id, "institution_id": institutions[bank], "program_code": PROGRAM,
                            "rule_version_id": rule_version, "status": "approved", "default_on": date(2025, 9, 1),
-                           "days_overdue": 120, "outstanding_principal_fen": principal[loan_id] // 100,
+                           "days_overdue": 120, "outstanding_principal_fen": principal[loan_id] // 500,
                            "budget_year": 2026, "approved_fen": 1, "submitted_at": start, "ratio": "0",
                            "trace": [], "shares": {}, "version": 1, "created_at": start, "updated_at": start})
         with engine.begin() as conn:

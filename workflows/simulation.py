@@ -45,6 +45,23 @@ class HistoryItem:
     on: date  # the day history approved it (or filed it, when it was never approved)
     requested_fen: int | None = None
     rule_version_id: int = 0  # the stored version history computed it under (the baseline's key)
+    subject_type = "claim"
+
+    @property
+    def subject_id(self) -> int:
+        """The claim's id."""
+        return self.claim_id
+
+    def levels(self) -> list[tuple[str, tuple]]:
+        """The cap levels an approval of this claim uses up, as (level, key)."""
+        year, registered = self.budget_year, self.loan.disbursed_on.year
+        return [("enterprise_year", (*self.owner, year)), ("enterprise_lifetime", self.owner),
+                ("institution_year", (self.institution_id, year)), ("cohort", (self.institution_id, registered)),
+                ("budget", (year,))]
+
+    def price(self, rule: ProgramRule, usage: Usage) -> Side:
+        """This claim under the rule, with what the replay has granted so far on this side."""
+        return price(rule, self, _cap_usage(rule, self, usage))
 
 
 @dataclass(frozen=True)
@@ -86,10 +103,12 @@ class Bases:
     registered: Callable[[int, int], int] = lambda institution, year: 0
     prior_balance: Callable[[int, int], int] = lambda institution, year: 0
     opening: Callable[[str, tuple], int] = lambda kind, key: 0  # usage before the replayed range
+    lpr: object = None  # the LPR history an interest subsidy is computed from (workflows.subsidy.LprTable)
+    calendar: object = None  # the working-day calendar application windows are counted in
 
 
 @dataclass
-class _Usage:
+class Usage:
     """What one side of the replay has granted so far, by cap level."""
 
     bases: Bases
@@ -97,25 +116,20 @@ class _Usage:
     seen: set = field(default_factory=set)
 
     def used(self, kind: str, key: tuple) -> int:
+        """What this side has granted at one cap level so far, from what history had used before the range."""
         if (kind, key) not in self.seen:
             self.seen.add((kind, key))
             self.sums[(kind, key)] += self.bases.opening(kind, key)
         return self.sums[(kind, key)]
 
-    def add(self, item: HistoryItem, amount: int) -> None:
-        for kind, key in _levels(item):
+    def add(self, item, amount: int) -> None:
+        """Count an approval against every level the item uses."""
+        for kind, key in item.levels():
             self.used(kind, key)
             self.sums[(kind, key)] += amount
 
 
-def _levels(item: HistoryItem) -> list[tuple[str, tuple]]:
-    year, registered = item.budget_year, item.loan.disbursed_on.year
-    return [("enterprise_year", (*item.owner, year)), ("enterprise_lifetime", item.owner),
-            ("institution_year", (item.institution_id, year)), ("cohort", (item.institution_id, registered)),
-            ("budget", (year,))]
-
-
-def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: _Usage) -> CapUsage:
+def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     caps, year, inst = rule.caps, item.budget_year, item.institution_id
     by_registration = caps.share_of_registered_year == "registration_year"
     registered_year = item.loan.disbursed_on.year if by_registration else year
@@ -153,18 +167,20 @@ def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
     return Side(amount if eligible else 0, eligible, binding, uplifts, trace, reasons + tuple(result.reasons))
 
 
-def replay(items: Iterable[HistoryItem], *, baseline: Callable[[HistoryItem], ProgramRule], draft: ProgramRule,
+def replay(items: Iterable, *, baseline: Callable[[HistoryItem], ProgramRule], draft: ProgramRule,
            bases: Bases | None = None) -> Iterator[Outcome]:
     """Each item repriced under its baseline rule and under the draft, in the order given (history's order).
 
+    An item is a claim (HistoryItem) or an application (workflows.simulation_subsidy.ApplicationItem): each
+    says which cap levels it uses and how it is priced.
     Only items history committed (approved or paid) use up caps and budget, on the side they were priced on.
     """
     bases = bases or Bases()
-    usage = {"baseline": _Usage(bases), "draft": _Usage(bases)}
+    usage = {"baseline": Usage(bases), "draft": Usage(bases)}
     for item in items:
         sides = {}
         for name, rule in (("baseline", baseline(item)), ("draft", draft)):
-            side = price(rule, item, _cap_usage(rule, item, usage[name]))
+            side = item.price(rule, usage[name])
             if item.status in COMMITTED and side.amount_fen:
                 usage[name].add(item, side.amount_fen)
             sides[name] = side

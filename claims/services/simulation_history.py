@@ -22,9 +22,10 @@ REPLAYED_STATES = ("submitted", "first_review", "second_review", "third_review",
                    "approved", "paid", "rejected")
 
 
-def _approvals():
+def approvals(subject_type: str = "claim"):
+    """When each claim (or application) was first approved: history's order."""
     return (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
-            .where(Decision.subject_type == "claim", Decision.action == "approve")
+            .where(Decision.subject_type == subject_type, Decision.action == "approve")
             .group_by(Decision.subject_id).subquery())
 
 
@@ -37,9 +38,9 @@ _FACTS = (Claim.id, Claim.loan_id, Claim.institution_id, Claim.status, Claim.rul
 
 
 def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
-    approvals = _approvals()
-    on = func.coalesce(approvals.c.approved_at, Claim.submitted_at, Claim.created_at)
-    statement = (select(*_FACTS, approvals.c.approved_at).outerjoin(approvals, approvals.c.claim_id == Claim.id)
+    approved = approvals()
+    on = func.coalesce(approved.c.approved_at, Claim.submitted_at, Claim.created_at)
+    statement = (select(*_FACTS, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == Claim.id)
                  .where(Claim.program_code == code, Claim.status.in_(REPLAYED_STATES),
                         on >= datetime.combine(date_from, datetime.min.time()),
                         on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
@@ -93,11 +94,11 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
 
 def _opening(session: Session, code: str, date_from: date):
     """What claims approved before the range had used of each cap level (read once per level and key)."""
-    approvals = _approvals()
+    approved = approvals()
     before = (select(func.coalesce(func.sum(Claim.approved_fen), 0)).select_from(Claim)
-              .join(Loan, Loan.id == Claim.loan_id).join(approvals, approvals.c.claim_id == Claim.id)
+              .join(Loan, Loan.id == Claim.loan_id).join(approved, approved.c.claim_id == Claim.id)
               .where(Claim.program_code == code, Claim.status.in_(("approved", "paid")),
-                     approvals.c.approved_at < datetime.combine(date_from, datetime.min.time())))
+                     approved.c.approved_at < datetime.combine(date_from, datetime.min.time())))
     if not session.execute(before).scalar_one():
         return lambda kind, key: 0  # nothing was approved earlier: every level opens at zero, no queries
 
@@ -115,8 +116,10 @@ def _opening(session: Session, code: str, date_from: date):
         elif kind == "cohort":
             where = (Claim.institution_id == key[0], Loan.disbursed_on >= date(key[1], 1, 1),
                      Loan.disbursed_on <= date(key[1], 12, 31))
-        else:
+        elif kind == "budget":
             where = (Claim.budget_year == key[0],)
+        else:
+            return 0  # an application's levels: nothing before the range is counted (see the report)
         return int(session.execute(before.where(*where)).scalar_one())
 
     return used

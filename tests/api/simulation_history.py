@@ -109,3 +109,38 @@ def seed_history(db) -> dict[str, int]:
                             at=datetime(2025, 2, case.approved_day, 10, 0)))
     db.commit()
     return ids
+
+
+def seed_fee_applications(db) -> dict[str, int]:
+    """Approved guarantee-fee subsidies of sz-tech-fee for high-tech firms (fees in yuan: 100k, 100k, 700k, 200k).
+
+    The third stops at the fee kind's 300,000.00 annual cap under the live rule and under a draft alike.
+    """
+    from claims.models import Application
+
+    rule = db.exec(select(RuleVersion).where(RuleVersion.program_code == "sz-tech-fee")).one()
+    bank = db.exec(select(Institution).where(Institution.code == "BANK_A")).one()
+    ids = {}
+    for n, fee in enumerate((100_000, 100_000, 700_000, 200_000)):
+        firm = Enterprise(uscc=f"SIMFEE{n:012d}", name=f"模拟高企{n}")
+        db.add(firm)
+        db.flush()
+        db.add(ListMembership(enterprise_id=firm.id, category="high_tech", valid_from=date(2022, 1, 1)))
+        loan = Loan(institution_id=bank.id, program_code="sz-tech-fee", rule_version_id=rule.id, enterprise_id=firm.id,
+                    contract_no=f"SIMFEE-{n}", principal_fen=5_000_000 * YUAN, disbursed_on=date(2024, 3, 1),
+                    maturity_on=date(2025, 2, 28), annual_rate="0.0435", security_type="guaranteed")
+        db.add(loan)
+        db.flush()
+        application = Application(institution_id=bank.id, program_code="sz-tech-fee", rule_version_id=rule.id,
+                                  kind="fee_subsidy", enterprise_id=firm.id, loan_id=loan.id, fee_kind="guarantee_fee",
+                                  status="approved", period_start=date(2024, 1, 1), period_end=date(2024, 3, 31),
+                                  applied_on=date(2024, 4, 10), basis_fen=fee * YUAN, budget_year=2024,
+                                  submitted_at=datetime(2024, 4, 10, 9, 0))
+        db.add(application)
+        db.flush()
+        ids[f"a{n + 1}"] = application.id
+        db.add(Decision(subject_type="application", subject_id=application.id, actor="approver1", role="approver",
+                        action="approve", from_state="second_review", to_state="approved",
+                        at=datetime(2024, 4, 20 + n, 10, 0)))
+    db.commit()
+    return ids

@@ -193,8 +193,8 @@ def test_simulations_are_for_bureau_staff_and_refuse_what_they_cannot_replay(app
     problem(client.post(f"{PROGRAM}/simulations", json=body, headers=callers["reviewer1"].headers), 403,
             "role_required")
     problem(client.post(f"{PROGRAM}/simulations", json=body, headers=callers["BANK_A"].headers), 403)
-    problem(client.post(f"{PROGRAM}/simulations", json={**body, "kinds": ["applications"]},
-                        headers=callers["admin"].headers), 422, "simulation_kind_unsupported")
+    problem(client.post(f"{PROGRAM}/simulations", json={**body, "kinds": ["loans"]},
+                        headers=callers["admin"].headers), 422)
     problem(client.post(f"{PROGRAM}/simulations", json={**body, "date_to": "2024-12-31"},
                         headers=callers["admin"].headers), 422, "simulation_range_invalid")
     done = _simulate(client, callers["admin"], "2028.11")
@@ -251,3 +251,33 @@ def test_a_simulation_is_cancelled_between_chunks_keeping_what_it_had_done(app, 
     db.expire_all()
     assert db.get(Simulation, simulation_id).cancel_requested is True
     problem(client.post(f"{url}/cancel", headers=callers["admin"].headers), 409, "simulation_finished")
+
+
+def test_applications_are_replayed_too_a_higher_fee_share_stopping_at_the_annual_cap(app, client, callers, db):
+    from tests.api.simulation_history import seed_fee_applications
+
+    ids = seed_fee_applications(db)
+    names = {application_id: name for name, application_id in ids.items()}
+    made = client.post("/programs/sz-tech-fee/drafts/copy", json={
+        "from_version": "2023.1", "version": "2028.11", "set": {"fee.kinds[0].share": "0.60"}},
+        headers=callers["admin"].headers)
+    assert made.status_code == 201, made.get_json()
+    started = client.post("/programs/sz-tech-fee/simulations", json={
+        "version": "2028.11", "kinds": ["applications"], "date_from": "2024-01-01", "date_to": "2024-12-31"},
+        headers=callers["auditor1"].headers)
+    url = f"/programs/sz-tech-fee/simulations/{started.get_json()['id']}"
+    for _ in range(600):
+        body = client.get(url, headers=callers["auditor1"].headers).get_json()
+        if body["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.05)
+    assert body["status"] == "done", body
+    items = client.get(f"{url}/items", headers=callers["auditor1"].headers).get_json()
+    # 50 % -> 60 % of the fee; the 700,000.00 fee is held to the 300,000.00 annual cap either way.
+    assert [(names[i["claim_id"]], i["baseline"], i["draft"], i["draft_binding"]) for i in items] == [
+        ("a1", "50000.00", "60000.00", ""), ("a2", "50000.00", "60000.00", ""),
+        ("a3", "300000.00", "300000.00", "per_firm_program_year"), ("a4", "100000.00", "120000.00", "")]
+    assert body["totals"]["approved"] == {"baseline": "500000.00", "draft": "540000.00", "delta": "40000.00"}
+    assert body["differences"]["by_category"] == [{"category": "fee_subsidy:guarantee_fee", "items": 4,
+                                                   "baseline": "500000.00", "draft": "540000.00",
+                                                   "delta": "40000.00"}]

@@ -1,0 +1,78 @@
+"""Applications as the simulator replays them: streamed in approval order with the facts they were computed from."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from claims.models import Application, Enterprise, Institution, Loan
+from claims.services.applications import NOT_CURRENT_LOAN_STATES
+from claims.services.facts import enterprise_facts_many, loan_facts
+from claims.services.simulation_history import NO_FIRM, REPLAYED_STATES, approvals
+from workflows.simulation_subsidy import ApplicationItem
+from workflows.subsidy import FeeFacts, InterestFacts
+
+_FACTS = (Application.id, Application.institution_id, Application.enterprise_id, Application.loan_id,
+          Application.kind, Application.fee_kind, Application.status, Application.rule_version_id,
+          Application.period_start, Application.period_end, Application.applied_on, Application.basis_fen,
+          Application.outstanding_principal_fen, Application.budget_year, Application.submitted_at,
+          Application.created_at)
+
+
+def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
+    approved = approvals("application")
+    on = func.coalesce(approved.c.approved_at, Application.submitted_at, Application.created_at)
+    statement = (select(*_FACTS, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == Application.id)
+                 .where(Application.program_code == code, Application.status.in_(REPLAYED_STATES),
+                        on >= datetime.combine(date_from, datetime.min.time()),
+                        on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
+    if institutions:
+        statement = statement.where(Application.institution_id.in_(institutions))
+    return statement, on
+
+
+def count_applications(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
+    """How many applications the replay will price."""
+    statement, _ = _history(code, date_from, date_to, institutions)
+    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+
+
+def _facts(row, loan: Loan | None, firm_facts):
+    if row.kind == "reward" or loan is None:
+        return None
+    facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
+    if row.kind == "fee_subsidy":
+        return FeeFacts(loan=facts, fee_kind=row.fee_kind, fee_paid_fen=row.basis_fen, applied_on=row.applied_on)
+    return InterestFacts(loan=facts, loan_rate=Decimal(loan.annual_rate), period_start=row.period_start,
+                         period_end=row.period_end, interest_paid_fen=row.basis_fen,
+                         outstanding_principal_fen=row.outstanding_principal_fen,
+                         overdue=loan.status in NOT_CURRENT_LOAN_STATES,
+                         extended=bool((loan.attributes or {}).get("extended")), applied_on=row.applied_on)
+
+
+def stream_applications(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
+                        chunk: int = 500) -> Iterator[list[ApplicationItem]]:
+    """The applications in range in approval order (then filing order), a chunk at a time, streamed."""
+    statement, on = _history(code, date_from, date_to, institutions)
+    kinds = dict(session.execute(select(Institution.id, Institution.kind)).all())
+    result = session.execute(statement.order_by(on, Application.id).execution_options(yield_per=chunk))
+    for rows in result.partitions(chunk):
+        loans = {loan.id: loan for loan in session.scalars(select(Loan).where(
+            Loan.id.in_({row.loan_id for row in rows if row.loan_id is not None})))}
+        firms = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(
+            {loan.enterprise_id for loan in loans.values() if loan.enterprise_id is not None}))))
+        firm_facts = enterprise_facts_many(session, firms)
+        items = []
+        for row in rows:
+            filed = (row.submitted_at or row.created_at).date()
+            when = row.approved_at.date() if row.approved_at else filed
+            items.append(ApplicationItem(
+                application_id=row.id, institution_id=row.institution_id, enterprise_id=row.enterprise_id,
+                kind=row.kind, fee_kind=row.fee_kind or "", status=row.status, budget_year=row.budget_year or when.year,
+                on=when, period_end=row.period_end, applied_on=row.applied_on,
+                facts=_facts(row, loans.get(row.loan_id), firm_facts), basis_fen=row.basis_fen,
+                institution_kind=kinds.get(row.institution_id), rule_version_id=row.rule_version_id))
+        yield items
