@@ -15,7 +15,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from bench import engine as engine_figure
-from bench.common import PROGRAM, BenchDatabase, Result, insert_defaulted_loans, isolated
+from bench.common import (
+    PROGRAM,
+    BenchDatabase,
+    Result,
+    insert_defaulted_loans,
+    isolated,
+)
 
 DRAFT = "2028.11"
 

@@ -56,7 +56,7 @@ def _problem(error: Problem):
 
 def init_console(app: Flask) -> None:
     """Register the console: cookie flags, CSRF (checked on console posts only), filters, views."""
-    from claims.console import views_ops, views_program, views_review, views_session  # noqa: F401 - routes
+    from claims.console import views_ops, views_program, views_review, views_session, views_simulation  # noqa: F401
 
     staff_session.configure_cookie(app, app.extensions["claims"]["settings"])
     # The API authenticates by header, not cookie, so CSRF is checked where the cookie is: the console.

@@ -20,8 +20,11 @@ from claims.models.base import utcnow
 from claims.services import lpr
 from claims.services.programs import get_program
 from claims.services.review import CALENDAR
-from claims.services.simulation_applications import count_applications, stream_applications
 from claims.services.rule_changes import version_row
+from claims.services.simulation_applications import (
+    count_applications,
+    stream_applications,
+)
 from claims.services.simulation_history import bases_of, count_history, stream_history
 from claims.services.simulation_results import summarise
 from workflows.registry import NoRuleInForce

@@ -281,3 +281,25 @@ def test_applications_are_replayed_too_a_higher_fee_share_stopping_at_the_annual
     assert body["differences"]["by_category"] == [{"category": "fee_subsidy:guarantee_fee", "items": 4,
                                                    "baseline": "500000.00", "draft": "540000.00",
                                                    "delta": "40000.00"}]
+
+
+def test_the_console_shows_a_simulation_with_its_totals_breakdowns_chart_and_workbook(app, client, callers, db):
+    from tests.api.test_console_pages import login, text
+
+    seed_history(db)
+    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    result = _simulate(client, callers["auditor1"], "2028.11")
+    login(client, "auditor1")
+    listing = client.get(f"/console{PROGRAM}/simulations")
+    assert listing.status_code == 200 and "100000.00" in text(listing)
+    page = client.get(f"/console{PROGRAM}/simulations/{result['id']}")
+    shown = text(page)
+    assert page.status_code == 200
+    assert "计算金额 2950000.00 3050000.00 100000.00" in shown and "核准口径 2550000.00 2600000.00 50000.00" in shown
+    assert "listed_categories+first_loan 1 450000.00 500000.00 50000.00" in shown
+    assert shown.count("per_institution_year_share_of_registered") == 1  # c5, the one cut by the cap
+    chart = client.get(f"/console{PROGRAM}/simulations/{result['id']}/by-month.svg")
+    assert chart.mimetype == "image/svg+xml" and "script-src" not in chart.headers["Content-Security-Policy"]
+    assert "现行规则" in chart.get_data(as_text=True)
+    book = client.get(f"/console{PROGRAM}/simulations/{result['id']}.xlsx")
+    assert load_workbook(io.BytesIO(book.data), read_only=True)["汇总"]["D2"].value == "100000.00"
