@@ -10,7 +10,7 @@ from itertools import islice
 
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from claims.auth import Principal
 from claims.db import begin_write
@@ -43,6 +43,13 @@ def start_simulation(session: Session, *, principal: Principal, code: str, versi
     begin_write(session)
     get_program(session, code=code)
     draft = version_row(session, code=code, version=version)
+    # One replay at a time per program: each reads the whole history and the machine is shared.
+    busy = session.exec(select(Simulation.id).where(Simulation.program_code == code,
+                                                    Simulation.status.in_(("queued", "running")),
+                                                    Simulation.cancel_requested.is_(False))).first()
+    if busy is not None:
+        raise Conflict(f"Simulation {busy} of {code} is still running; wait for it or cancel it.",
+                       code="simulation_running", extra={"simulation_id": busy})
     if date_to < date_from:
         raise Unprocessable("The range ends before it starts.", code="simulation_range_invalid",
                             errors={"date_to": ["before date_from"]})
@@ -64,12 +71,18 @@ def get_simulation(session: Session, *, principal: Principal, code: str, simulat
 
 
 def cancel_simulation(session: Session, *, principal: Principal, code: str, simulation_id: int) -> Simulation:
-    """Ask a queued or running simulation to stop at its next chunk (bureau staff)."""
+    """Stop a queued simulation now, or ask a running one to stop at its next chunk (bureau staff).
+
+    A simulation asked to stop no longer holds the program's one running slot, so a run orphaned by a
+    restarted worker can be cancelled and another started.
+    """
     begin_write(session)
     simulation = get_simulation(session, principal=principal, code=code, simulation_id=simulation_id)
     if simulation.status in _FINAL:
         raise Conflict(f"Simulation {simulation_id} is already {simulation.status}.", code="simulation_finished")
     simulation.cancel_requested = True
+    if simulation.status == "queued":
+        simulation.status, simulation.finished_at = "cancelled", utcnow()
     session.add(simulation)
     session.commit()
     return simulation

@@ -235,6 +235,10 @@ def test_a_simulation_is_cancelled_between_chunks_keeping_what_it_had_done(app, 
     assert (started.status_code, started.get_json()["status"]) == (202, "queued")
     simulation_id = started.get_json()["id"]
     url = f"{PROGRAM}/simulations/{simulation_id}"
+    busy = problem(client.post(f"{PROGRAM}/simulations", json={"version": "2028.11", "date_from": "2025-01-01",
+                                                                "date_to": "2025-12-31"},
+                               headers=callers["auditor1"].headers), 409, "simulation_running")
+    assert busy["simulation_id"] == simulation_id
     ext = app.extensions["claims"]
     row = simulations._row
 
