@@ -25,7 +25,8 @@ blp = Blueprint("programs", __name__, url_prefix="/programs", description="Progr
 class RuleVersionSchema(StrictSchema):
     id = fields.Integer()
     version = fields.String()
-    status = fields.String(metadata={"description": "proposed (awaiting a second admin), live, retired or rejected"})
+    status = fields.String(metadata={"description": "draft (never live), proposed (awaiting a second admin), live, "
+                                                    "retired or rejected"})
     effective_from = fields.Date()
     effective_to = fields.Date(allow_none=True)
     source = fields.String()

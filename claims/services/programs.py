@@ -167,6 +167,6 @@ def rule_governing(session: Session, registry, *, code: str, dates: dict, use: s
 
 
 def versions_of(session: Session, *, code: str) -> list[RuleVersion]:
-    """Every stored version of a program (proposed, live, retired, rejected), oldest first."""
+    """Every stored version of a program (draft, proposed, live, retired, rejected), oldest first."""
     return list(session.exec(select(RuleVersion).where(RuleVersion.program_code == code)
                              .order_by(RuleVersion.effective_from, RuleVersion.id)))
