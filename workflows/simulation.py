@@ -18,6 +18,7 @@ from workflows.compensation import CompensationError, compute_compensation
 from workflows.compensation_trace import uplift as render_uplift
 from workflows.eligibility import RULE_NOT_IN_FORCE, check_claim
 from workflows.facts import CapUsage, ClaimFacts, LoanFacts
+from workflows.money import format_fen
 from workflows.rules import ProgramRule
 
 COMMITTED = ("approved", "paid")
@@ -159,7 +160,7 @@ def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
     if item.requested_fen is not None and item.requested_fen < amount:
         # As the live recompute does: the institution asked for less, so less is what it would have been paid.
         amount, binding = item.requested_fen, "requested"
-        trace.append({"step": "cap:requested", "value": f"{item.requested_fen / 100:.2f}",
+        trace.append({"step": "cap:requested", "value": format_fen(item.requested_fen),
                       "detail": "the institution requested less than the computed amount"})
     uplifts = tuple(entry[1].removeprefix("uplift:") for entry in result.record
                     if entry[0] is render_uplift and entry[3])

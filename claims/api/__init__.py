@@ -13,16 +13,18 @@ def register_blueprints(api) -> None:
         institutions,
         loans,
         lpr,
+        program_drafts,
         programs,
         reference_data,
         rule_changes,
+        simulations,
         system,
         users,
         webhooks,
     )
 
-    for module in (system, users, institutions, enterprises, reference_data, programs, rule_changes, loans, claims,
-                   applications, documents, lpr, events, webhooks):
+    for module in (system, users, institutions, enterprises, reference_data, programs, program_drafts, simulations,
+                   rule_changes, loans, claims, applications, documents, lpr, events, webhooks):
         api.register_blueprint(module.blp)
     from claims.api import jobs, payments, statements
 

@@ -7,9 +7,12 @@ from marshmallow import fields, validate
 
 from claims.api import context
 from claims.api.fields import StrictSchema
-from claims.api.programs import RuleVersionSchema, blp, rule_document
-from claims.api.spec import allow
+from claims.api.programs import RuleVersionSchema, rule_document
+from claims.api.spec import Blueprint, allow
 from claims.services import drafts, rule_changes
+
+blp = Blueprint("program_drafts", __name__, url_prefix="/programs",
+                description="Draft rule versions: validated, never live, proposed through maker-checker (admin)")
 
 
 class DraftCopySchema(StrictSchema):

@@ -186,7 +186,3 @@ class AdmissionLift(MethodView):
         return claims.lift_breaker(context.session(), principal=context.principal(), registry=context.programs(),
                                    institution_id=institution_id, program_code=code, reason=body["reason"],
                                    today=context.today())
-
-
-# Drafts and simulations are routes of this blueprint, kept in their own modules.
-from claims.api import program_drafts, simulations  # noqa: E402,F401

@@ -8,14 +8,15 @@ from marshmallow import fields, validate
 from claims.api import context
 from claims.api.fields import StrictSchema
 from claims.api.pagination import page_request, respond_page
-from claims.api.programs import blp
-from claims.api.spec import allow
+from claims.api.spec import Blueprint, allow
 from claims.errors import NotFound
 from claims.models import RuleVersion
 from claims.services import simulation_results as results
 from claims.services import simulations
 from workflows.money import format_fen
 
+blp = Blueprint("simulations", __name__, url_prefix="/programs",
+                description="What-if simulations: a draft replayed over history, with progress and results")
 ROLES = simulations.SIMULATING_ROLES
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
