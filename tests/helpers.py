@@ -71,3 +71,8 @@ def field_messages(body: dict) -> dict[str, str]:
     for error in body.get("errors", []):
         messages.setdefault(error["field"], []).append(error["message"])
     return {field: " | ".join(texts) for field, texts in messages.items()}
+
+
+def local_folder(app, kind: str):
+    """Where the tests' local store keeps one kind of object ("documents", "statements"), to tamper with or remove."""
+    return app.extensions["claims"]["settings"].data_dir / kind
