@@ -53,10 +53,10 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: floa
     raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
     """Terminate a process group this module started, then kill it if it lingers."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, how)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -127,10 +127,14 @@ class Instance:
                         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
                         "--timeout", "60", "--log-level", "warning", "--chdir", str(ROOT)]
 
-    def start(self) -> "Instance":
-        """Start gunicorn and wait until /health answers."""
+    def launch(self) -> "Instance":
+        """Start gunicorn without waiting for it (several instances boot side by side)."""
         out = open(self.log, "ab")
         self.process = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=out, start_new_session=True)
+        return self
+
+    def wait_ready(self) -> "Instance":
+        """Wait until /health answers."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -151,8 +155,8 @@ class Instance:
         self.process.wait()
 
     def stop(self) -> None:
-        """Stop the instance if it still runs."""
-        stop(self.process)
+        """Stop the instance if it still runs (SIGQUIT: gunicorn's quick shutdown, the test is over)."""
+        stop(self.process, signal.SIGQUIT)
 
     @property
     def base(self) -> str:
