@@ -17,7 +17,8 @@ from sqlalchemy.orm import close_all_sessions
 from sqlmodel import SQLModel, select
 
 from claims.app import create_app
-from claims.models import AuditEvent, Statement
+from claims.auth import issue_token
+from claims.models import Statement, User
 from claims.settings import ROOT
 from reports.periods import parse_period
 from tests.api.test_claim_lifecycle import pin_today
@@ -100,18 +101,24 @@ def test_a_dump_and_a_store_copy_restore_into_a_new_schema_whose_audit_chain_and
         assert _row_counts(restored.extensions["claims"]["engine"]) == source_counts
         restored.extensions["claims"]["today"] = date(2026, 10, 9)
         restored_session = restored.extensions["claims"]["sessions"]()
-        auditor = callers_of(restored, restored_session)["auditor1"]
+        auditor = restored_session.exec(select(User).where(User.username == "auditor1")).one()
+        headers = {"Authorization": f"Bearer {issue_token(restored_session, auditor)}"}
+        restored_session.commit()
         rows = restored_session.exec(select(Statement).order_by(Statement.id)).all()
         assert sorted(r.number for r in rows) == ["SZ-SME-POOL-2026Q3-ALL-v1", "SZ-SME-POOL-2026Q3-BANK_A-v1"]
         restored_client = restored.test_client()
         for row in rows:
-            check = restored_client.get(f"/statements/{row.id}/verify", headers=auditor.headers).get_json()
+            check = restored_client.get(f"/statements/{row.id}/verify", headers=headers).get_json()
             assert (check["file_intact"], check["content_current"], check["signature_trusted"], check["ok"]) == \
                 (True, True, True, True), check
             assert check["actual_sha256"] == row.sha256
-        assert restored_session.exec(select(sa.func.count()).select_from(AuditEvent)).one() == \
-            source_counts["audit_event"]
+        # The check has teeth: one altered event in the restored copy and audit-verify names it.
+        restored_session.execute(sa.text("UPDATE audit_event SET actor = 'someone-else' WHERE seq = 3"))
+        restored_session.commit()
         restored_session.close()
+        broken = subprocess.run([str(BIN / "claims"), "audit-verify"], env=env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        assert broken.returncode == 1 and "audit chain BROKEN at seq 3" in broken.stderr, broken.stdout + broken.stderr
     finally:
         close_all_sessions()
         restored.extensions["claims"]["engine"].dispose()
