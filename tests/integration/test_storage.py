@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import shutil
 import uuid
 from datetime import date
 
@@ -18,7 +19,7 @@ from tests.api.test_bulk_registration import build_file, plain_firms
 from tests.api.test_bulk_registration import upload as bulk_upload
 from tests.api.test_claim_lifecycle import pin_today
 from tests.conftest import make_test_app
-from tests.helpers import problem
+from tests.helpers import blank_pdf, problem
 from tests.integration.statement_history import build_history
 from tests.servers import MotoServer
 
@@ -124,3 +125,23 @@ def test_documents_statements_and_bulk_reports_live_in_the_bucket_and_nothing_un
     assert len(list(csv.reader(io.StringIO(report.get_data().decode("utf-8-sig"))))) == total + 1
     assert f"bulk-reports/loans-{bank_a.institution_id}-{bulk['report_id']}.csv" in _bucket_objects(app)
     assert not (data_dir / "bulk-reports").exists()
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_the_console_preview_draws_the_stored_pdf_and_keeps_only_a_local_cache(backend, tmp_path, request):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils (pdftoppm) is not installed")
+    from claims.console.preview import first_page_png
+    from claims.settings import load_settings
+
+    overrides = request.getfixturevalue("s3_settings") if backend == "s3" else {}
+    store = store_for(load_settings("test").with_overrides(data_dir=tmp_path / "var", **overrides))
+    pdf = blank_pdf()
+    sha = hashlib.sha256(pdf).hexdigest()
+    put_bytes(store, document_key(sha), pdf)
+    png = first_page_png(store, sha, tmp_path / "cache")
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.parent == tmp_path / "cache"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [png.name]  # the scratch copy of the PDF is gone
+    put_bytes(store, document_key("f" * 64), pdf)  # bytes that are not the digest they are filed under
+    with pytest.raises(StoreCorrupt):
+        first_page_png(store, "f" * 64, tmp_path / "cache")
