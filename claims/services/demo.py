@@ -20,6 +20,7 @@ from claims.services import documents as document_service
 from claims.services import evidence
 from claims.services import loans as loan_service
 from claims.services import programs as program_service
+from claims.storage import store_for
 
 DEMO_PROGRAM = "sz-sme-pool"
 DEMO_PREFIX = "DEMO-"
@@ -75,7 +76,7 @@ def attach_required_documents(session: Session, *, principal: Principal, registr
             document_service.attach_document(
                 session, principal=principal, owner_type=subject_type, owner_id=subject.id, kind=item.kinds[0],
                 filename=f"{item.kinds[0]}-{n + 1}.pdf", stream=io.BytesIO(DEMO_PDF),
-                documents_dir=settings.documents_dir, max_bytes=settings.max_upload_bytes,
+                store=store_for(settings), max_bytes=settings.max_upload_bytes,
                 allowed_types=settings.document_types)
             attached += 1
     return attached

@@ -20,7 +20,7 @@ from claims.services import loans as loan_service
 from claims.services.demo import PATHS, attach_required_documents
 from reports.jobs import JobDeps, run_job
 from reports.periods import parse_period
-from tests.helpers import Caller, problem, field_messages
+from tests.helpers import Caller, problem, field_messages, local_folder
 from tests.integration.test_statements import packed_text
 from workflows.money import format_fen, rmb_upper
 
@@ -160,7 +160,7 @@ def test_fifty_claims_paid_in_a_batch_47_paid_3_failed_agree_in_ledger_claims_an
     row = db.exec(select(Statement).where(Statement.scope == f"institution:{callers['BANK_A'].institution_id}",
                                           Statement.status == "done")).one()
     assert (row.totals["claims_paid_fen"], row.totals["lines"]) == (paid_fen, 47)
-    text = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / row.path, layout=False)
     assert "PZ2026-0000" in text and format_fen(paid_fen) not in text  # printed with thousands separators
     assert f"{paid_fen // 100:,}.{paid_fen % 100:02d}" in text
 
