@@ -266,15 +266,15 @@ def test_statements_list_receivables_outstanding_at_the_period_end_aged_in_bands
     assert run.status == "done", run.error
     row = db.exec(select(Statement).where(Statement.scope == f"institution:{bank.institution_id}",
                                           Statement.status == "done")).one()
-    text = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / row.path, layout=False)
     assert "截至期末未到账的应收追偿款及账龄" in text
     left = owed[0] - part  # the first recovery's remainder was received after the quarter: still owed at its end
     assert f"RC-{made[0]['id']:06d}2026-01-05{left / 100:,.2f}85" in text  # 5 Jan to 31 Mar: 85 days
     assert f"RC-{made[1]['id']:06d}2026-03-20{owed[1] / 100:,.2f}11" in text
-    laid_out = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path)  # rows read across
+    laid_out = packed_text(local_folder(app, "statements") / row.path)  # rows read across
     assert f"30天以内31至90天91至180天180天以上合计（元）{owed[1] / 100:,.2f}{left / 100:,.2f}0.000.00" \
            f"{(owed[1] + left) / 100:,.2f}" in laid_out
     summary = db.exec(select(Statement).where(Statement.scope == "program", Statement.status == "done")).one()
-    summary_text = packed_text(app.extensions["claims"]["settings"].statements_dir / summary.path)
+    summary_text = packed_text(local_folder(app, "statements") / summary.path)
     assert f"{owed[1] / 100:,.2f}{left / 100:,.2f}0.000.00{(owed[1] + left) / 100:,.2f}" in summary_text
     assert f"BANK_A/RC-{made[0]['id']:06d}2026-01-05{left / 100:,.2f}85" in summary_text
