@@ -19,6 +19,7 @@ from claims.services import claims as claim_service
 from claims.services import documents as document_service
 from claims.services import evidence
 from claims.services import loans as loan_service
+from claims.services import recoveries
 from claims.services import programs as program_service
 from claims.storage import store_for
 
@@ -155,7 +156,7 @@ def load_demo_activity(session: Session, registry, *, today: date, settings) -> 
                                                    action=action, expected_version=claim.version, today=claim_day,
                                                    **extra)
         if state == "paid" and bank_code == "BANK_A":
-            claim_service.record_recovery(session, principal=principal, registry=registry, claim_id=claim.id,
+            recoveries.record_recovery(session, principal=principal, registry=registry, claim_id=claim.id,
                                           amount_fen=20_000_000, costs_fen=1_500_000, recovered_on=claim_day,
                                           today=claim_day)
         report.claims[claim.status] = report.claims.get(claim.status, 0) + 1
