@@ -17,7 +17,6 @@ from sqlalchemy.orm import close_all_sessions
 from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401
-from claims.auth import issue_token
 from claims.db import make_engine
 from claims.migrate import upgrade
 from claims.settings import load_settings

@@ -215,7 +215,8 @@ def _bulk_register(session: Session, *, principal: Principal, registry, stream: 
                         report.rows.append({"row": row.number, "contract_no": row.values.get("contract_no", ""),
                                             "status": "rejected", "reasons": reasons})
                         writer_rows.append([str(row.number), row.values.get("contract_no", ""), "rejected",
-                                            " ".join(r["code"] for r in reasons), "; ".join(r["message"] for r in reasons)])
+                                            " ".join(r["code"] for r in reasons),
+                                            "; ".join(r["message"] for r in reasons)])
                     else:
                         report.accepted += 1
                         batch.append(values)
@@ -236,7 +237,8 @@ def _bulk_register(session: Session, *, principal: Principal, registry, stream: 
                 session.rollback()
                 raise Unprocessable(exc.detail, code=exc.code, extra={"row": exc.row} if exc.row else None) from exc
         report.sha256 = digest.hexdigest()
-        record_event(session, actor=principal.actor, entity="loan_bulk", entity_id=report.report_id, action="registered",
+        record_event(session, actor=principal.actor, entity="loan_bulk", entity_id=report.report_id,
+                     action="registered",
                      data={"file": filename[:100], "accepted": report.accepted, "rejected": report.rejected,
                            "rows_digest": report.sha256})
         session.commit()

@@ -138,6 +138,21 @@ def test_one_callers_rate_limit_is_counted_across_both_instances(cluster, people
         assert refused.status_code == 429 and refused.json()["code"] == "rate_limited", refused.text
 
 
+def test_failed_logins_are_counted_across_both_instances_and_lock_the_account_on_both(cluster):
+    _, one, two, *_ = cluster
+    # Counted in the shared database, not per process: ten wrong passwords spread over both instances lock it.
+    for attempt in range(1, 10):
+        wrong = requests.post(f"{(one, two)[attempt % 2].base}/auth/token", timeout=30,
+                              json={"username": "reviewer2", "password": f"guess-{attempt}"})
+        assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_credentials"), wrong.text
+    tenth = requests.post(f"{two.base}/auth/token", json={"username": "reviewer2", "password": "guess-10"}, timeout=30)
+    assert (tenth.status_code, tenth.json()["code"]) == (423, "account_locked"), tenth.text
+    for instance in (one, two):
+        right = requests.post(f"{instance.base}/auth/token", timeout=30,
+                              json={"username": "reviewer2", "password": "reviewer2-demo-pass"})
+        assert (right.status_code, right.json()["code"]) == (423, "account_locked"), right.text
+
+
 def test_an_instance_killed_mid_request_loses_nothing_and_the_retry_gives_the_same_answer(cluster, people):
     app, one, two, *_ = cluster
     with app.extensions["claims"]["sessions"]() as session:

@@ -113,7 +113,8 @@ def test_documents_statements_and_bulk_reports_live_in_the_bucket_and_nothing_un
     key = statement_key(f"{statement['number']}.pdf")
     store.client.put_object(Bucket=store.bucket, Key=key, Body=pdf.data + b"%appended\n")
     problem(client.get(f"/statements/{statement['id']}/pdf", headers=bank_a.headers), 409, "stored_file_corrupt")
-    assert client.get(f"/statements/{statement['id']}/verify", headers=bank_a.headers).get_json()["file_intact"] is False
+    altered = client.get(f"/statements/{statement['id']}/verify", headers=bank_a.headers).get_json()
+    assert (altered["file_intact"], altered["ok"]) == (False, False)
     store.client.delete_object(Bucket=store.bucket, Key=key)
     problem(client.get(f"/statements/{statement['id']}/pdf", headers=bank_a.headers), 409, "statement_file_missing")
 
@@ -145,3 +146,24 @@ def test_the_console_preview_draws_the_stored_pdf_and_keeps_only_a_local_cache(b
     put_bytes(store, document_key("f" * 64), pdf)  # bytes that are not the digest they are filed under
     with pytest.raises(StoreCorrupt):
         first_page_png(store, "f" * 64, tmp_path / "cache")
+
+
+def test_settings_choose_the_store_and_refuse_s3_without_a_bucket(monkeypatch):
+    from claims.settings import SettingsError, load_settings
+    from claims.storage import S3Store
+
+    assert isinstance(store_for(load_settings("test")), LocalStore)
+    monkeypatch.setenv("CLAIMS_STORAGE", "s3")
+    with pytest.raises(SettingsError, match="s3_bucket"):
+        load_settings("test")
+    monkeypatch.setenv("CLAIMS_S3_BUCKET", "claims-files")
+    monkeypatch.setenv("CLAIMS_S3_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/0")
+    settings = load_settings("test")
+    assert (settings.storage, settings.s3_bucket, settings.redis_url) == ("s3", "claims-files", "redis://127.0.0.1:6390/0")
+    store = store_for(settings)
+    assert isinstance(store, S3Store) and store.bucket == "claims-files"
+    assert store.client.meta.endpoint_url == "http://127.0.0.1:9"
+    monkeypatch.setenv("CLAIMS_STORAGE", "ftp")
+    with pytest.raises(SettingsError, match="storage must be"):
+        load_settings("test")
