@@ -2,8 +2,8 @@
 have already used."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -17,12 +17,23 @@ from workflows.money import format_fen
 from workflows.periods import application_period, describe_periods, filing_days
 from workflows.subsidy import SubsidyUsage
 
-if TYPE_CHECKING:
-    from claims.services.applications import ApplicationInput
-
 SUBSIDY_KINDS = ("interest_subsidy", "fee_subsidy")
 NOT_CURRENT_LOAN_STATES = ("overdue", "non_performing", "compensated")
 COMMITTED_STATES = ("approved", "paid")
+
+
+@dataclass
+class ApplicationInput:
+    """What the institution states: program, period, the amount actually paid (or issued) and the loan."""
+
+    program: str
+    period_start: date
+    period_end: date
+    basis_fen: int
+    loan_id: int | None = None
+    fee_kind: str = ""
+    outstanding_principal_fen: int | None = None
+    note: str = ""
 
 
 def registered_basis_fen(session: Session, *, institution: Institution, period_start: date, period_end: date) -> int:

@@ -29,7 +29,7 @@ from claims.services import lpr
 from claims.services import programs as program_service
 from claims.services import review, review_effects
 from claims.services import application_checks as checks
-from claims.services.application_checks import NOT_CURRENT_LOAN_STATES
+from claims.services.application_checks import ApplicationInput, NOT_CURRENT_LOAN_STATES
 from claims.services.claims import _available_fen, _loan_facts
 from workflows.money import format_fen
 from workflows.flows import STAGE_OF_STATE
@@ -44,20 +44,6 @@ from workflows.subsidy import (
 
 CLOSED_STATES = ("rejected", "withdrawn")
 EDITABLE_STATES = ("draft", "returned")
-
-
-@dataclass
-class ApplicationInput:
-    """What the institution states: program, period, the amount actually paid (or issued) and the loan."""
-
-    program: str
-    period_start: date
-    period_end: date
-    basis_fen: int
-    loan_id: int | None = None
-    fee_kind: str = ""
-    outstanding_principal_fen: int | None = None
-    note: str = ""
 
 
 def scoped_applications(principal: Principal):

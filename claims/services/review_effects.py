@@ -5,17 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
-
 from sqlmodel import Session
 
 from claims import ledger
 from claims.auth import Principal
 from claims.errors import Conflict, Unprocessable
 from workflows.money import format_fen
-
-if TYPE_CHECKING:
-    from claims.services.review import Reviewable
 
 
 @dataclass(frozen=True)
@@ -50,8 +45,9 @@ def binding_step(trace: list[dict], cap: str | None) -> dict | None:
 class Step:
     """What one transition's effects have decided so far."""
 
-    def __init__(self, kind: Reviewable, session: Session, registry, principal: Principal, item, rule, today: date,
+    def __init__(self, kind, session: Session, registry, principal: Principal, item, rule, today: date,
                  amount_fen: int | None, voucher_no: str = ""):
+        # kind is the review.Reviewable being moved (not imported here: review imports this module).
         self.kind, self.session, self.registry, self.principal = kind, session, registry, principal
         self.item, self.rule, self.today, self.amount_fen = item, rule, today, amount_fen
         self.voucher_no = voucher_no  # the treasury's payment voucher, booked on the pay posting
