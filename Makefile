@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Each builds its own virtualenv and
 # installs the OS packages it needs (CJK font for PDFs, poppler for PDF tests and previews, Chromium and its
-# driver for the console's browser tests) when missing.
+# driver for the console's browser tests, redis-server and the PostgreSQL client tools for the
+# several-instance and restore tests) when missing.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -61,6 +62,11 @@ os-packages:
 	  echo "installing chromium and chromium-driver (browser checks of /docs, /redoc and the console)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    chromium chromium-driver >/dev/null; \
+	fi
+	@if ! command -v redis-server >/dev/null || ! command -v pg_dump >/dev/null || ! command -v psql >/dev/null; then \
+	  echo "installing redis-server and postgresql-client (shared counters; several-instance and restore tests)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    redis-server postgresql-client >/dev/null; \
 	fi
 
 clean:

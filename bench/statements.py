@@ -223,7 +223,7 @@ def clear_statements(db: BenchDatabase) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM statement"))
     engine.dispose()
-    for path in db.settings().statements_dir.glob("*.pdf"):
+    for path in (db.data_dir / "statements").glob("*.pdf"):  # the local store's statement objects
         path.unlink()
 
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -39,6 +40,11 @@ def _key(session: Session) -> bytes:
     if _configured_key is None:
         raise RuntimeError("no audit key: create the app (claims.app.create_app) or set session.info['audit_key']")
     return _configured_key
+
+
+def plain(value: Any) -> Any:
+    """A value as an audit event's data holds it: dates as ISO text, everything else as it is."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def canonical_json(value: Any) -> str:

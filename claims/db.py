@@ -11,9 +11,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
+from claims.writer_queue import WriterTurn
+
 _WRITE = "claims_write"
 _WRITING = "claims_writing"  # session.info: the open transaction is a write transaction
 _HELD = "claims_held"  # session.info: a unit of work holds the use case's commit until it ends
+_TURN = "claims_writer_turn"  # session.info: this write transaction's place in SQLite's writer queue
+SQLITE_BUSY_SECONDS = 30
 
 
 class DatabaseBusy(Exception):
@@ -40,12 +44,15 @@ class UnitOfWorkSession(Session):
 def _transaction_ended(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WRITING, None)
+        turn = session.info.pop(_TURN, None)
+        if turn is not None:
+            turn.release()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
     """Create the engine with the per-dialect set-up this application relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql://"):
@@ -65,7 +72,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")  # writers outside the queue
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -91,6 +98,7 @@ def begin_write(session: Session) -> None:
         return  # already inside this unit of work's write transaction
     if session.in_transaction():
         Session.commit(session)  # a read-only transaction: end it for real, even under a held unit of work
+    turn = _queue_for_writer(session)
     try:
         session.connection(execution_options={_WRITE: True})
     except OperationalError as exc:
@@ -98,7 +106,22 @@ def begin_write(session: Session) -> None:
             session.rollback()
             raise DatabaseBusy("the database writer lock was not had in time") from exc
         raise
+    finally:
+        if turn is not None and not session.in_transaction():
+            session.info.pop(_TURN, None)
+            turn.release()  # the transaction never began, so no transaction end will release it
     session.info[_WRITING] = True
+
+
+def _queue_for_writer(session: Session) -> WriterTurn | None:
+    url = session.get_bind().url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    turn = WriterTurn(url.database, timeout=SQLITE_BUSY_SECONDS)
+    if not turn.acquire():
+        raise DatabaseBusy("the database writer lock was not had in time")
+    session.info[_TURN] = turn
+    return turn
 
 
 def is_busy(error: OperationalError) -> bool:

@@ -17,6 +17,14 @@ _ENV_OVERRIDES = {
     "CLAIMS_SIGNING_P12": "signing_p12",
     "CLAIMS_SIGNING_PASSWORD": "signing_password",
     "CLAIMS_SIGNING_CA": "signing_ca",
+    "CLAIMS_STORAGE": "storage",
+    "CLAIMS_S3_ENDPOINT": "s3_endpoint",
+    "CLAIMS_S3_BUCKET": "s3_bucket",
+    "CLAIMS_S3_REGION": "s3_region",
+    "CLAIMS_S3_ACCESS_KEY": "s3_access_key",
+    "CLAIMS_S3_SECRET_KEY": "s3_secret_key",
+    "REDIS_URL": "redis_url",
+    "CLAIMS_RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
 }
 
 
@@ -70,21 +78,20 @@ class Settings:
     signing_password: str = field(default="", repr=False)
     signing_ca: str = ""  # PEM file of the CA(s) a statement's signature is verified against
     demo_signing: bool = False  # without signing_p12, sign with a demo CA created under data_dir (never production)
+    # Files (claims.storage): "local" keeps them under data_dir; "s3" in a bucket of an S3-compatible server.
+    # Without s3_access_key boto3 finds credentials its usual way (AWS_* variables, instance role).
+    storage: str = "local"
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = field(default="", repr=False)
+    redis_url: str = ""  # shared rate-limit counters for several instances; empty counts in the process
 
     @property
     def is_sqlite(self) -> bool:
         """True when the database is an embedded SQLite file or memory database."""
         return self.database_url.startswith("sqlite")
-
-    @property
-    def documents_dir(self) -> Path:
-        """Where uploaded document bytes are kept, content-addressed by SHA-256."""
-        return self.data_dir / "documents"
-
-    @property
-    def statements_dir(self) -> Path:
-        """Where rendered statement PDFs are kept."""
-        return self.data_dir / "statements"
 
     def with_overrides(self, **changes) -> "Settings":
         """Return a copy with some values replaced (tests use this)."""
@@ -136,6 +143,9 @@ def load_settings(env: str | None = None, config_file: Path | None = None) -> Se
         if isinstance(value, str) and kind in ("int", "float"):
             values[key] = int(value) if kind == "int" else float(value)
     settings = Settings(env=env, **values)
+    if settings.storage not in ("local", "s3") or (settings.storage == "s3" and not settings.s3_bucket):
+        raise SettingsError(f'storage must be "local" or "s3" (with s3_bucket / CLAIMS_S3_BUCKET), '
+                            f'not {settings.storage!r}')
     try:
         _check_secret("CLAIMS_SECRET_KEY", settings.secret_key, production=env == "production")
         _check_secret("CLAIMS_AUDIT_KEY", settings.audit_key, production=env == "production")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
@@ -24,6 +22,7 @@ from claims.db import lock_rows, unit_of_work
 from claims.models import Statement as StatementRow
 from claims.models.base import utcnow
 from claims.services import events
+from claims.storage import Store, put_bytes, statement_key
 from reports.cjk_text import format_amount
 from reports.locks import lock_key
 from reports.pdf import RenderInfo, render_statement_bytes
@@ -51,17 +50,6 @@ class GenerationCounts:
                 "stale_replaced": self.stale_replaced}
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write the bytes so the path holds either nothing or the whole file, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 _CHANGES = (("opening_fen", "期初余额"), ("claims_paid_fen", "本期已拨付代偿"), ("subsidies_fen", "本期补贴"),
             ("rewards_fen", "本期机构奖励"), ("recoveries_returned_fen", "本期退回追偿款"), ("net_fen", "期末余额"))
 
@@ -81,7 +69,7 @@ def supersession(current: StatementRow, assembled: Assembled, version: int) -> s
     return f"本版（第{version}版）替代第{current.version}版（{current.number}）。变更原因：{'；'.join(why)}。"
 
 
-def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, statements_dir: Path,
+def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, store: Store,
              counts: GenerationCounts, seal: Sealer, render: Renderer | None = None) -> StatementRow | None:
     """Bring one statement up to date with its assembled content; returns the new done row, or None if unchanged.
 
@@ -116,7 +104,7 @@ def generate(sessions: sessionmaker, assembled: Assembled, *, issue_date: date, 
     data = seal(statement, data, info)
     sha256 = hashlib.sha256(data).hexdigest()
     file_name = f"{statement.number}.pdf"
-    write_atomically(statements_dir / file_name, data)
+    put_bytes(store, statement_key(file_name), data)  # whole or nothing, before the row says done
     with unit_of_work(sessions) as session:
         row = session.get(StatementRow, row.id)
         for older in session.exec(select(StatementRow).where(

@@ -25,7 +25,7 @@ from reports.pdf_layout import (BODY_FONT_SIZE, FOOTER_NOTE, FOOTER_TEMPLATE, GR
                                 MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH, TEXT_LEFT, TEXT_RIGHT, SealBox, heading_style,
                                 note_style, paragraph, title_style)
 from reports.pdf_sections import section_tables
-from reports.pdf_tables import budget_table, header_table, signature_table, totals_table
+from reports.pdf_tables import budget_table, header_table, receivables_tables, signature_table, totals_table
 from reports.statement_model import Statement
 
 
@@ -154,7 +154,14 @@ def _story(statement: Statement, font: str, drawn: list[str], seals: list[SealBo
         story.append(paragraph(f"{chinese_ordinal(number)}、{section.title}", heading_style(font), drawn))
         story.extend(section_tables(section, font, drawn))
         story.append(Spacer(0, 3 * mm))
-    summary_heading = f"{chinese_ordinal(len(statement.sections) + 1)}、本期汇总"
+    number = len(statement.sections) + 1
+    story.append(paragraph(f"{chinese_ordinal(number)}、截至期末未到账的应收追偿款及账龄", heading_style(font), drawn))
+    if statement.receivables:
+        story.extend(receivables_tables(statement, font, drawn))
+    else:
+        story.append(paragraph("截至期末无未到账的应收追偿款。", note_style(font), drawn))
+    story.append(Spacer(0, 3 * mm))
+    summary_heading = f"{chinese_ordinal(number + 1)}、本期汇总"
     closing: list = [
         paragraph(summary_heading, heading_style(font), drawn),
         totals_table(statement, font, drawn),

@@ -10,7 +10,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from reports.cjk_text import chinese_date, format_amount, net_direction, net_in_words, signed_position, wrap
 from reports.pdf_layout import (BODY_FONT_SIZE, CELL_PAD_X, CONTENT_WIDTH, GRID, HEADER_FILL, SUBTOTAL_FILL, TABLE_FONT_SIZE,
                                 Points, SealBox, table)
-from reports.statement_model import Statement
+from reports.statement_model import Statement, aging
 
 SEAL_HEIGHT = 26 * mm - 5  # the issuer's seal cell inside its padding: the signature's visible appearance
 
@@ -127,25 +127,7 @@ def budget_table(statement: Statement, font: str, drawn: list[str]) -> Table:
             "—" if used is None else f"{used}%",
         ],
     ]
-    return table(
-        rows,
-        drawn,
-        colWidths=[CONTENT_WIDTH / 4] * 4,
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), font, BODY_FONT_SIZE - 0.5, BODY_FONT_SIZE + 3),
-                ("BOX", (0, 0), (-1, -1), 0.8, GRID),
-                ("INNERGRID", (0, 0), (-1, -1), 0.3, GRID),
-                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                ("ALIGN", (0, 0), (-1, 0), "CENTER"),
-                ("ALIGN", (0, 1), (-1, 1), "RIGHT"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X + 1),
-                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X + 1),
-            ]
-        ),
-    )
+    return table(rows, drawn, colWidths=[CONTENT_WIDTH / 4] * 4, style=_grid_style(font, header_rows=1))
 
 
 class SealAnchor(Flowable):
@@ -205,3 +187,33 @@ def signature_table(statement: Statement, font: str, drawn: list[str], seal_boxe
             ]
         ),
     )
+
+
+def receivables_tables(statement: Statement, font: str, drawn: list[str]) -> list[Table]:
+    """Outstanding recovery shares at the period's end: totals per aging band, then one row per receivable."""
+    bands = aging(statement.receivables)
+    total = sum(amount for _, amount in bands)
+    first = "机构/追偿编号" if statement.summary else "追偿编号"
+    rows = [[label for label, _ in bands] + ["合计（元）"], [format_amount(amount) for _, amount in bands]
+            + [format_amount(total)]]
+    band_table = table(rows, drawn, colWidths=[CONTENT_WIDTH / 5] * 5, style=_grid_style(font, header_rows=1))
+    detail = [[first, "入账日期", "未到账金额（元）", "账龄（天）"]]
+    detail += [[r.reference, r.booked_on, format_amount(r.amount_fen), str(r.age_days)] for r in statement.receivables]
+    detail_table = table(detail, drawn, colWidths=[CONTENT_WIDTH / 4] * 4, repeatRows=1,
+                         style=_grid_style(font, header_rows=1))
+    return [band_table, detail_table]
+
+
+def _grid_style(font: str, *, header_rows: int) -> TableStyle:
+    return TableStyle([
+        ("FONT", (0, 0), (-1, -1), font, BODY_FONT_SIZE - 0.5, BODY_FONT_SIZE + 3),
+        ("BOX", (0, 0), (-1, -1), 0.8, GRID),
+        ("INNERGRID", (0, 0), (-1, -1), 0.3, GRID),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), HEADER_FILL),
+        ("ALIGN", (0, 0), (-1, header_rows - 1), "CENTER"),
+        ("ALIGN", (0, header_rows), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD_X + 1),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD_X + 1),
+    ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from claims.models import Admission
+from claims.storage import store_for
 from reports import signing
 from reports.generation import GenerationCounts, Renderer, Sealer, generate
 from reports.job_context import JobContext, JobDeps
@@ -49,7 +50,7 @@ def issue_program_period(deps: JobDeps, *, program_code: str, period: Period, to
         # the scan's read transaction stays open on this one, so memory holds one institution at a time.
         for item in iter_period(session, registry=deps.registry, program_code=program_code, period=period,
                                 issue_date=today, config=deps.schedule.statement_config(), include_idle=idle):
-            generate(deps.sessions, item, issue_date=today, statements_dir=deps.settings.statements_dir,
+            generate(deps.sessions, item, issue_date=today, store=store_for(deps.settings),
                      counts=counts, seal=sealer, render=render)
 
 

@@ -139,6 +139,16 @@ class Receivable:
         _require_fen(f"receivable {self.reference}", self.amount_fen)
 
 
+# Aging bands (days) for receivables: the last band is open-ended.
+AGING_BANDS = (("30天以内", 0, 30), ("31至90天", 31, 90), ("91至180天", 91, 180), ("180天以上", 181, None))
+
+
+def aging(receivables: tuple[Receivable, ...]) -> list[tuple[str, int]]:
+    """Outstanding amounts per aging band, every band listed (zero where nothing falls in it)."""
+    return [(label, sum(r.amount_fen for r in receivables if r.age_days >= low and (high is None or r.age_days <= high)))
+            for label, low, high in AGING_BANDS]
+
+
 @dataclass(frozen=True)
 class SignatureParty:
     """One side that seals and signs the statement."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from reports.periods import Period
+from reports.receivables import outstanding_receivables, program_receivables
 from reports.statement_facts import (InstitutionInfo, Movement, all_institutions, budget_used, iter_movements,
                                      opening_positions)
 from reports.statement_model import (BudgetUsage, InstitutionRef, ProgramRef, SignatureParty, Statement,
@@ -198,6 +199,8 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
                   version=1, number="", budget=budget, issuer=issuer,
                   notes=(INTERIM_NOTE, *NOTES) if interim else NOTES, interim=interim)
     zone = ZoneInfo(config.timezone)
+    owed = outstanding_receivables(session, program_code=program_code, end=end, as_of=min(issue_date, period.end),
+                                   timezone=config.timezone)
     known = set(openings) | set(include_idle)
     if institution_id is not None:
         known &= {institution_id}
@@ -206,7 +209,8 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
     summary: list[PartyTotals] = []
 
     def statement_of(party: InstitutionInfo, items: list[Movement]) -> Assembled:
-        assembled = _institution_statement(party, items, openings.get(party.id, 0), common, issuer, program_code,
+        assembled = _institution_statement(party, items, openings.get(party.id, 0),
+                                           {**common, "receivables": owed.get(party.id, ())}, issuer, program_code,
                                            period, zone)
         summary.append(_party_totals(assembled))
         return assembled
@@ -222,7 +226,8 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
     for party_id in waiting:
         yield statement_of(parties[party_id], [])
     if summary and institution_id is None:
-        yield _summary(summary, program_code, period, common, issuer)
+        yield _summary(summary, program_code, period, {**common, "receivables": program_receivables(session, owed)},
+                       issuer)
 
 
 def _line(movement: Movement, zone: ZoneInfo) -> StatementLine:

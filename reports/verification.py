@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlmodel import Session
 
 from claims.auth import Principal
 from claims.models import Statement
 from claims.services.statements import get_statement, scoped_statements
+from claims.storage import Store, read_bytes, statement_key
 from reports.periods import Period
 from reports.signing import SignatureCheck, check_signature
 from reports.statements import StatementConfig, iter_period
@@ -49,14 +49,14 @@ def _signature_fields(check: SignatureCheck) -> dict:
             "signed_at": check.signed_at, "signature_summary": check.summary}
 
 
-def verify_statement(session: Session, *, principal: Principal, registry, statement_id: int, statements_dir: Path,
+def verify_statement(session: Session, *, principal: Principal, registry, statement_id: int, store: Store,
                      config: StatementConfig, roots: list) -> Verification:
     """Check the stored PDF's SHA-256 and PAdES signature (against roots), and re-assemble it from the ledger."""
     found = get_statement(session, principal=principal, statement_id=statement_id)
-    path = statements_dir / (found.path or "")
     actual, check = None, SignatureCheck(False, False, False, False, False, summary="文件缺失")
-    if found.path and path.is_file():
-        data = path.read_bytes()  # one statement's file; the signature check needs all of it anyway
+    # One statement's file; the signature check needs all of it anyway. Read unchecked: this reports the digest.
+    data = read_bytes(store, statement_key(found.path)) if found.path else None
+    if data is not None:
         actual = hashlib.sha256(data).hexdigest()
         check = check_signature(data, roots)
     period = Period(_period_kind(found), found.period_start, found.period_end)

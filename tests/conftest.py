@@ -17,11 +17,10 @@ from sqlalchemy.orm import close_all_sessions
 from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401
-from claims.auth import issue_token
 from claims.db import make_engine
 from claims.migrate import upgrade
 from claims.settings import load_settings
-from tests.helpers import Caller
+from tests.helpers import callers_of
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_reachable: bool | None = None
@@ -184,15 +183,4 @@ def db(app):
 @pytest.fixture
 def callers(app, db):
     """Credentials for each seeded institution (by code) and each demo staff user (by username)."""
-    from sqlmodel import select
-
-    from claims.models import Institution, User
-
-    result: dict[str, Caller] = {}
-    for code, key in app.config["DEMO_KEYS"].items():
-        institution = db.exec(select(Institution).where(Institution.code == code)).one()
-        result[code] = Caller({"X-API-Key": key}, institution_id=institution.id, code=code)
-    for user in db.exec(select(User)):
-        result[user.username] = Caller({"Authorization": f"Bearer {issue_token(db, user)}"}, user_id=user.id)
-    db.commit()
-    return result
+    return callers_of(app, db)

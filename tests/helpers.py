@@ -71,3 +71,25 @@ def field_messages(body: dict) -> dict[str, str]:
     for error in body.get("errors", []):
         messages.setdefault(error["field"], []).append(error["message"])
     return {field: " | ".join(texts) for field, texts in messages.items()}
+
+
+def local_folder(app, kind: str):
+    """Where the tests' local store keeps one kind of object ("documents", "statements"), to tamper with or remove."""
+    return app.extensions["claims"]["settings"].data_dir / kind
+
+
+def callers_of(app, session) -> dict[str, Caller]:
+    """Credentials for each seeded institution (by code) and each demo staff user (by username)."""
+    from sqlmodel import select
+
+    from claims.auth import issue_token
+    from claims.models import Institution, User
+
+    result: dict[str, Caller] = {}
+    for code, key in app.config["DEMO_KEYS"].items():
+        institution = session.exec(select(Institution).where(Institution.code == code)).one()
+        result[code] = Caller({"X-API-Key": key}, institution_id=institution.id, code=code)
+    for user in session.exec(select(User)):
+        result[user.username] = Caller({"Authorization": f"Bearer {issue_token(session, user)}"}, user_id=user.id)
+    session.commit()
+    return result

@@ -12,7 +12,7 @@ from claims.api.fields import Choices, Money, StrictSchema, UpdatedSince
 from claims.api.idempotency import idempotent
 from claims.api.pagination import page_request, respond_page
 from claims.api.documents import ChecklistSchema, DocumentAskSchema
-from claims.services import claims, evidence
+from claims.services import claims, evidence, recoveries
 
 blp = Blueprint("claims", __name__, url_prefix="/claims", description="Loss claims (代偿申请) and their review")
 
@@ -236,7 +236,7 @@ class ClaimRecoveries(MethodView):
         """List recoveries reported on a claim."""
         session = context.session()
         claim = claims.get_claim(session, principal=context.principal(), claim_id=claim_id)
-        return claims.recoveries_of(session, claim=claim)
+        return recoveries.recoveries_of(session, claim=claim)
 
     @allow("institution")
     @idempotent
@@ -244,5 +244,5 @@ class ClaimRecoveries(MethodView):
     @blp.response(201, RecoverySchema)
     def post(self, body, claim_id):
         """Report money recovered after payment; the program's pro-rata share is booked as owed back."""
-        return claims.record_recovery(context.session(), principal=context.principal(), registry=context.programs(),
+        return recoveries.record_recovery(context.session(), principal=context.principal(), registry=context.programs(),
                                       claim_id=claim_id, today=context.today(), **body)

@@ -18,6 +18,13 @@ def settings() -> Settings:
     return current_app.extensions["claims"]["settings"]
 
 
+def store():
+    """The object store the settings choose (claims.storage)."""
+    from claims.storage import store_for
+
+    return store_for(settings())
+
+
 def programs():
     """The published rule versions (claims.services.rulebook.PublishedRules), read from the database."""
     return current_app.extensions["claims"]["programs"]

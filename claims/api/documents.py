@@ -80,7 +80,7 @@ class _Documents(MethodView):
                                          owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
                                          kind=form["kind"],
                                          filename=upload.filename or "", stream=upload.stream,
-                                         documents_dir=s.documents_dir, max_bytes=s.max_upload_bytes,
+                                         store=context.store(), max_bytes=s.max_upload_bytes,
                                          allowed_types=s.document_types)
 
 
@@ -92,11 +92,10 @@ class _DocumentFile(MethodView):
                                             for kind in DOWNLOAD_TYPES}}})
     def get(self, document_id, **ids):
         """Download a document's bytes."""
-        document, path = documents.document_file(context.session(), principal=context.principal(),
-                                                 owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
-                                                 document_id=document_id,
-                                                 documents_dir=context.settings().documents_dir)
-        return attachment(send_file(path, mimetype=document.content_type), document.filename,
+        document, stream = documents.document_file(context.session(), principal=context.principal(),
+                                                   owner_type=self.owner_type, owner_id=ids[f"{self.owner_type}_id"],
+                                                   document_id=document_id, store=context.store())
+        return attachment(send_file(stream, mimetype=document.content_type), document.filename,
                           fallback=f"document-{document.id}")
 
 

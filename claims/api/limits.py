@@ -1,13 +1,15 @@
 """Limits on what one request and one caller may take: credentials first, body size, 64-bit ids, rate.
 
 Rate limits count per API key (institutions) or per staff user; requests without valid credentials
-count per client address. Counters live in the process (`memory://`), which is right for one
-process; with several gunicorn workers or hosts set RATELIMIT_STORAGE_URI (for example
-`redis://host:6379/0`) in the environment so every worker shares the counters.
+count per client address. The counters are the `limits` library's (through flask-limiter), with one of
+its two backends: in the process (`memory://`, right for one process) or, when settings.redis_url
+(REDIS_URL) is set, in Redis, so every worker of every instance counts against the same window. Should
+Redis stop answering, each process counts in memory until it is back (a 500 would be worse than a looser
+limit). Failed logins are counted elsewhere: in the database (claims.services.logins), which every
+instance already shares and which keeps a lockout until an admin clears it.
 """
 from __future__ import annotations
 
-import os
 import re
 
 from flask import Flask, current_app, request
@@ -65,7 +67,8 @@ def _secured_operations(app: Flask) -> set[tuple[str, str]]:
 def install_limits(app: Flask) -> Limiter:
     """Bound path ids, cap non-upload bodies at MAX_JSON_BYTES and rate-limit every caller (call before routes)."""
     app.url_map.converters["int"] = Int64Converter
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.extensions["claims"]["settings"].redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
     @app.after_request

@@ -136,10 +136,6 @@ def _utc(value):
     return value.isoformat() + "+00:00" if value is not None else None
 
 
-def _reports_dir():
-    return context.settings().data_dir / "bulk-reports"
-
-
 @blp.route("")
 class Loans(MethodView):
     @allow(*EVERYONE)
@@ -176,7 +172,7 @@ class LoanBulk(MethodView):
         upload = uploaded_file(files)
         return loan_import.bulk_register(context.session(), principal=context.principal(), registry=context.programs(),
                                    stream=upload.stream, filename=upload.filename, today=context.today(),
-                                   reports_dir=_reports_dir(), max_rows=context.settings().max_bulk_rows)
+                                   store=context.store(), max_rows=context.settings().max_bulk_rows)
 
 
 @blp.route("/bulk/<string:report_id>/report")
@@ -185,8 +181,8 @@ class LoanBulkReport(MethodView):
     @blp.response(200, {"format": "binary", "type": "string"}, content_type="text/csv")
     def get(self, report_id):
         """Download a bulk registration's per-row report as CSV."""
-        path = loans.bulk_report_path(principal=context.principal(), reports_dir=_reports_dir(), report_id=report_id)
-        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=f"loan-report-{report_id}.csv")
+        report = loans.bulk_report(principal=context.principal(), store=context.store(), report_id=report_id)
+        return send_file(report, mimetype="text/csv", as_attachment=True, download_name=f"loan-report-{report_id}.csv")
 
 
 @blp.route("/<int:loan_id>")

@@ -16,7 +16,7 @@ from claims.api.fields import Money, StrictSchema
 from claims.api.parsing import parse_json_body
 from claims import ledger
 from claims.errors import Unprocessable
-from claims.services import claims, programs, rule_changes
+from claims.services import breaker_lifts, programs, rule_changes
 from claims.api.rule_changes import RuleChangeSchema, change_view
 
 blp = Blueprint("programs", __name__, url_prefix="/programs", description="Programs, budgets and admissions")
@@ -183,6 +183,6 @@ class AdmissionLift(MethodView):
     @blp.response(200, AdmissionSchema)
     def post(self, body, code, institution_id):
         """Lift a circuit breaker (admin): the institution is active again and its deferred claims resume."""
-        return claims.lift_breaker(context.session(), principal=context.principal(), registry=context.programs(),
+        return breaker_lifts.lift_breaker(context.session(), principal=context.principal(), registry=context.programs(),
                                    institution_id=institution_id, program_code=code, reason=body["reason"],
                                    today=context.today())

@@ -161,9 +161,9 @@ class StatementPdf(MethodView):
                   headers={"Digest-SHA256": {"description": "SHA-256 of the PDF (hex)", "schema": {"type": "string"}}})
     def get(self, statement_id):
         """Download the statement PDF; its SHA-256 is sent as the Digest-SHA256 header."""
-        row, path = statements.statement_file(context.session(), principal=context.principal(),
-                                              statement_id=statement_id, statements_dir=context.settings().statements_dir)
-        response = attachment(send_file(path, mimetype="application/pdf"), f"{row.number}.pdf",
+        row, stream = statements.statement_file(context.session(), principal=context.principal(),
+                                                statement_id=statement_id, store=context.store())
+        response = attachment(send_file(stream, mimetype="application/pdf"), f"{row.number}.pdf",
                               fallback=f"statement-{row.id}")
         response.headers["Digest-SHA256"] = row.sha256 or ""
         return response
@@ -178,7 +178,7 @@ class StatementVerify(MethodView):
         settings = context.settings()
         return verification.verify_statement(context.session(), principal=context.principal(),
                                              registry=context.programs(), statement_id=statement_id,
-                                             statements_dir=settings.statements_dir,
+                                             store=context.store(),
                                              config=load_schedule(settings.schedule_file).statement_config(),
                                              roots=signing.trust_roots(signing.credentials(settings)))
 

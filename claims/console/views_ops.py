@@ -37,9 +37,9 @@ def statements_page():
 @bp.route("/statements/<int:statement_id>.pdf")
 def statement_pdf(statement_id: int):
     """Download a statement's PDF."""
-    row, path = statements.statement_file(context.session(), principal=me(), statement_id=statement_id,
-                                          statements_dir=context.settings().statements_dir)
-    response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{row.number}.pdf")
+    row, stream = statements.statement_file(context.session(), principal=me(), statement_id=statement_id,
+                                            store=context.store())
+    response = send_file(stream, mimetype="application/pdf", as_attachment=True, download_name=f"{row.number}.pdf")
     response.headers["Digest-SHA256"] = row.sha256 or ""
     return response
 
@@ -49,7 +49,7 @@ def statement_verify(statement_id: int):
     """Recompute the PDF's digest and the content from the ledger, and say whether both still match."""
     settings = context.settings()
     result = verification.verify_statement(context.session(), principal=me(), registry=context.programs(),
-                                           statement_id=statement_id, statements_dir=settings.statements_dir,
+                                           statement_id=statement_id, store=context.store(),
                                            config=load_schedule(settings.schedule_file).statement_config(),
                                            roots=signing.trust_roots(signing.credentials(settings)))
     return render("console/verify.html", v=result)

@@ -11,7 +11,7 @@ from claims.console import bp, charts, labels
 from claims.console.forms import LiftForm
 from claims.console.pages import me, render
 from claims.errors import Problem
-from claims.services import claims, oversight, programs
+from claims.services import breaker_lifts, oversight, programs
 
 
 @bp.route("/programs")
@@ -84,7 +84,7 @@ def lift(code: str):
     if not form.validate():
         return _dashboard(code, form, {"code": "reason_required", "message": labels.refusal("reason_required")}, 422)
     try:
-        claims.lift_breaker(context.session(), principal=me(), registry=context.programs(),
+        breaker_lifts.lift_breaker(context.session(), principal=me(), registry=context.programs(),
                             institution_id=form.institution_id.data, program_code=code,
                             reason=form.reason.data.strip(), today=context.today())
     except Problem as exc:

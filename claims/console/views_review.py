@@ -122,9 +122,9 @@ def act(kind: str, item_id: int):
 @bp.route("/claims/<int:claim_id>/documents/<int:document_id>")
 def document(claim_id: int, document_id: int):
     """A claim's document shown inline (PDF or image) for the preview frame."""
-    row, path = documents.document_file(context.session(), principal=me(), owner_type="claim", owner_id=claim_id,
-                                        document_id=document_id, documents_dir=context.settings().documents_dir)
-    response = send_file(path, mimetype=row.content_type, as_attachment=False, download_name=row.filename)
+    row, stream = documents.document_file(context.session(), principal=me(), owner_type="claim", owner_id=claim_id,
+                                          document_id=document_id, store=context.store())
+    response = send_file(stream, mimetype=row.content_type, as_attachment=False, download_name=row.filename)
     # The browser's own PDF viewer renders it; only this site may frame it.
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     response.headers["Cache-Control"] = "private, max-age=300"
@@ -134,11 +134,11 @@ def document(claim_id: int, document_id: int):
 @bp.route("/claims/<int:claim_id>/documents/<int:document_id>/preview.png")
 def document_preview(claim_id: int, document_id: int):
     """The first page of a claim's PDF as an image (pdftoppm, cached by the file's SHA-256)."""
-    settings = context.settings()
-    row, path = documents.document_file(context.session(), principal=me(), owner_type="claim", owner_id=claim_id,
-                                        document_id=document_id, documents_dir=settings.documents_dir)
+    row = documents.document_row(context.session(), principal=me(), owner_type="claim", owner_id=claim_id,
+                                 document_id=document_id)
     if row.content_type != "application/pdf":
         abort(404)
-    response = send_file(preview.first_page_png(path, row.sha256, settings.data_dir / "previews"), mimetype="image/png")
+    response = send_file(preview.first_page_png(context.store(), row.sha256, context.settings().data_dir / "previews"),
+                         mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response

@@ -1,30 +1,28 @@
-"""Use cases for loss claims: filing, correcting, review transitions with budget effects, recoveries."""
+"""Use cases for loss claims: filing, correcting, review transitions with budget effects."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import bindparam, or_
 from sqlmodel import Session, select
 
 from claims import ledger
-from claims.audit import record_event
+from claims.audit import plain, record_event
 from claims.auth import Principal, within_programs
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
-from claims.models import Admission, Claim, Decision, Enterprise, Loan, Recovery
+from claims.models import Claim, Decision, Enterprise, Loan
 from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
-from claims.services import breakers, events, review
+from claims.services import breakers, review, review_effects
 from claims.services.facts import cap_usage, enterprise_facts, loan_facts
 from claims.services.programs import loaded_rule
 from workflows import eligibility
-from workflows.compensation import CompensationError, compute_compensation, loss_base_fen
+from workflows.compensation import CompensationError, compute_compensation
 from workflows.facts import ClaimFacts, LoanFacts
 from workflows.flows import STAGE_OF_STATE
-from workflows.money import format_fen, split_largest_remainder
-from workflows.recovery import compute_recovery_return
+from workflows.money import format_fen
 
 OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "third_review", "approved", "deferred")
 EDITABLE_STATES = ("draft", "returned")
@@ -99,11 +97,6 @@ def decisions_of(session: Session, *, claim: Claim) -> list[Decision]:
     """Every decision taken on a claim, oldest first."""
     return list(session.exec(select(Decision).where(Decision.subject_type == "claim", Decision.subject_id == claim.id)
                              .order_by(Decision.id)))
-
-
-def recoveries_of(session: Session, *, claim: Claim) -> list[Recovery]:
-    """Every recovery reported on a claim, oldest first."""
-    return list(session.exec(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)))
 
 
 def _claim_facts(claim: Claim, today: date) -> ClaimFacts:
@@ -224,7 +217,7 @@ def correct_claim(session: Session, *, principal: Principal, registry, claim_id:
         raise Forbidden("Only the lending institution corrects its claim.", code="institution_only")
     begin_write(session)
     claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
-    _check_version(claim, expected_version)
+    review.check_version(claim, expected_version, "claim")
     if claim.status not in EDITABLE_STATES:
         raise Conflict(f"Claim {claim.id} is {claim.status}; only draft or returned claims can be corrected.",
                        code="claim_not_editable")
@@ -239,34 +232,22 @@ def correct_claim(session: Session, *, principal: Principal, registry, claim_id:
     compute_claim(session, registry=registry, claim=claim, loan=loan, today=today, facts=facts)
     claim.updated_at = utcnow()
     session.add(claim)
-    _flush_versioned(session)
+    review.flush_versioned(session, "claim")
     record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="corrected",
-                 data={"before": {k: _plain(v) for k, v in before.items()},
-                       "after": {k: _plain(v) for k, v in changes.items()}, "computed_fen": claim.computed_fen})
+                 data={"before": {k: plain(v) for k, v in before.items()},
+                       "after": {k: plain(v) for k, v in changes.items()}, "computed_fen": claim.computed_fen})
     session.commit()
     return claim
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _check_version(claim: Claim, expected_version: int) -> None:
-    review.check_version(claim, expected_version, "claim")
-
-
-def _flush_versioned(session: Session) -> None:
-    review.flush_versioned(session, "claim")
 
 
 def _get_for_review(session: Session, *, principal: Principal, item_id: int, lock: bool) -> Claim:
     return get_claim(session, principal=principal, claim_id=item_id, lock=lock)
 
 
-def _compute_for_review(session: Session, registry, claim: Claim, today: date) -> review.Computed:
+def _compute_for_review(session: Session, registry, claim: Claim, today: date) -> review_effects.Computed:
     loan = session.get(Loan, claim.loan_id)
     binding = compute_claim(session, registry=registry, claim=claim, loan=loan, today=today)
-    return review.Computed(claim.computed_fen, binding, review.binding_step(claim.trace or [], binding))
+    return review_effects.Computed(claim.computed_fen, binding, review_effects.binding_step(claim.trace or [], binding))
 
 
 def _cap_locks(session: Session, claim: Claim, rule, year: int) -> list[tuple]:
@@ -314,96 +295,3 @@ def transition_claim(session: Session, *, principal: Principal, registry, claim_
     return review.run_transition(session, CLAIM_REVIEW, principal=principal, registry=registry, item_id=claim_id,
                                  action=action, expected_version=expected_version, today=today, reason=reason,
                                  amount_fen=amount_fen, documents_requested=documents_requested, voucher_no=voucher_no)
-
-
-def record_recovery(session: Session, *, principal: Principal, registry, claim_id: int, amount_fen: int,
-                    costs_fen: int, recovered_on: date, today: date | None = None) -> Recovery:
-    """Record money recovered after payment; the pro-rata share is booked as owed back to the program."""
-    if not principal.is_institution:
-        raise Forbidden("Only the lending institution reports recoveries.", code="institution_only")
-    begin_write(session)
-    claim = get_claim(session, principal=principal, claim_id=claim_id, lock=True)
-    if claim.status != "paid":
-        raise Conflict(f"Claim {claim.id} is {claim.status}; recoveries are reported on paid claims.",
-                       code="claim_not_paid")
-    latest = today or date.today()
-    if not claim.default_on <= recovered_on <= latest:
-        raise Unprocessable(f"A recovery is dated between the default ({claim.default_on}) and today ({latest}); "
-                            f"{recovered_on} is not.", code="recovery_date_out_of_range",
-                            errors={"recovered_on": [f"must be between {claim.default_on} and {latest}"]})
-    if costs_fen > amount_fen:
-        raise Unprocessable("Recovery costs exceed the amount recovered.", code="costs_exceed_recovery",
-                            errors={"costs": ["more than the amount recovered"]})
-    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    # Pro rata to what the program actually bore: paid ÷ loss base, not the nominal ratio before caps.
-    loss = loss_base_fen(rule, _claim_facts(claim, recovered_on))
-    ratio_paid = (Decimal(claim.paid_fen) / Decimal(loss)) if loss else Decimal(0)
-    result = compute_recovery_return(claim.paid_fen, min(ratio_paid, Decimal(1)), amount_fen, costs_fen,
-                                     claim.returned_fen)
-    trace = list(result.trace)
-    if rule.risk_shares:
-        trace.append(_party_shares(rule, result, amount_fen - costs_fen))
-    recovery = Recovery(claim_id=claim.id, amount_fen=amount_fen, costs_fen=costs_fen, returned_fen=result.returned_fen,
-                        recovered_on=recovered_on, trace=trace)
-    session.add(recovery)
-    session.flush()
-    if result.returned_fen:
-        ledger.book_recovery(session, program_code=claim.program_code, year=claim.budget_year,
-                             institution_id=claim.institution_id, amount_fen=result.returned_fen,
-                             subject_id=recovery.id)
-    claim.returned_fen += result.returned_fen
-    claim.updated_at = utcnow()
-    session.add(claim)
-    _flush_versioned(session)
-    record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="recovery_reported",
-                 data={"recovery_id": recovery.id, "amount_fen": amount_fen, "costs_fen": costs_fen,
-                       "returned_fen": result.returned_fen})
-    session.commit()
-    return recovery
-
-
-def _party_shares(rule, result, net_fen: int) -> dict:
-    """The trace step splitting a recovery back over the risk-sharing parties as the loss was split.
-
-    The program's party gets what is returned to the program; the others share the rest of the net
-    recovery by their risk shares (largest remainder), so the parts add up to the net recovery.
-    """
-    program_party = next(s.party for s in rule.risk_shares if s.program)
-    others = {s.party: s.share for s in rule.risk_shares if not s.program and s.share > 0}
-    rest = max(net_fen - result.due_fen, 0)
-    split = {program_party: result.returned_fen, **(split_largest_remainder(rest, others) if others else {})}
-    return {"step": "party_shares", "value": {party: format_fen(fen) for party, fen in split.items()},
-            "detail": f"{program_party} gets what is returned to the program; the other parties share the rest "
-                      f"of the net recovery {format_fen(rest)} by their risk shares (largest remainder)",
-            "fen": split}
-
-
-def lift_breaker(session: Session, *, principal: Principal, registry, institution_id: int, program_code: str,
-                 reason: str, today: date) -> Admission:
-    """Reinstate an institution held by a breaker (admin) and resume its deferred claims."""
-    principal.require("admin")
-    begin_write(session)
-    admission = session.exec(select(Admission).where(Admission.institution_id == institution_id,
-                                                     Admission.program_code == program_code)).first()
-    if admission is None:
-        raise NotFound(f"Institution {institution_id} is not admitted to {program_code}.")
-    if not reason.strip():
-        raise Unprocessable("Lifting a breaker needs a reason.", code="reason_required", errors={"reason": ["required"]})
-    before = admission.status
-    admission.status, admission.reason, admission.updated_at = "active", reason, utcnow()
-    session.add(admission)
-    record_event(session, actor=principal.actor, entity="admission", entity_id=admission.id, action="breaker_lifted",
-                 data={"from": before, "reason": reason, "institution_id": institution_id, "program": program_code})
-    events.emit(session, type="breaker.lifted", institution_id=institution_id, subject_type="admission",
-                subject_id=admission.id, data={"program": program_code, "from": before, "status": "active",
-                                               "reason": reason})
-    deferred = session.exec(select(Claim).where(Claim.institution_id == institution_id,
-                                                Claim.program_code == program_code, Claim.status == "deferred")).all()
-    for claim in deferred:
-        rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-        flow = review.flow_of(CLAIM_REVIEW, rule)
-        resume = flow.plan("resume", claim.status, principal.roles, {"breaker_holds": False})
-        review.apply_transition(session, CLAIM_REVIEW, registry=registry, principal=principal, flow=flow,
-                                transition=resume, item=claim, rule=rule, today=today, reason=reason, amount_fen=None)
-    session.commit()
-    return admission

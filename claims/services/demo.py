@@ -19,7 +19,9 @@ from claims.services import claims as claim_service
 from claims.services import documents as document_service
 from claims.services import evidence
 from claims.services import loans as loan_service
+from claims.services import recoveries
 from claims.services import programs as program_service
+from claims.storage import store_for
 
 DEMO_PROGRAM = "sz-sme-pool"
 DEMO_PREFIX = "DEMO-"
@@ -75,7 +77,7 @@ def attach_required_documents(session: Session, *, principal: Principal, registr
             document_service.attach_document(
                 session, principal=principal, owner_type=subject_type, owner_id=subject.id, kind=item.kinds[0],
                 filename=f"{item.kinds[0]}-{n + 1}.pdf", stream=io.BytesIO(DEMO_PDF),
-                documents_dir=settings.documents_dir, max_bytes=settings.max_upload_bytes,
+                store=store_for(settings), max_bytes=settings.max_upload_bytes,
                 allowed_types=settings.document_types)
             attached += 1
     return attached
@@ -154,7 +156,7 @@ def load_demo_activity(session: Session, registry, *, today: date, settings) -> 
                                                    action=action, expected_version=claim.version, today=claim_day,
                                                    **extra)
         if state == "paid" and bank_code == "BANK_A":
-            claim_service.record_recovery(session, principal=principal, registry=registry, claim_id=claim.id,
+            recoveries.record_recovery(session, principal=principal, registry=registry, claim_id=claim.id,
                                           amount_fen=20_000_000, costs_fen=1_500_000, recovered_on=claim_day,
                                           today=claim_day)
         report.claims[claim.status] = report.claims.get(claim.status, 0) + 1

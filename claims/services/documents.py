@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlmodel import Session, select
@@ -13,12 +10,13 @@ from sqlmodel import Session, select
 from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
-from claims.errors import (Conflict, Forbidden, NotFound, PayloadTooLarge, Problem, Unprocessable,
+from claims.errors import (Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable,
                            UnsupportedMediaType)
 from claims.filecheck import check_document
 from claims.models import Document
 from claims.services.applications import get_application
 from claims.services.claims import EDITABLE_STATES, get_claim
+from claims.storage import Store, document_key, fetch, staged
 from workflows.evidence import DOCUMENT_KINDS
 
 OWNER_TYPES = ("claim", "application")
@@ -57,7 +55,7 @@ def _owner(session: Session, principal: Principal, owner_type: str, owner_id: in
 
 
 def attach_document(session: Session, *, principal: Principal, owner_type: str, owner_id: int, kind: str,
-                    filename: str, stream: BinaryIO, documents_dir: Path, max_bytes: int,
+                    filename: str, stream: BinaryIO, store: Store, max_bytes: int,
                     allowed_types: tuple[str, ...]) -> Document:
     """Attach a document to a draft or returned claim or application of the caller's institution."""
     if not principal.is_institution:
@@ -69,10 +67,9 @@ def attach_document(session: Session, *, principal: Principal, owner_type: str, 
     if kind not in DOCUMENT_KINDS:
         raise Unprocessable(f"kind must be one of {', '.join(DOCUMENT_KINDS)}.", code="document_kind_unknown",
                             errors={"kind": ["unknown document kind"]})
-    documents_dir.mkdir(parents=True, exist_ok=True)
     digest, size, head = hashlib.sha256(), 0, b""
-    with tempfile.NamedTemporaryFile(dir=documents_dir, delete=False) as tmp:
-        try:
+    with staged(store) as tmp:
+        with open(tmp, "wb") as out:
             while chunk := stream.read(65536):
                 if not head:
                     head = chunk[:16]
@@ -80,25 +77,17 @@ def attach_document(session: Session, *, principal: Principal, owner_type: str, 
                 if size > max_bytes:
                     raise PayloadTooLarge(f"Documents are limited to {max_bytes} bytes.", code="document_too_large")
                 digest.update(chunk)
-                tmp.write(chunk)
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
-    content_type = sniff_type(head)
-    if size == 0 or content_type is None or content_type not in allowed_types:
-        os.unlink(tmp.name)
-        raise UnsupportedMediaType("Upload a PDF, PNG, JPEG or XLSX file.", code="document_type_refused",
-                                   errors={"file": ["content is not an accepted document type"]})
-    try:
-        check_document(Path(tmp.name), content_type)
-    except Problem:
-        os.unlink(tmp.name)
-        raise
-    sha = digest.hexdigest()
-    target = documents_dir / sha[:2] / sha
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp.name, target)
+                out.write(chunk)
+        content_type = sniff_type(head)
+        if size == 0 or content_type is None or content_type not in allowed_types:
+            raise UnsupportedMediaType("Upload a PDF, PNG, JPEG or XLSX file.", code="document_type_refused",
+                                       errors={"file": ["content is not an accepted document type"]})
+        # Parsed while still staged: a refused file never reaches the store.
+        check_document(tmp, content_type)
+        sha = digest.hexdigest()
+        # Content-addressed: the same bytes attached twice are one object, so an upload already held is not resent.
+        if not store.exists(document_key(sha)):
+            store.put_file(document_key(sha), tmp)
     begin_write(session)
     document = Document(owner_type=owner_type, owner_id=owner.id, institution_id=owner.institution_id, kind=kind,
                         filename=safe_filename(filename), content_type=content_type, sha256=sha, size=size)
@@ -117,12 +106,20 @@ def documents_of(session: Session, *, principal: Principal, owner_type: str, own
                              .order_by(Document.id)))
 
 
-def document_file(session: Session, *, principal: Principal, owner_type: str, owner_id: int, document_id: int,
-                  documents_dir: Path) -> tuple[Document, Path]:
-    """A document's row and the path of its bytes, scoped to what the caller may see."""
+def document_row(session: Session, *, principal: Principal, owner_type: str, owner_id: int,
+                 document_id: int) -> Document:
+    """A document's row, scoped to what the caller may see."""
     owner = _owner(session, principal, owner_type, owner_id)
     document = session.exec(select(Document).where(Document.id == document_id, Document.owner_type == owner_type,
                                                    Document.owner_id == owner.id)).first()
     if document is None:
         raise NotFound(f"No document {document_id} on {owner_type} {owner_id}.")
-    return document, documents_dir / document.sha256[:2] / document.sha256
+    return document
+
+
+def document_file(session: Session, *, principal: Principal, owner_type: str, owner_id: int, document_id: int,
+                  store: Store) -> tuple[Document, BinaryIO]:
+    """A document's row and its bytes (digest-checked against the row), scoped to what the caller may see."""
+    document = document_row(session, principal=principal, owner_type=owner_type, owner_id=owner_id,
+                            document_id=document_id)
+    return document, fetch(store, document_key(document.sha256), sha256=document.sha256)

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlmodel import Session
@@ -22,6 +21,7 @@ from claims.errors import Unprocessable
 from claims.services.loan_registrar import LoanInput, Registrar
 from claims.services.loan_writer import LoanWriter
 from claims.services.loans import require_institution
+from claims.storage import Store, bulk_report_key, staged
 from claims.tabular import TabularError, read_table, write_csv
 from workflows.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from workflows.money import AmountError, parse_amount, to_fen
@@ -179,7 +179,7 @@ def _startup_heap_out_of_gc():
 
 
 def bulk_register(session: Session, *, principal: Principal, registry, stream: BinaryIO, filename: str, today: date,
-                  reports_dir: Path, max_rows: int, batch_size: int = 2000) -> BulkReport:
+                  store: Store, max_rows: int, batch_size: int = 2000) -> BulkReport:
     """Register loans from a CSV or XLSX file row by row; good rows land, bad rows are reported with reasons.
 
     The accepted rows are written in batches inside one transaction, so a failure mid-file leaves none
@@ -187,61 +187,61 @@ def bulk_register(session: Session, *, principal: Principal, registry, stream: B
     """
     with _startup_heap_out_of_gc():
         return _bulk_register(session, principal=principal, registry=registry, stream=stream, filename=filename,
-                              today=today, reports_dir=reports_dir, max_rows=max_rows, batch_size=batch_size)
+                              today=today, store=store, max_rows=max_rows, batch_size=batch_size)
 
 
 def _bulk_register(session: Session, *, principal: Principal, registry, stream: BinaryIO, filename: str, today: date,
-                   reports_dir: Path, max_rows: int, batch_size: int) -> BulkReport:
+                   store: Store, max_rows: int, batch_size: int) -> BulkReport:
     require_institution(principal)
     begin_write(session)
     registrar = Registrar(session, registry, principal, today)
     report = BulkReport(report_id=uuid.uuid4().hex)
     digest = hashlib.sha256()
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    report_path = reports_dir / f"loans-{principal.institution_id}-{report.report_id}.csv"
     batch: list[tuple] = []
     writer = LoanWriter(session)
-    tmp_path = report_path.with_suffix(".part")
-    with open(tmp_path, "w", encoding="utf-8-sig", newline="") as out:
-        writer_rows: list[list[str]] = [["row", "contract_no", "status", "reason_codes", "reasons"]]
-        digested: list[str] = []
-        try:
-            rows = read_table(stream, filename, columns=BULK_COLUMNS, optional=BULK_OPTIONAL, max_rows=max_rows)
-            for row, item, reasons in _parsed_in_batches(rows, registrar, batch_size):
-                values = None
-                if item is not None:
-                    values, reasons = registrar.check(item)
-                digested.append(f"{row.number}:{row.values.get('contract_no')}\n")
-                if reasons:
-                    report.rejected += 1
-                    report.rows.append({"row": row.number, "contract_no": row.values.get("contract_no", ""),
-                                        "status": "rejected", "reasons": reasons})
-                    writer_rows.append([str(row.number), row.values.get("contract_no", ""), "rejected",
-                                        " ".join(r["code"] for r in reasons), "; ".join(r["message"] for r in reasons)])
-                else:
-                    report.accepted += 1
-                    batch.append(values)
-                    writer_rows.append([str(row.number), item.contract_no, "accepted", "", ""])
-                if len(batch) >= batch_size:
-                    writer.write(batch)
-                    batch.clear()
-                if len(writer_rows) >= 5000:
-                    write_csv(writer_rows, out)
-                    writer_rows.clear()
-                    # The digest of the joined lines is the digest of the lines fed one by one.
-                    digest.update("".join(digested).encode())
-                    digested.clear()
-            writer.write(batch)
-            write_csv(writer_rows, out)
-            digest.update("".join(digested).encode())
-        except TabularError as exc:
-            session.rollback()
-            tmp_path.unlink(missing_ok=True)
-            raise Unprocessable(exc.detail, code=exc.code, extra={"row": exc.row} if exc.row else None) from exc
-    report.sha256 = digest.hexdigest()
-    record_event(session, actor=principal.actor, entity="loan_bulk", entity_id=report.report_id, action="registered",
-                 data={"file": filename[:100], "accepted": report.accepted, "rejected": report.rejected,
-                       "rows_digest": report.sha256})
-    session.commit()
-    tmp_path.replace(report_path)
+    with staged(store) as tmp_path:
+        with open(tmp_path, "w", encoding="utf-8-sig", newline="") as out:
+            writer_rows: list[list[str]] = [["row", "contract_no", "status", "reason_codes", "reasons"]]
+            digested: list[str] = []
+            try:
+                rows = read_table(stream, filename, columns=BULK_COLUMNS, optional=BULK_OPTIONAL, max_rows=max_rows)
+                for row, item, reasons in _parsed_in_batches(rows, registrar, batch_size):
+                    values = None
+                    if item is not None:
+                        values, reasons = registrar.check(item)
+                    digested.append(f"{row.number}:{row.values.get('contract_no')}\n")
+                    if reasons:
+                        report.rejected += 1
+                        report.rows.append({"row": row.number, "contract_no": row.values.get("contract_no", ""),
+                                            "status": "rejected", "reasons": reasons})
+                        writer_rows.append([str(row.number), row.values.get("contract_no", ""), "rejected",
+                                            " ".join(r["code"] for r in reasons),
+                                            "; ".join(r["message"] for r in reasons)])
+                    else:
+                        report.accepted += 1
+                        batch.append(values)
+                        writer_rows.append([str(row.number), item.contract_no, "accepted", "", ""])
+                    if len(batch) >= batch_size:
+                        writer.write(batch)
+                        batch.clear()
+                    if len(writer_rows) >= 5000:
+                        write_csv(writer_rows, out)
+                        writer_rows.clear()
+                        # The digest of the joined lines is the digest of the lines fed one by one.
+                        digest.update("".join(digested).encode())
+                        digested.clear()
+                writer.write(batch)
+                write_csv(writer_rows, out)
+                digest.update("".join(digested).encode())
+            except TabularError as exc:
+                session.rollback()
+                raise Unprocessable(exc.detail, code=exc.code, extra={"row": exc.row} if exc.row else None) from exc
+        report.sha256 = digest.hexdigest()
+        record_event(session, actor=principal.actor, entity="loan_bulk", entity_id=report.report_id,
+                     action="registered",
+                     data={"file": filename[:100], "accepted": report.accepted, "rejected": report.rejected,
+                           "rows_digest": report.sha256})
+        session.commit()
+        # Stored after the commit: a report is never offered for rows that did not land.
+        store.put_file(bulk_report_key(principal.institution_id, report.report_id), tmp_path)
     return report

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -14,8 +14,9 @@ from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Enterprise, Loan
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services.loan_registrar import LOAN_COLUMNS, LoanInput, LoanRejected, Registrar
+from claims.storage import Store, StoreMissing, bulk_report_key, fetch
 
-__all__ = ["LoanInput", "LoanRejected", "REPORTABLE", "bulk_report_path", "get_loan", "list_loans", "register_loan",
+__all__ = ["LoanInput", "LoanRejected", "REPORTABLE", "bulk_report", "get_loan", "list_loans", "register_loan",
            "report_loan_status", "require_institution", "scoped_loans"]
 
 
@@ -52,15 +53,15 @@ def _errors_by_field(reasons: list[dict]) -> dict[str, list[str]]:
     return errors
 
 
-def bulk_report_path(*, principal: Principal, reports_dir: Path, report_id: str) -> Path:
+def bulk_report(*, principal: Principal, store: Store, report_id: str) -> BinaryIO:
     """The CSV report of a bulk registration, only for the institution that uploaded it."""
     require_institution(principal)
     if not report_id.isalnum():
         raise NotFound("No such report.")
-    path = reports_dir / f"loans-{principal.institution_id}-{report_id}.csv"
-    if not path.exists():
-        raise NotFound("No such report.")
-    return path
+    try:
+        return fetch(store, bulk_report_key(principal.institution_id, report_id))
+    except StoreMissing:
+        raise NotFound("No such report.") from None
 
 
 def scoped_loans(principal: Principal):

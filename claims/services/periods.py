@@ -9,7 +9,8 @@ from workflows.calendar import add_months
 from workflows.rules import NoRuleInForce
 
 from claims.errors import NotFound
-from claims.services.applications import CALENDAR, _window
+from claims.services.application_checks import filing_window
+from claims.services.review import CALENDAR
 from workflows.periods import application_period
 
 # Window codes: a candidate period that raises none of them is open on the date.
@@ -45,5 +46,5 @@ def open_periods(registry, *, on: date, program: str | None = None) -> list[dict
             if period is not None and not any(r.code in _WINDOW_CODES for r in reasons):
                 found.append({"program": code, "kind": rule.kind, "rule_version": rule.version,
                               "cadence": rule.application.cadence, "period_start": period.start, "period_end": end,
-                              **_window(rule, end)})
+                              **filing_window(rule, end)})
     return found

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
+from typing import BinaryIO
 
 from sqlmodel import Session, select
 
@@ -13,6 +13,7 @@ from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Statement
 from claims.models.base import utcnow
 from claims.paging import Page, PageRequest, fetch_page
+from claims.storage import Store, StoreMissing, fetch, statement_key
 
 VISIBLE_STATES = ("done", "superseded")
 
@@ -54,13 +55,16 @@ def get_statement(session: Session, *, principal: Principal, statement_id: int) 
 
 
 def statement_file(session: Session, *, principal: Principal, statement_id: int,
-                   statements_dir: Path) -> tuple[Statement, Path]:
-    """The statement and the path of its PDF; 409 when the file is missing from storage."""
+                   store: Store) -> tuple[Statement, BinaryIO]:
+    """The statement and its PDF, checked against the recorded SHA-256; 409 when missing from storage or altered."""
     found = get_statement(session, principal=principal, statement_id=statement_id)
-    path = statements_dir / (found.path or "")
-    if not found.path or not path.is_file():
-        raise Conflict(f"The PDF of statement {found.number} is missing from storage.", code="statement_file_missing")
-    return found, path
+    try:
+        if not found.path:
+            raise StoreMissing("no file recorded")
+        return found, fetch(store, statement_key(found.path), sha256=found.sha256)
+    except StoreMissing:
+        raise Conflict(f"The PDF of statement {found.number} is missing from storage.",
+                       code="statement_file_missing") from None
 
 
 BANK_RESPONSES = {"confirm": "confirmed", "dispute": "disputed"}

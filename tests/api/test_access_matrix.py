@@ -27,6 +27,7 @@ from claims.models import Enterprise, Institution, ListMembership, User
 from claims.services import claims as claim_service
 from claims.services.seeding import DEMO_USERS
 from claims.services import loans as loan_service
+from claims.services import recoveries
 from tests.helpers import attach_required, blank_pdf
 from workflows.identifiers import make_uscc
 
@@ -298,7 +299,7 @@ class World:
     def recovery(self) -> int:
         """A recovery on a fresh paid bank A claim, with its share owed back booked."""
         claim = self.claim("paid")
-        recovery = claim_service.record_recovery(self.session, principal=self.bank_a, registry=self.registry,
+        recovery = recoveries.record_recovery(self.session, principal=self.bank_a, registry=self.registry,
                                                  claim_id=claim.id, amount_fen=10_000_00, costs_fen=0,
                                                  recovered_on=TODAY - timedelta(days=1), today=TODAY)
         return recovery.id

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from claims.models import Admission, Claim, Institution
 from tests.browser.pages import PASSWORDS, pin_today, submitted_claim
+from tests.helpers import attach_required
 
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -200,19 +201,10 @@ def test_jobs_statements_and_audit_pages(app, client, callers, db):
 
 
 def test_a_subsidy_application_is_reviewed_in_the_console_with_its_trace(app, client, callers, db):
-    from tests.api.test_claim_lifecycle import register
-    from tests.api.test_subsidies import apply, listed_firms, step
+    from tests.api.test_subsidies import first_loan_interest_application, step
 
     bank_a = callers["BANK_A"]
-    firm = listed_firms(db, date(2024, 10, 10))[0]
-    pin_today(app, date(2024, 3, 20))
-    loan = register(client, bank_a, contract_no="TI-2024-01", enterprise_uscc=firm.uscc, principal="2000000.00",
-                    disbursed_on="2024-03-15", maturity_on="2025-03-14", annual_rate="0.0600", first_loan=True)
-    pin_today(app, date(2024, 10, 10))
-    application = apply(client, bank_a, program="sz-tech-interest", loan_id=loan["id"], period_start="2024-07-01",
-                        period_end="2024-09-30", basis="30163.93")
-    from tests.helpers import attach_required
-
+    firm, application = first_loan_interest_application(app, client, callers, db)
     application = step(client, bank_a, attach_required(client, bank_a.headers, application, "applications"), "submit")
     _, token = login(client, "reviewer1")
     queue = text(client.get("/console/applications/queue/first_review"))
@@ -247,8 +239,6 @@ def _claims_in_second_review(app, client, callers, db, outstanding: list[str]) -
         claim = client.post("/claims", headers=bank.headers, json={
             "loan_id": loan["id"], "default_on": "2026-06-01", "outstanding_principal": amount, "days_overdue": 120,
             "classification": "substandard"}).get_json()
-        from tests.helpers import attach_required
-
         claim = attach_required(client, bank.headers, client.get(f"/claims/{claim['id']}", headers=bank.headers).get_json())
         for who, action in ((bank, "submit"), (reviewer, "start_review"), (reviewer, "pass")):
             response = client.post(f"/claims/{claim['id']}/transitions", json={"action": action},

@@ -19,7 +19,7 @@ from sqlmodel import select
 from claims import ledger
 from claims.audit import verify_chain
 from claims.models import Claim, Document, LedgerPosting
-from tests.helpers import blank_pdf, problem
+from tests.helpers import blank_pdf, problem, local_folder
 from tests.integration.test_concurrency import TODAY, ClaimFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +216,7 @@ def test_path_tricks_in_file_names_are_neutralised(app, client, callers, db, tmp
     app.extensions["claims"]["today"] = TODAY
     claim = ClaimFactory(app, db).claim("draft")
     db.commit()
-    documents_dir = app.extensions["claims"]["settings"].documents_dir
+    documents_dir = local_folder(app, "documents")
     for name in ("../../../../etc/passwd.pdf", "..\\..\\boot.ini.pdf", "/abs/path.pdf", "evil\x00.pdf.exe",
                  "..", "con:<>|*?.pdf"):
         response = client.post(f"/claims/{claim.id}/documents", headers=callers["BANK_A"].headers,

@@ -102,3 +102,20 @@ def test_no_secret_literal_sits_in_the_product_code():
             if marker in source:
                 offenders.append(f"{path.relative_to(ROOT)}: {marker}")
     assert not offenders, offenders
+
+
+def test_with_redis_unreachable_each_process_still_limits_in_memory_rather_than_failing(database_url, tmp_path):
+    from tests.conftest import make_test_app
+    from tests.helpers import callers_of
+    from tests.servers import free_port
+
+    app = make_test_app(database_url, tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                        rate_limit_per_minute=3)
+    try:
+        assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+        client = app.test_client()
+        with app.extensions["claims"]["sessions"]() as session:
+            bank = callers_of(app, session)["BANK_A"].headers
+        assert [client.get("/claims", headers=bank).status_code for _ in range(4)] == [200, 200, 200, 429]
+    finally:
+        app.extensions["claims"]["engine"].dispose()

@@ -8,7 +8,7 @@ import pytest
 
 from reports.periods import parse_period
 from tests.api.test_claim_lifecycle import pin_today
-from tests.helpers import problem
+from tests.helpers import problem, local_folder
 from tests.integration.statement_history import build_history
 
 
@@ -75,7 +75,7 @@ def test_a_bank_lists_downloads_and_verifies_only_its_own_statements(app, client
                         "signed_by": "市财政局（演示签章 DEMO）", "signature_summary": "INTACT:TRUSTED,UNTOUCHED",
                         "ok": True}
     assert signed_at.startswith("20")
-    stored = app.extensions["claims"]["settings"].statements_dir / "SZ-SME-POOL-2026Q3-BANK_A-v1.pdf"
+    stored = local_folder(app, "statements") / "SZ-SME-POOL-2026Q3-BANK_A-v1.pdf"
     stored.write_bytes(stored.read_bytes() + b"%appended after issue\n")
     tampered = client.get(f"/statements/{statement['id']}/verify", headers=bank_a.headers).get_json()
     assert (tampered["file_intact"], tampered["content_current"], tampered["ok"]) == (False, True, False)
@@ -86,6 +86,6 @@ def test_a_bank_lists_downloads_and_verifies_only_its_own_statements(app, client
 
 def test_a_missing_pdf_is_a_conflict_not_a_crash(app, client, callers, issued):
     statement = client.get("/statements", headers=callers["BANK_A"].headers).get_json()[0]
-    (app.extensions["claims"]["settings"].statements_dir / f"{statement['number']}.pdf").unlink()
+    (local_folder(app, "statements") / f"{statement['number']}.pdf").unlink()
     problem(client.get(f"/statements/{statement['id']}/pdf", headers=callers["BANK_A"].headers), 409,
             "statement_file_missing")

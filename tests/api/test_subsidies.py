@@ -50,15 +50,21 @@ def budget_of(client, callers, program, year):
     return {row["year"]: row for row in rows}[year]
 
 
-def test_a_first_loan_gets_seventy_percent_of_interest_up_to_lpr_plus_150bp(app, client, callers, db):
-    bank_a = callers["BANK_A"]
+def first_loan_interest_application(app, client, callers, db) -> tuple[Enterprise, dict]:
+    """Bank A's listed firm on a first loan at 6 %, applying for 2024Q3's interest of 30,163.93 (a draft)."""
     firm = listed_firms(db, date(2024, 10, 10))[0]
     pin_today(app, date(2024, 3, 20))
-    loan = register(client, bank_a, contract_no="TI-2024-01", enterprise_uscc=firm.uscc, principal="2000000.00",
-                    disbursed_on="2024-03-15", maturity_on="2025-03-14", annual_rate="0.0600", first_loan=True)
+    loan = register(client, callers["BANK_A"], contract_no="TI-2024-01", enterprise_uscc=firm.uscc,
+                    principal="2000000.00", disbursed_on="2024-03-15", maturity_on="2025-03-14",
+                    annual_rate="0.0600", first_loan=True)
     pin_today(app, date(2024, 10, 10))
-    application = apply(client, bank_a, program="sz-tech-interest", loan_id=loan["id"], period_start="2024-07-01",
-                        period_end="2024-09-30", basis="30163.93")
+    return firm, apply(client, callers["BANK_A"], program="sz-tech-interest", loan_id=loan["id"],
+                       period_start="2024-07-01", period_end="2024-09-30", basis="30163.93")
+
+
+def test_a_first_loan_gets_seventy_percent_of_interest_up_to_lpr_plus_150bp(app, client, callers, db):
+    bank_a = callers["BANK_A"]
+    _, application = first_loan_interest_application(app, client, callers, db)
     # The period crosses the LPR change of 2024-07-22 (3.45 % -> 3.35 %), but sz-tech-interest fixes the LPR at
     # disbursement (lpr_fixing = "disbursement"): 1y LPR on 2024-03-15 = 3.45 %, ceiling 3.45 + 1.50 = 4.95 %.
     # Interest counts up to 4.95 / 6.00 = 0.825 of what was paid: 30,163.93 x 0.825 = 24,885.24225; the first

@@ -9,7 +9,7 @@ from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from tests.integration.test_concurrency import TODAY, ClaimFactory
-from tests.helpers import blank_pdf, field_messages, problem
+from tests.helpers import blank_pdf, field_messages, problem, local_folder
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -54,7 +54,7 @@ def test_a_zip_renamed_xlsx_and_pdfs_with_active_content_are_refused_and_real_fi
     app.extensions["claims"]["today"] = TODAY
     claim = ClaimFactory(app, db).claim("draft")
     db.commit()
-    documents_dir = app.extensions["claims"]["settings"].documents_dir
+    documents_dir = local_folder(app, "documents")
     body = problem(upload(client, callers, claim.id, zip_renamed_xlsx(), "还款记录.xlsx"), 415, "document_not_parseable")
     assert "not a readable .xlsx workbook" in body["detail"]
     scripted = problem(upload(client, callers, claim.id, pdf_with(js="app.alert('x');"), "申请表.pdf"), 422,

@@ -20,7 +20,7 @@ from claims.services import loans as loan_service
 from claims.services.demo import PATHS, attach_required_documents
 from reports.jobs import JobDeps, run_job
 from reports.periods import parse_period
-from tests.helpers import Caller, problem, field_messages
+from tests.helpers import Caller, problem, field_messages, local_folder
 from tests.integration.test_statements import packed_text
 from workflows.money import format_fen, rmb_upper
 
@@ -160,7 +160,7 @@ def test_fifty_claims_paid_in_a_batch_47_paid_3_failed_agree_in_ledger_claims_an
     row = db.exec(select(Statement).where(Statement.scope == f"institution:{callers['BANK_A'].institution_id}",
                                           Statement.status == "done")).one()
     assert (row.totals["claims_paid_fen"], row.totals["lines"]) == (paid_fen, 47)
-    text = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / row.path, layout=False)
     assert "PZ2026-0000" in text and format_fen(paid_fen) not in text  # printed with thousands separators
     assert f"{paid_fen // 100:,}.{paid_fen % 100:02d}" in text
 
@@ -231,3 +231,50 @@ def test_budget_adjustments_are_maker_checker_and_a_cut_below_reserved_plus_paid
     listed = client.get("/payments/budget-adjustments?program=sz-sme-pool", headers=callers["auditor1"].headers)
     assert [(a["status"], a["amount"]) for a in listed.get_json()] == [
         ("approved", "5000000.00"), ("proposed", "-" + cut)]
+
+
+def test_statements_list_receivables_outstanding_at_the_period_end_aged_in_bands(app, client, callers, db):
+    first, second = approved_claims(app, db, 2)
+    payer, bank = callers["payer1"], callers["BANK_A"]
+    for claim in (first, second):
+        paid = client.post(f"/claims/{claim.id}/transitions", json={"action": "pay", "voucher_no": f"PZ-{claim.id}"},
+                           headers=payer.with_(**{"If-Match": f'"{claim.version}"'}))
+        assert paid.status_code == 200, paid.get_json()
+    app.extensions["claims"]["today"] = date(2026, 4, 1)
+    made = [client.post(f"/claims/{c.id}/recoveries", json={"amount": amount, "recovered_on": "2026-03-30"},
+                        headers=bank.headers).get_json() for c, amount in ((first, "10000.00"), (second, "4000.00"))]
+    owed = [int(Decimal(m["returned"]) * 100) for m in made]
+    part = owed[0] // 3
+    remitted = [client.post(f"/payments/recoveries/{made[0]['id']}/remittances", headers=bank.headers,
+                            json={"amount": format_fen(fen), "remitted_on": "2026-03-24"}).get_json()
+                for fen in (part, owed[0] - part)]
+    for receipt, on in zip(remitted, ("2026-03-25", "2026-04-05"), strict=True):
+        received = client.post(f"/payments/remittances/{receipt['id']}/receive", headers=payer.headers,
+                               json={"received_on": on, "voucher_no": f"SK-{receipt['id']}"})
+        assert received.status_code == 200, received.get_json()
+    db.commit()
+    # Date the postings as the business happened (the ledger stamps real time): booked 5 Jan and 20 Mar, the first
+    # receipt inside the quarter, the second after it (so at the quarter's end only the first counts).
+    at = {("recovery", made[0]["id"]): datetime(2026, 1, 5, 2), ("recovery", made[1]["id"]): datetime(2026, 3, 20, 2),
+          ("recovery_receipt", remitted[0]["id"]): datetime(2026, 3, 25, 2),
+          ("recovery_receipt", remitted[1]["id"]): datetime(2026, 4, 5, 2)}
+    for posting in db.exec(select(LedgerPosting)).all():
+        posting.at = at.get((posting.kind, posting.subject_id), datetime(2026, 1, 2, 2))
+        db.add(posting)
+    db.commit()
+    run = run_job(JobDeps.from_app(app), "period_statements", today=date(2026, 4, 9), period=parse_period("2026Q1"))
+    assert run.status == "done", run.error
+    row = db.exec(select(Statement).where(Statement.scope == f"institution:{bank.institution_id}",
+                                          Statement.status == "done")).one()
+    text = packed_text(local_folder(app, "statements") / row.path, layout=False)
+    assert "截至期末未到账的应收追偿款及账龄" in text
+    left = owed[0] - part  # the first recovery's remainder was received after the quarter: still owed at its end
+    assert f"RC-{made[0]['id']:06d}2026-01-05{left / 100:,.2f}85" in text  # 5 Jan to 31 Mar: 85 days
+    assert f"RC-{made[1]['id']:06d}2026-03-20{owed[1] / 100:,.2f}11" in text
+    laid_out = packed_text(local_folder(app, "statements") / row.path)  # rows read across
+    assert f"30天以内31至90天91至180天180天以上合计（元）{owed[1] / 100:,.2f}{left / 100:,.2f}0.000.00" \
+           f"{(owed[1] + left) / 100:,.2f}" in laid_out
+    summary = db.exec(select(Statement).where(Statement.scope == "program", Statement.status == "done")).one()
+    summary_text = packed_text(local_folder(app, "statements") / summary.path)
+    assert f"{owed[1] / 100:,.2f}{left / 100:,.2f}0.000.00{(owed[1] + left) / 100:,.2f}" in summary_text
+    assert f"BANK_A/RC-{made[0]['id']:06d}2026-01-05{left / 100:,.2f}85" in summary_text

@@ -16,6 +16,7 @@ from reports.periods import parse_period
 from reports.signing import check_signature, trust_roots
 from tests.api.test_claim_lifecycle import pin_today
 from tests.integration.statement_history import build_history
+from tests.helpers import local_folder
 
 Q3 = parse_period("2026Q3")
 NUMBER = "SZ-SME-POOL-2026Q3-BANK_A-v1"
@@ -37,7 +38,7 @@ def issued(app, client, callers, db):
     run = client.post("/jobs/period_statements/run", json={"period": "2026Q3"}, headers=callers["admin"].headers)
     assert run.status_code == 200 and run.get_json()["status"] == "done", run.get_json()
     row = client.get("/statements", headers=callers["BANK_A"].headers).get_json()[0]
-    path = app.extensions["claims"]["settings"].statements_dir / f"{NUMBER}.pdf"
+    path = local_folder(app, "statements") / f"{NUMBER}.pdf"
     return row, path
 
 

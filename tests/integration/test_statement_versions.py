@@ -13,6 +13,7 @@ from reports.jobs import JobDeps, run_job
 from reports.periods import parse_period
 from tests.integration.statement_history import build_history
 from tests.integration.test_statements import packed_text, statements
+from tests.helpers import local_folder
 
 Q3 = parse_period("2026Q3")
 
@@ -51,10 +52,9 @@ def test_interim_then_final_then_corrected_versions_say_what_they_are_and_reconc
         app, client, callers, db, deps, history):
     interim = run_job(deps, "period_statements", today=date(2026, 9, 30), period=Q3)
     assert interim.status == "done", interim.error
-    settings = app.extensions["claims"]["settings"]
     [v1] = statements(db, scope=f"institution:{history.institution_id}")
     assert (v1.version, v1.interim, v1.issue_date) == (1, True, date(2026, 9, 30))
-    text = packed_text(settings.statements_dir / v1.path)
+    text = packed_text(local_folder(app, "statements") / v1.path)
     assert "深圳市中小微企业风险补偿资金池期中对账单（非最终）" in text and "对账单性质期中对账单（非最终）" in text
     assert "本对账单为期中对账单（非最终）" in text
 
@@ -68,7 +68,7 @@ def test_interim_then_final_then_corrected_versions_say_what_they_are_and_reconc
     assert (final.counts["created"], final.counts["superseded"]) == (2, 2)
     v1, v2 = statements(db, scope=f"institution:{history.institution_id}")
     assert (v1.status, v2.status, v2.interim) == ("superseded", "done", False)
-    text = packed_text(settings.statements_dir / v2.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / v2.path, layout=False)
     assert "资金池结算对账单" in text and "期末正式对账单" in text and "（非最终）" not in text
     assert ("替代说明本版（第2版）替代第1版（SZ-SME-POOL-2026Q3-BANK_A-v1）。变更原因：本期已结束，以正式对账单替代期中对账单。"
             in text)
@@ -86,7 +86,7 @@ def test_interim_then_final_then_corrected_versions_say_what_they_are_and_reconc
     db.commit()
     assert run_job(deps, "period_statements", today=date(2026, 11, 6)).counts["created"] == 2
     v3 = statements(db, scope=f"institution:{history.institution_id}")[-1]
-    text = packed_text(settings.statements_dir / v3.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / v3.path, layout=False)
     assert made["returned"] == "2000.00"  # 20,000.00 at claim 1's actual ratio of 10 %
     assert ("本版（第3版）替代第2版（SZ-SME-POOL-2026Q3-BANK_A-v2）。变更原因：本期退回追偿款由9,000.00元变更为"
             "11,000.00元；期末余额由166,000.00元变更为164,000.00元；明细由2笔变更为3笔。") in text
@@ -97,13 +97,13 @@ def test_interim_then_final_then_corrected_versions_say_what_they_are_and_reconc
 def test_the_reduction_reason_and_the_voucher_are_printed_on_the_line(app, client, callers, db, deps, history):
     run_job(deps, "period_statements", today=date(2026, 10, 9))
     bank = statements(db, scope=f"institution:{history.institution_id}")[-1]
-    text = packed_text(app.extensions["claims"]["settings"].statements_dir / bank.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / bank.path, layout=False)
     # Claim 1 was approved at 150,000.00 with a reason: its recovery line is in Q3, the claim was paid in Q2, so
     # the reason is checked on the claim's own trace through the API's statement of Q2.
     q2 = run_job(deps, "period_statements", today=date(2026, 10, 9), period=parse_period("2026Q2"))
     assert q2.status == "done"
     [earlier] = [s for s in statements(db, scope=f"institution:{history.institution_id}") if s.period_start.month == 4]
-    earlier_text = packed_text(app.extensions["claims"]["settings"].statements_dir / earlier.path, layout=False)
+    earlier_text = packed_text(local_folder(app, "statements") / earlier.path, layout=False)
     assert "核减至150,000.00（核减理由：核减：部分担保物尚在处置）" in earlier_text
     assert "A-2026-001" in earlier_text and "A-2026-002" in text
 

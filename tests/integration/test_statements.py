@@ -16,6 +16,7 @@ from reports.jobs import JobDeps, run_job
 from reports.cjk_text import format_amount
 from reports.periods import parse_period
 from tests.integration.statement_history import build_history
+from tests.helpers import local_folder
 from workflows.money import rmb_upper
 
 Q3 = parse_period("2026Q3")
@@ -71,7 +72,7 @@ def test_a_quarter_statement_reconciles_to_the_ledger_and_prints_names_totals_an
     position = {p.year: p for p in ledger.budget_positions(db, program_code="sz-sme-pool")}[2026]
     assert (position.paid_fen, position.budget_fen) == (175_000_00, 100_000_000_00)
 
-    path = app.extensions["claims"]["settings"].statements_dir / bank.path
+    path = local_folder(app, "statements") / bank.path
     assert hashlib.sha256(path.read_bytes()).hexdigest() == bank.sha256 and bank.pages == 2
     text = packed_text(path)
     for name in history.enterprise_names:
@@ -139,7 +140,7 @@ def test_a_run_that_fails_mid_way_leaves_no_done_statement_and_the_rerun_complet
     rows = statements(db)
     assert [(r.scope, r.status) for r in rows] == [(f"institution:{history.institution_id}", "done"),
                                                    ("program", "generating")]
-    summary_file = app.extensions["claims"]["settings"].statements_dir / "SZ-SME-POOL-2026Q3-ALL-v1.pdf"
+    summary_file = local_folder(app, "statements") / "SZ-SME-POOL-2026Q3-ALL-v1.pdf"
     assert not summary_file.exists()
 
     monkeypatch.setattr(generation, "render_statement_bytes", real)
@@ -196,6 +197,6 @@ def test_a_paid_subsidy_application_prints_in_the_subsidy_section_and_the_totals
     assert (row.totals["subsidies_fen"], row.totals["claims_paid_fen"], row.totals["net_fen"]) == (12_345_67, 0,
                                                                                                    12_345_67)
     # Reading order (no -layout) keeps a wrapped explanation cell in one piece.
-    text = packed_text(app.extensions["claims"]["settings"].statements_dir / row.path, layout=False)
+    text = packed_text(local_folder(app, "statements") / row.path, layout=False)
     for printed in (firm.name, f"AP-{application.id:06d}", "12,345.67", "补贴比例0.50", "壹万贰仟叁佰肆拾伍元陆角柒分"):
         assert printed in text, printed
