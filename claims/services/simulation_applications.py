@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from claims.models import Application, Enterprise, Institution, Loan
-from claims.services.applications import NOT_CURRENT_LOAN_STATES
+from claims.services.application_checks import NOT_CURRENT_LOAN_STATES
 from claims.services.facts import enterprise_facts_many, loan_facts
 from claims.services.simulation_history import NO_FIRM, REPLAYED_STATES, approvals
 from workflows.simulation_subsidy import ApplicationItem
