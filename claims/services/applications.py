@@ -5,7 +5,6 @@ and release against their own program's budget exactly like claims, with subject
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
