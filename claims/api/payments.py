@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -142,6 +142,7 @@ def _batch(batch_id: int) -> dict:
 
 @blp.route("/payees/<int:institution_id>")
 class Payee(MethodView):
+    @allow("admin")
     @blp.arguments(PayeeAccountIn)
     @blp.response(200, PayeeAccountOut)
     def put(self, body, institution_id):
@@ -152,6 +153,7 @@ class Payee(MethodView):
 
 @blp.route("/batches")
 class Batches(MethodView):
+    @allow("payer")
     @blp.arguments(BatchIn)
     @blp.response(201, BatchOut)
     def post(self, body):
@@ -163,6 +165,7 @@ class Batches(MethodView):
 
 @blp.route("/batches/<int:batch_id>")
 class BatchById(MethodView):
+    @allow("payer", "admin", "auditor")
     @blp.response(200, BatchOut)
     def get(self, batch_id):
         """A batch and its lines with their results."""
@@ -171,6 +174,7 @@ class BatchById(MethodView):
 
 @blp.route("/batches/<int:batch_id>/treasury-file")
 class BatchExport(MethodView):
+    @allow("payer", "admin", "auditor")
     @blp.arguments(ExportQuery, location="query")
     @blp.response(200, {"format": "binary", "type": "string"})
     def get(self, query, batch_id):
@@ -187,6 +191,7 @@ class BatchExport(MethodView):
 
 @blp.route("/batches/<int:batch_id>/results")
 class BatchResults(MethodView):
+    @allow("payer")
     @blp.arguments(ResultsIn)
     @blp.response(200, ResultCounts)
     def post(self, body, batch_id):
@@ -199,6 +204,7 @@ class BatchResults(MethodView):
 
 @blp.route("/recoveries/<int:recovery_id>/remittances")
 class Remittances(MethodView):
+    @allow("institution")
     @blp.arguments(RemittanceIn)
     @blp.response(201, ReceiptOut)
     def post(self, body, recovery_id):
@@ -209,6 +215,7 @@ class Remittances(MethodView):
 
 @blp.route("/remittances/<int:receipt_id>/receive")
 class ReceiveRemittance(MethodView):
+    @allow("payer")
     @blp.arguments(ReceiveIn)
     @blp.response(200, ReceiptOut)
     def post(self, body, receipt_id):
@@ -219,12 +226,14 @@ class ReceiveRemittance(MethodView):
 
 @blp.route("/budget-adjustments")
 class Adjustments(MethodView):
+    @allow("approver", "payer", "admin", "auditor")
     @blp.arguments(AdjustmentQuery, location="query")
     @blp.response(200, AdjustmentOut(many=True))
     def get(self, query):
         """A program's budget adjustments, newest first."""
         return settlement.adjustments(context.session(), principal=context.principal(), program_code=query["program"])
 
+    @allow("admin")
     @blp.arguments(AdjustmentIn)
     @blp.response(201, AdjustmentOut)
     def post(self, body):
@@ -237,6 +246,7 @@ class Adjustments(MethodView):
 
 @blp.route("/budget-adjustments/<int:adjustment_id>/decision")
 class AdjustmentDecision(MethodView):
+    @allow("admin")
     @blp.arguments(DecisionIn)
     @blp.response(200, AdjustmentOut)
     def post(self, body, adjustment_id):

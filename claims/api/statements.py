@@ -138,6 +138,7 @@ def _respond(statement_id: int, action: str, body: dict):
 
 @blp.route("/<int:statement_id>/confirm")
 class StatementConfirm(MethodView):
+    @allow("institution")
     @blp.arguments(ResponseSchema)
     @blp.response(200, StatementSchema)
     def post(self, body, statement_id):
@@ -147,6 +148,7 @@ class StatementConfirm(MethodView):
 
 @blp.route("/<int:statement_id>/dispute")
 class StatementDispute(MethodView):
+    @allow("institution")
     @blp.arguments(ResponseSchema)
     @blp.response(200, StatementSchema)
     def post(self, body, statement_id):
@@ -185,6 +187,7 @@ class StatementVerify(MethodView):
 
 @blp.route("/verify")
 class DocumentVerify(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(PdfUploadSchema, location="files")
     @blp.response(200, DocumentVerificationSchema)
     def post(self, files):

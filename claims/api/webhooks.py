@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -85,6 +85,7 @@ def _delivery(delivery, event, attempts) -> dict:
 
 @blp.route("")
 class Endpoints(MethodView):
+    @allow("institution", "admin", "auditor")
     @blp.response(200, EndpointSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
@@ -93,6 +94,7 @@ class Endpoints(MethodView):
                                          page=page_request(pagination_parameters))
         return respond_page(pagination_parameters, result)
 
+    @allow("institution")
     @blp.arguments(EndpointCreateSchema)
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, body):
@@ -104,11 +106,13 @@ class Endpoints(MethodView):
 
 @blp.route("/<int:endpoint_id>")
 class EndpointById(MethodView):
+    @allow("institution", "admin", "auditor")
     @blp.response(200, EndpointSchema)
     def get(self, endpoint_id):
         """Get an endpoint (without its secret)."""
         return webhooks.get_endpoint(context.session(), principal=context.principal(), endpoint_id=endpoint_id)
 
+    @allow("institution")
     @blp.arguments(EndpointUpdateSchema)
     @blp.response(200, EndpointSchema)
     def patch(self, body, endpoint_id):
@@ -119,6 +123,7 @@ class EndpointById(MethodView):
 
 @blp.route("/<int:endpoint_id>/secret")
 class EndpointSecret(MethodView):
+    @allow("institution")
     @blp.response(200, EndpointWithSecretSchema)
     def post(self, endpoint_id):
         """Rotate the signing secret: the new one is shown once; the old one also signs during the overlap."""
@@ -130,6 +135,7 @@ class EndpointSecret(MethodView):
 
 @blp.route("/<int:endpoint_id>/deliveries")
 class EndpointDeliveries(MethodView):
+    @allow("institution", "admin", "auditor")
     @blp.arguments(DeliveryQuery, location="query")
     @blp.response(200, DeliverySchema(many=True))
     @blp.paginate()
@@ -145,6 +151,7 @@ class EndpointDeliveries(MethodView):
 
 @blp.route("/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
 class Redeliver(MethodView):
+    @allow("institution")
     @blp.response(202, DeliverySchema)
     def post(self, endpoint_id, delivery_id):
         """Send a delivery again (same webhook-id) at the next delivery run, with a fresh set of attempts."""
