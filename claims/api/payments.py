@@ -17,9 +17,12 @@ VOUCHER = validate.Regexp(r"^[0-9A-Za-z\-_/]{1,64}$", error="1 to 64 letters, di
 
 
 class PayeeAccountIn(StrictSchema):
-    account_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    account_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # The patterns are the service's rules (payments.set_payee_account), stated so a client can check first.
+    account_name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": r"\S"})
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": r"\S"})
+    account_no = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={
+        "pattern": "^ *([0-9] *){8,32}$", "description": "8 to 32 digits; spaces between groups are dropped",
+        "example": "6222021001045678901"})
 
 
 class PayeeAccountOut(StrictSchema):
@@ -122,7 +125,8 @@ class AdjustmentOut(StrictSchema):
     id = fields.Integer()
     program = fields.String(attribute="program_code")
     year = fields.Integer()
-    amount = Money(attribute="amount_fen", metadata={"description": "signed: negative for a decrease"})
+    amount = Money(attribute="amount_fen", metadata={"description": "signed: negative for a decrease",
+                                                     "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"})
     reason = fields.String()
     status = fields.String()
     proposed_by = fields.String()

@@ -60,7 +60,13 @@ class StatementSchema(StrictSchema):
 
 class ResponseSchema(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
-                           metadata={"description": "required to dispute: what does not agree"})
+                           metadata={"description": "an optional note"})
+
+
+class DisputeSchema(StrictSchema):
+    # Blank is refused by the service with reason_required; the contract says so with minLength and pattern.
+    reason = fields.String(required=True, validate=validate.Length(max=2000),
+                           metadata={"description": "what does not agree", "minLength": 1, "pattern": r"\S"})
 
 
 class StatementQuery(StrictSchema):
@@ -149,7 +155,7 @@ class StatementConfirm(MethodView):
 @blp.route("/<int:statement_id>/dispute")
 class StatementDispute(MethodView):
     @allow("institution")
-    @blp.arguments(ResponseSchema)
+    @blp.arguments(DisputeSchema)
     @blp.response(200, StatementSchema)
     def post(self, body, statement_id):
         """The institution disputes its current statement with a reason (audited, shown to the bureau)."""
