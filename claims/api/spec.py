@@ -13,6 +13,7 @@ import re
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from claims.api.parsing import ClaimsParser
+from claims.errors import Forbidden
 
 INSTITUTION = "institution"
 STAFF_ROLES = ("reviewer", "approver", "payer", "admin", "auditor")
@@ -62,12 +63,21 @@ def allow(*roles: str):
         def checked(*args, **kwargs):
             from claims.api import context
 
-            context.principal().require(*roles)
+            _refuse_unless(context.principal(), roles)
             return func(*args, **kwargs)
 
         return SmorestBlueprint.doc(**{"x-roles": list(roles)})(checked)
 
     return decorator
+
+
+def _refuse_unless(principal, roles: tuple[str, ...]) -> None:
+    """403 with the code the services use for the same refusal: institution_only, else role_required."""
+    if principal.roles & set(roles):
+        return
+    if set(roles) == {INSTITUTION}:
+        raise Forbidden("Only an institution, with its API key, takes this action.", code="institution_only")
+    principal.require(*roles)
 
 
 def public(func):
