@@ -112,7 +112,9 @@ class AdjustmentIn(StrictSchema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     kind = fields.String(required=True, validate=validate.OneOf(("increase", "decrease")),
                          metadata={"description": "increase (追加) or decrease (调减)"})
-    amount_fen = Money(required=True, data_key="amount")
+    # Not zero (settlement.propose_adjustment refuses it): the contract's pattern leaves zero out.
+    amount_fen = Money(required=True, data_key="amount", metadata={
+        "pattern": r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
