@@ -45,16 +45,28 @@ class StrictSchema(Schema):
             field_obj.validators.append(validate.Range(min=-(2**63), max=2**63 - 1))
 
     @pre_load
-    def _json_booleans_are_booleans(self, data, **kwargs):
-        """Refuse 1, "yes" or "true" for a boolean of a JSON body (a query string's "true" stays a boolean)."""
-        # marshmallow's Boolean takes any truthy spelling; a JSON body (a dict here, a MultiDict for query
-        # strings and forms) says true or false, as the contract does.
-        if isinstance(data, dict):
-            wrong = {key: ["Not a valid boolean."] for key, field in
-                     ((f.data_key or name, f) for name, f in self.load_fields.items() if isinstance(f, fields.Boolean))
-                     if key in data and data[key] is not None and not isinstance(data[key], bool)}
-            if wrong:
-                raise ValidationError(wrong)
+    def _json_scalars_are_what_they_say(self, data, **kwargs):
+        """In a JSON body a boolean is true or false and an integer a whole number: 1, "yes", 2.5 or "7" are refused."""
+        # marshmallow's Boolean takes any truthy spelling and a non-strict Integer truncates 2.5 to 2; a JSON
+        # body (a dict here; query strings and forms arrive as MultiDicts of text) says exactly what the contract
+        # does. Whole numbers written 7.0 arrive as 7 already (parsing._json_number).
+        if not isinstance(data, dict):
+            return data
+        wrong = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if key not in data or data[key] is None:
+                continue
+            inner = field.inner if isinstance(field, fields.List) else None
+            values = data[key] if inner is not None and isinstance(data[key], list) else [data[key]]
+            kind = inner if inner is not None else field
+            for value in values:
+                if isinstance(kind, fields.Boolean) and not isinstance(value, bool):
+                    wrong[key] = ["Not a valid boolean."]
+                elif isinstance(kind, fields.Integer) and (isinstance(value, bool) or not isinstance(value, int)):
+                    wrong[key] = ["Not a valid integer."]
+        if wrong:
+            raise ValidationError(wrong)
         return data
 
 

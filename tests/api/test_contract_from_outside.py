@@ -21,11 +21,11 @@ def test_a_role_not_allowed_is_403_before_the_body_is_read(client, callers):
 def test_a_whole_number_with_a_fraction_is_that_integer_and_a_fraction_is_refused(client, callers):
     admin = callers["admin"].headers
     made = client.post("/enterprises/1/attributes", json={"name": "revenue", "value": "1000000.00",
-                                                          "fiscal_year": 1981.0}, headers=admin)
+                                                          "fiscal_year": 2001.0}, headers=admin)
     assert made.status_code == 201, made.get_json()
-    assert made.get_json()["fiscal_year"] == 1981
+    assert made.get_json()["fiscal_year"] == 2001
     refused = problem(client.post("/enterprises/1/attributes", json={"name": "revenue", "value": "1.00",
-                                                                     "fiscal_year": 1982.5}, headers=admin), 422)
+                                                                     "fiscal_year": 2002.5}, headers=admin), 422)
     assert field_codes(refused) == {"fiscal_year": ["invalid_type"]}
 
 
@@ -63,4 +63,4 @@ def test_a_payee_account_number_is_digits_and_spaces_only(client, callers):
     saved = client.put(f"/payments/payees/{bank_c}", json={**account, "account_no": "6222 0210 0104 5678 901"},
                        headers=admin)
     assert saved.status_code == 200, saved.get_json()
-    assert saved.get_json()["account_no"] == "6222021001045678901"
+    assert saved.get_json()["account_no"] == "****8901"  # masked; the spaces were dropped before it was stored
