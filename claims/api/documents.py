@@ -5,7 +5,7 @@ from flask import send_file
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, EVERYONE, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -64,12 +64,14 @@ class ChecklistSchema(StrictSchema):
 class _Documents(MethodView):
     owner_type = ""
 
+    @allow(*EVERYONE)
     @blp.response(200, DocumentSchema(many=True))
     def get(self, **ids):
         """List the documents."""
         return documents.documents_of(context.session(), principal=context.principal(), owner_type=self.owner_type,
                                       owner_id=ids[f"{self.owner_type}_id"])
 
+    @allow("institution")
     @blp.arguments(DocumentUploadSchema, location="multipart")
     @blp.response(201, DocumentSchema)
     def post(self, form, **ids):
@@ -87,6 +89,7 @@ class _Documents(MethodView):
 class _DocumentFile(MethodView):
     owner_type = ""
 
+    @allow(*EVERYONE)
     @blp.doc(responses={"200": {"description": "The document's bytes, with the type sniffed at upload",
                                 "content": {kind: {"schema": {"type": "string", "format": "binary"}}
                                             for kind in DOWNLOAD_TYPES}}})

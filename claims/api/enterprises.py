@@ -32,7 +32,8 @@ class AttributeSchema(StrictSchema):
     value = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
         "description": "revenue: yuan with two decimals (\"8000000.00\"); headcount: a whole number; "
                        "research_partner: true/false; zone: a code"})
-    fiscal_year = fields.Integer(load_default=None, allow_none=True)
+    # The service's range (enterprise_attributes: fiscal_year_invalid outside it), stated in the contract.
+    fiscal_year = fields.Integer(load_default=None, allow_none=True, metadata={"minimum": 1990, "maximum": 2100})
     valid_from = fields.Date(load_default=None, allow_none=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
     source = fields.String(load_default="", validate=validate.Length(max=200))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, EVERYONE, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -35,6 +35,7 @@ class EventQuery(StrictSchema):
 
 @blp.route("")
 class Events(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, EventSchema(many=True))
     @blp.paginate()

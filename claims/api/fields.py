@@ -5,13 +5,14 @@ moves that code into `errors[].code`, so clients branch on codes, never on text.
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, RAISE
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, RAISE
 from webargs.fields import DelimitedList
 
-from workflows.identifiers import IdentifierError, validate_resident_id, validate_uscc
+from workflows.identifiers import USCC_AUTHORITIES, IdentifierError, validate_resident_id, validate_uscc
 from workflows.money import AmountError, format_fen, parse_amount, to_fen
 
 
@@ -43,6 +44,46 @@ class StrictSchema(Schema):
                                                              for v in field_obj.validators):
             field_obj.validators.append(validate.Range(min=-(2**63), max=2**63 - 1))
 
+    @pre_load
+    def _json_scalars_are_what_they_say(self, data, **kwargs):
+        """In a JSON body a boolean is true or false and an integer a whole number: 1, "yes", 2.5 or "7" are refused."""
+        # marshmallow's Boolean takes any truthy spelling and a non-strict Integer truncates 2.5 to 2; a JSON
+        # body (a dict here; query strings and forms arrive as MultiDicts of text) says exactly what the contract
+        # does. Whole numbers written 7.0 arrive as 7 already (parsing._json_number).
+        if not isinstance(data, dict):
+            return data
+        wrong = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if key not in data or data[key] is None:
+                continue
+            inner = field.inner if isinstance(field, fields.List) else None
+            values = data[key] if inner is not None and isinstance(data[key], list) else [data[key]]
+            kind = inner if inner is not None else field
+            for value in values:
+                if isinstance(kind, fields.Boolean) and not isinstance(value, bool):
+                    wrong[key] = ["Not a valid boolean."]
+                elif isinstance(kind, fields.Integer) and (isinstance(value, bool) or not isinstance(value, int)):
+                    wrong[key] = ["Not a valid integer."]
+        if wrong:
+            raise ValidationError(wrong)
+        return data
+
+
+# A ratio in [0, 1] written plainly: "0", "0.0435", "1", "1.00" (at most 12 decimals).
+RATIO_PATTERN = re.compile(r"^(0(\.[0-9]{1,12})?|1(\.0{1,12})?)$")
+
+
+def _uscc_pattern() -> str:
+    """GB 32100's shape: a registration authority and one of its entity types, six digits, ten of the alphabet."""
+    pairs = "|".join(f"{a}[{''.join(types)}]" for a, (_, types) in USCC_AUTHORITIES.items())
+    alphabet = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"
+    # Lower case is accepted (and upper-cased), so the pattern says so; the check character is not expressible.
+    return f"^(?:{pairs.replace('A[', '[Aa][').replace('N[', '[Nn][').replace('Y[', '[Yy][')})[0-9]{{6}}[{alphabet}]{{10}}$"
+
+
+USCC_PATTERN = _uscc_pattern()
+
 
 class Money(fields.Field):
     """A CNY amount as a JSON string with at most two decimals, loaded as integer fen."""
@@ -67,7 +108,8 @@ class Ratio(fields.Field):
 
     def __init__(self, *, low: Decimal = Decimal(0), high: Decimal = Decimal(1), **kwargs):
         self.low, self.high = low, high
-        metadata = {"type": "string", "format": "decimal", "example": "0.0435", **kwargs.pop("metadata", {})}
+        metadata = {"type": "string", "format": "decimal", "pattern": RATIO_PATTERN.pattern, "example": "0.0435",
+                    **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -76,11 +118,11 @@ class Ratio(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError("Must be a decimal string such as \"0.0435\".")
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            raise ValidationError("Not a decimal number.") from None
-        if not result.is_finite() or "e" in value.lower() or not self.low <= result <= self.high:
+        # The pattern the contract states is the one enforced: no exponent, sign, underscore or blank.
+        if not RATIO_PATTERN.fullmatch(value):
+            raise ValidationError(f"Must be a plain decimal between {self.low} and {self.high}, e.g. \"0.0435\".")
+        result = Decimal(value)
+        if not self.low <= result <= self.high:
             raise ValidationError(f"Must be a plain decimal between {self.low} and {self.high}.")
         return result
 
@@ -90,8 +132,7 @@ class Uscc(fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(metadata={"example": "91440305MA1UPTX283", "minLength": 18, "maxLength": 18,
-                                   "pattern": "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
-                                   **kwargs.pop("metadata", {})}, **kwargs)
+                                   "format": "uscc", "pattern": USCC_PATTERN, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -102,6 +143,10 @@ class Uscc(fields.String):
 
 class ResidentId(fields.String):
     """A resident identity number (GB 11643, MOD 11-2), validated and normalised."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"format": "resident-id", "minLength": 18, "maxLength": 18,
+                                   "pattern": "^[0-9]{17}[0-9Xx]$", **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:

@@ -21,10 +21,14 @@ class LprSchema(StrictSchema):
     created_at = fields.DateTime()
 
 
+# The service's range, 0.0001 to 0.2 (services/lpr.py), as a pattern: 0.1…, 0.01…, 0.001…, 0.0001… or 0.2.
+LPR_PATTERN = r"^0\.(1[0-9]{0,11}|0[1-9][0-9]{0,10}|00[1-9][0-9]{0,9}|000[1-9][0-9]{0,8}|20{0,11})$"
+
+
 class LprCreateSchema(StrictSchema):
     effective_on = fields.Date(required=True, metadata={"description": "First day the fixing is in force"})
-    one_year = Ratio(required=True)
-    five_year = Ratio(required=True)
+    one_year = Ratio(required=True, metadata={"pattern": LPR_PATTERN, "example": "0.0310"})
+    five_year = Ratio(required=True, metadata={"pattern": LPR_PATTERN, "example": "0.0350"})
     source = fields.String(load_default="", validate=validate.Length(max=200))
 
 

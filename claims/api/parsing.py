@@ -8,6 +8,7 @@ holding a lone UTF-16 surrogate (`"\\ud800"`, valid JSON escape but not Unicode 
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from webargs import core
@@ -40,6 +41,18 @@ def parse_json_body(raw: bytes | str, **loads_options) -> Any:
         raise Unprocessable(f"{bad or 'body'}: text contains a lone UTF-16 surrogate, which is not valid Unicode.",
                             code="invalid_unicode", errors={bad or "body": ["Lone UTF-16 surrogate in the text. [invalid_unicode]"]})
     return document
+
+
+def _json_number(text: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when it is a whole int64 (JSON says 7.0 is 7), else a float."""
+    # JSON Schema's "integer" includes 7.0, so a client whose encoder writes whole numbers that way is not refused.
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:
+        return float(text)
+    if exact.is_finite() and exact == exact.to_integral_value() and abs(exact) < 2**63:
+        return int(exact)
+    return float(text)
 
 
 def _too_deep() -> JsonTooDeep:
@@ -109,7 +122,7 @@ class ClaimsParser(FlaskParser):
         if not is_json_request(req):
             return core.missing
         try:
-            return parse_json_body(req.get_data(cache=True))
+            return parse_json_body(req.get_data(cache=True), parse_float=_json_number)
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError(f"Bytes decoding error : {exc.reason}", doc="", pos=exc.start) from exc
 

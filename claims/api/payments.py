@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -17,9 +17,12 @@ VOUCHER = validate.Regexp(r"^[0-9A-Za-z\-_/]{1,64}$", error="1 to 64 letters, di
 
 
 class PayeeAccountIn(StrictSchema):
-    account_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    account_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # The patterns are the service's rules (payments.set_payee_account), stated so a client can check first.
+    account_name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": r"\S"})
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": r"\S"})
+    account_no = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={
+        "pattern": "^ *([0-9] *){8,32}$", "description": "8 to 32 digits; spaces between groups are dropped",
+        "example": "6222021001045678901"})
 
 
 class PayeeAccountOut(StrictSchema):
@@ -109,7 +112,9 @@ class AdjustmentIn(StrictSchema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     kind = fields.String(required=True, validate=validate.OneOf(("increase", "decrease")),
                          metadata={"description": "increase (追加) or decrease (调减)"})
-    amount_fen = Money(required=True, data_key="amount")
+    # Not zero (settlement.propose_adjustment refuses it): the contract's pattern leaves zero out.
+    amount_fen = Money(required=True, data_key="amount", metadata={
+        "pattern": r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -122,7 +127,8 @@ class AdjustmentOut(StrictSchema):
     id = fields.Integer()
     program = fields.String(attribute="program_code")
     year = fields.Integer()
-    amount = Money(attribute="amount_fen", metadata={"description": "signed: negative for a decrease"})
+    amount = Money(attribute="amount_fen", metadata={"description": "signed: negative for a decrease",
+                                                     "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"})
     reason = fields.String()
     status = fields.String()
     proposed_by = fields.String()
@@ -142,6 +148,7 @@ def _batch(batch_id: int) -> dict:
 
 @blp.route("/payees/<int:institution_id>")
 class Payee(MethodView):
+    @allow("admin")
     @blp.arguments(PayeeAccountIn)
     @blp.response(200, PayeeAccountOut)
     def put(self, body, institution_id):
@@ -152,6 +159,7 @@ class Payee(MethodView):
 
 @blp.route("/batches")
 class Batches(MethodView):
+    @allow("payer")
     @blp.arguments(BatchIn)
     @blp.response(201, BatchOut)
     def post(self, body):
@@ -163,6 +171,7 @@ class Batches(MethodView):
 
 @blp.route("/batches/<int:batch_id>")
 class BatchById(MethodView):
+    @allow("payer", "admin", "auditor")
     @blp.response(200, BatchOut)
     def get(self, batch_id):
         """A batch and its lines with their results."""
@@ -171,6 +180,7 @@ class BatchById(MethodView):
 
 @blp.route("/batches/<int:batch_id>/treasury-file")
 class BatchExport(MethodView):
+    @allow("payer", "admin", "auditor")
     @blp.arguments(ExportQuery, location="query")
     @blp.response(200, {"format": "binary", "type": "string"})
     def get(self, query, batch_id):
@@ -187,6 +197,7 @@ class BatchExport(MethodView):
 
 @blp.route("/batches/<int:batch_id>/results")
 class BatchResults(MethodView):
+    @allow("payer")
     @blp.arguments(ResultsIn)
     @blp.response(200, ResultCounts)
     def post(self, body, batch_id):
@@ -199,6 +210,7 @@ class BatchResults(MethodView):
 
 @blp.route("/recoveries/<int:recovery_id>/remittances")
 class Remittances(MethodView):
+    @allow("institution")
     @blp.arguments(RemittanceIn)
     @blp.response(201, ReceiptOut)
     def post(self, body, recovery_id):
@@ -209,6 +221,7 @@ class Remittances(MethodView):
 
 @blp.route("/remittances/<int:receipt_id>/receive")
 class ReceiveRemittance(MethodView):
+    @allow("payer")
     @blp.arguments(ReceiveIn)
     @blp.response(200, ReceiptOut)
     def post(self, body, receipt_id):
@@ -219,12 +232,14 @@ class ReceiveRemittance(MethodView):
 
 @blp.route("/budget-adjustments")
 class Adjustments(MethodView):
+    @allow("approver", "payer", "admin", "auditor")
     @blp.arguments(AdjustmentQuery, location="query")
     @blp.response(200, AdjustmentOut(many=True))
     def get(self, query):
         """A program's budget adjustments, newest first."""
         return settlement.adjustments(context.session(), principal=context.principal(), program_code=query["program"])
 
+    @allow("admin")
     @blp.arguments(AdjustmentIn)
     @blp.response(201, AdjustmentOut)
     def post(self, body):
@@ -237,6 +252,7 @@ class Adjustments(MethodView):
 
 @blp.route("/budget-adjustments/<int:adjustment_id>/decision")
 class AdjustmentDecision(MethodView):
+    @allow("admin")
     @blp.arguments(DecisionIn)
     @blp.response(200, AdjustmentOut)
     def post(self, body, adjustment_id):

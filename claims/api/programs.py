@@ -117,6 +117,7 @@ class ProgramVersions(MethodView):
 
 @blp.route("/<string:code>/versions/<string:version>/retire")
 class ProgramVersionRetire(MethodView):
+    @allow("admin")
     @blp.arguments(LiftSchema)
     @blp.response(201, RuleChangeSchema)
     def post(self, body, code, version):

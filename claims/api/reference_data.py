@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, EVERYONE, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -44,6 +44,7 @@ class MembershipRevokeSchema(StrictSchema):
 
 @blp.route("/enterprise-categories")
 class Categories(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, CategorySchema(many=True))
     def get(self):
         """List the enterprise lists (国家高新技术企业, 专精特新, white lists, a program's own lists, ...)."""
@@ -52,6 +53,7 @@ class Categories(MethodView):
 
         return enterprises.list_categories(context.session())
 
+    @allow("admin")
     @blp.arguments(ListDeclarationSchema)
     @blp.response(201, CategorySchema)
     def post(self, body):
@@ -61,6 +63,7 @@ class Categories(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>/memberships")
 class Memberships(MethodView):
+    @allow("admin")
     @blp.arguments(MembershipCreateSchema)
     @blp.response(201, MembershipSchema)
     def post(self, body, enterprise_id):
@@ -71,6 +74,7 @@ class Memberships(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>/memberships/<int:membership_id>/end")
 class MembershipEnd(MethodView):
+    @allow("admin")
     @blp.arguments(MembershipEndSchema)
     @blp.response(200, MembershipSchema)
     def post(self, body, enterprise_id, membership_id):
@@ -81,6 +85,7 @@ class MembershipEnd(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>/memberships/<int:membership_id>/revoke")
 class MembershipRevoke(MethodView):
+    @allow("admin")
     @blp.arguments(MembershipRevokeSchema)
     @blp.response(200, MembershipSchema)
     def post(self, body, enterprise_id, membership_id):
@@ -91,12 +96,14 @@ class MembershipRevoke(MethodView):
 
 @blp.route("/enterprises/<int:enterprise_id>/attributes")
 class Attributes(MethodView):
+    @allow(*EVERYONE)
     @blp.response(200, AttributeSchema(many=True))
     def get(self, enterprise_id):
         """The typed, dated attributes recorded on the firm."""
         context.principal()
         return enterprise_attributes.attributes_of(context.session(), enterprise_id=enterprise_id)
 
+    @allow("admin")
     @blp.arguments(AttributeSchema)
     @blp.response(201, AttributeSchema)
     def post(self, body, enterprise_id):
@@ -107,6 +114,7 @@ class Attributes(MethodView):
 
 @blp.route("/enterprise-attributes/import")
 class AttributeImport(MethodView):
+    @allow("admin")
     @blp.arguments(UploadSchema, location="files")
     @blp.response(200, ImportReportSchema)
     def post(self, files):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -50,6 +50,7 @@ def change_view(session, change, row: RuleVersion | None = None) -> dict:
 
 @blp.route("")
 class RuleChanges(MethodView):
+    @allow("admin", "auditor")
     @blp.arguments(ChangeQuery, location="query")
     @blp.response(200, RuleChangeSchema(many=True))
     def get(self, query):
@@ -61,6 +62,7 @@ class RuleChanges(MethodView):
 
 @blp.route("/<int:change_id>/approve")
 class ApproveChange(MethodView):
+    @allow("admin")
     @blp.arguments(RuleDecisionSchema)
     @blp.response(200, RuleChangeSchema)
     def post(self, body, change_id):
@@ -73,6 +75,7 @@ class ApproveChange(MethodView):
 
 @blp.route("/<int:change_id>/reject")
 class RejectChange(MethodView):
+    @allow("admin")
     @blp.arguments(RuleRejectionSchema)
     @blp.response(200, RuleChangeSchema)
     def post(self, body, change_id):

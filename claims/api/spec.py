@@ -7,11 +7,13 @@ response headers, and the problem+json error responses the operation can really 
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from claims.api.parsing import ClaimsParser
+from claims.errors import Forbidden
 
 INSTITUTION = "institution"
 STAFF_ROLES = ("reviewer", "approver", "payer", "admin", "auditor")
@@ -49,11 +51,33 @@ class Blueprint(SmorestBlueprint):
 
 
 def allow(*roles: str):
-    """Declare who may call the operation (the service enforces it; this states it in the contract)."""
+    """Declare who may call the operation, in the contract (x-roles) and at the door (403 before the body is read)."""
     unknown = set(roles) - set(EVERYONE)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
-    return SmorestBlueprint.doc(**{"x-roles": list(roles)})
+
+    def decorator(func):
+        # Checked before the arguments are parsed, so a caller of the wrong role learns 403, not which fields
+        # its body got wrong; the service keeps its own checks (tenant, program grants, four eyes).
+        @functools.wraps(func)
+        def checked(*args, **kwargs):
+            from claims.api import context
+
+            _refuse_unless(context.principal(), roles)
+            return func(*args, **kwargs)
+
+        return SmorestBlueprint.doc(**{"x-roles": list(roles)})(checked)
+
+    return decorator
+
+
+def _refuse_unless(principal, roles: tuple[str, ...]) -> None:
+    """403 with the code the services use for the same refusal: institution_only, else role_required."""
+    if principal.roles & set(roles):
+        return
+    if set(roles) == {INSTITUTION}:
+        raise Forbidden("Only an institution, with its API key, takes this action.", code="institution_only")
+    principal.require(*roles)
 
 
 def public(func):

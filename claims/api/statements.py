@@ -60,7 +60,13 @@ class StatementSchema(StrictSchema):
 
 class ResponseSchema(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
-                           metadata={"description": "required to dispute: what does not agree"})
+                           metadata={"description": "an optional note"})
+
+
+class DisputeSchema(StrictSchema):
+    # Blank is refused by the service with reason_required; the contract says so with minLength and pattern.
+    reason = fields.String(required=True, validate=validate.Length(max=2000),
+                           metadata={"description": "what does not agree", "minLength": 1, "pattern": r"\S"})
 
 
 class StatementQuery(StrictSchema):
@@ -138,6 +144,7 @@ def _respond(statement_id: int, action: str, body: dict):
 
 @blp.route("/<int:statement_id>/confirm")
 class StatementConfirm(MethodView):
+    @allow("institution")
     @blp.arguments(ResponseSchema)
     @blp.response(200, StatementSchema)
     def post(self, body, statement_id):
@@ -147,7 +154,8 @@ class StatementConfirm(MethodView):
 
 @blp.route("/<int:statement_id>/dispute")
 class StatementDispute(MethodView):
-    @blp.arguments(ResponseSchema)
+    @allow("institution")
+    @blp.arguments(DisputeSchema)
     @blp.response(200, StatementSchema)
     def post(self, body, statement_id):
         """The institution disputes its current statement with a reason (audited, shown to the bureau)."""
@@ -185,6 +193,7 @@ class StatementVerify(MethodView):
 
 @blp.route("/verify")
 class DocumentVerify(MethodView):
+    @allow(*EVERYONE)
     @blp.arguments(PdfUploadSchema, location="files")
     @blp.response(200, DocumentVerificationSchema)
     def post(self, files):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from claims.api.spec import Blueprint
+from claims.api.spec import Blueprint, STAFF_ROLES, allow
 from marshmallow import fields, validate
 
 from claims.api import context
@@ -83,6 +83,7 @@ class Refresh(MethodView):
 
 @blp.route("/auth/logout")
 class Logout(MethodView):
+    @allow(*STAFF_ROLES)
     @blp.response(204)
     def post(self):
         """End this staff session: its access and refresh tokens stop working."""
@@ -91,6 +92,7 @@ class Logout(MethodView):
 
 @blp.route("/auth/password")
 class Password(MethodView):
+    @allow(*STAFF_ROLES)
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
     def post(self, body):
@@ -100,11 +102,13 @@ class Password(MethodView):
 
 @blp.route("/users")
 class Users(MethodView):
+    @allow("admin")
     @blp.response(200, UserSchema(many=True))
     def get(self):
         """List staff users with their roles, program grants and lock state (admin)."""
         return users.list_users(context.session(), principal=context.principal())
 
+    @allow("admin")
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
     def post(self, body):
@@ -117,6 +121,7 @@ class Users(MethodView):
 
 @blp.route("/users/<int:user_id>/programs")
 class UserPrograms(MethodView):
+    @allow("admin")
     @blp.arguments(GrantSchema)
     @blp.response(200, GrantSchema)
     def put(self, body, user_id):
@@ -128,6 +133,7 @@ class UserPrograms(MethodView):
 
 @blp.route("/users/<int:user_id>/deactivate")
 class Deactivate(MethodView):
+    @allow("admin")
     @blp.response(204)
     def post(self, user_id):
         """Deactivate a user and end all their sessions (admin)."""
@@ -136,6 +142,7 @@ class Deactivate(MethodView):
 
 @blp.route("/users/<int:user_id>/activate")
 class Activate(MethodView):
+    @allow("admin")
     @blp.response(204)
     def post(self, user_id):
         """Reactivate a deactivated user (admin); they log in afresh."""
@@ -144,6 +151,7 @@ class Activate(MethodView):
 
 @blp.route("/users/<int:user_id>/unlock")
 class Unlock(MethodView):
+    @allow("admin")
     @blp.response(204)
     def post(self, user_id):
         """Clear a user's failed logins and lockout (admin)."""

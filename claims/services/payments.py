@@ -44,7 +44,7 @@ def set_payee_account(session: Session, *, principal: Principal, institution_id:
     principal.require("admin")
     account_no = account_no.replace(" ", "")
     errors = {}
-    if not ACCOUNT_NO.match(account_no):
+    if not ACCOUNT_NO.fullmatch(account_no):
         errors["account_no"] = ["8 to 32 digits (spaces allowed between groups)"]
     for name, value in (("account_name", account_name), ("bank_name", bank_name)):
         if not value.strip():

@@ -42,66 +42,11 @@ def test_every_operation_has_a_stable_unique_operation_id(spec):
     assert by_name["POST /programs/{code}/admissions/{institution_id}/lift"] == "post_admission_lift"
 
 
-# Operations merged this wave without @allow yet (their services enforce roles; the access matrix tests them).
-# Known gap, to be emptied: a new operation without x-roles fails the test below.
-ROLES_NOT_DECLARED_YET = frozenset({
-    "POST /auth/logout",
-    "POST /auth/password",
-    "GET /users",
-    "POST /users",
-    "PUT /users/{user_id}/programs",
-    "POST /users/{user_id}/deactivate",
-    "POST /users/{user_id}/activate",
-    "POST /users/{user_id}/unlock",
-    "GET /enterprise-categories",
-    "POST /enterprise-categories",
-    "POST /enterprises/{enterprise_id}/memberships",
-    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/end",
-    "POST /enterprises/{enterprise_id}/memberships/{membership_id}/revoke",
-    "GET /enterprises/{enterprise_id}/attributes",
-    "POST /enterprises/{enterprise_id}/attributes",
-    "POST /enterprise-attributes/import",
-    "POST /programs/{code}/versions/{version}/retire",
-    "GET /rule-changes",
-    "POST /rule-changes/{change_id}/approve",
-    "POST /rule-changes/{change_id}/reject",
-    "GET /claims/{claim_id}/documents",
-    "POST /claims/{claim_id}/documents",
-    "GET /claims/{claim_id}/documents/{document_id}",
-    "GET /applications/{application_id}/documents",
-    "POST /applications/{application_id}/documents",
-    "GET /applications/{application_id}/documents/{document_id}",
-    "GET /events",
-    "GET /webhooks/endpoints",
-    "POST /webhooks/endpoints",
-    "GET /webhooks/endpoints/{endpoint_id}",
-    "PATCH /webhooks/endpoints/{endpoint_id}",
-    "POST /webhooks/endpoints/{endpoint_id}/secret",
-    "GET /webhooks/endpoints/{endpoint_id}/deliveries",
-    "POST /webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
-    "POST /statements/{statement_id}/confirm",
-    "POST /statements/{statement_id}/dispute",
-    "POST /statements/verify",
-    "PUT /payments/payees/{institution_id}",
-    "POST /payments/batches",
-    "GET /payments/batches/{batch_id}",
-    "GET /payments/batches/{batch_id}/treasury-file",
-    "POST /payments/batches/{batch_id}/results",
-    "POST /payments/recoveries/{recovery_id}/remittances",
-    "POST /payments/remittances/{receipt_id}/receive",
-    "GET /payments/budget-adjustments",
-    "POST /payments/budget-adjustments",
-    "POST /payments/budget-adjustments/{adjustment_id}/decision",
-})
-
-
 def test_roles_and_security_are_those_the_access_matrix_enforces(spec):
     wrong = []
     for name, op in operations(spec):
         allowed = POLICY[name].allowed
-        if "x-roles" not in op and allowed != PUBLIC:
-            assert name in ROLES_NOT_DECLARED_YET, f"{name} declares no x-roles (add @allow)"
-            continue
+        assert "x-roles" in op or allowed == PUBLIC, f"{name} declares no x-roles (add @allow)"
         if allowed == PUBLIC:
             assert op["security"] == [] and "x-roles" not in op, name
             continue
