@@ -14,9 +14,9 @@ from flask_smorest import Blueprint as SmorestBlueprint
 
 from claims.api.parsing import ClaimsParser
 from claims.errors import Forbidden
+from claims.models.user import STAFF_ROLES
 
 INSTITUTION = "institution"
-STAFF_ROLES = ("reviewer", "approver", "payer", "admin", "auditor")
 EVERYONE = (INSTITUTION, *STAFF_ROLES)
 ROLE_LABELS = {"institution": "合作机构 institution (X-API-Key)", "reviewer": "初审 reviewer", "approver": "复审/审批 approver",
                "payer": "拨付 payer", "admin": "管理员 admin", "auditor": "审计 auditor"}

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from claims.api.spec import Blueprint, STAFF_ROLES, allow
 from marshmallow import fields, validate
 
 from claims.api import context
 from claims.api.fields import StrictSchema
+from claims.api.spec import Blueprint, allow
 from claims.models.user import STAFF_ROLES
 from claims.services import logins, users
 
