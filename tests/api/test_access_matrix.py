@@ -232,6 +232,26 @@ class World:
                                  document=document, sha256=f"matrix-{n}")
         return pending_change(self.session, row).id
 
+    def draft(self) -> str:
+        """A fresh draft of sz-sme-pool, dated far in the future so that it may be proposed."""
+        from claims.services.drafts import copy_to_draft
+
+        n = next(self.serial)
+        row = copy_to_draft(self.session, principal=self.admin, code="sz-sme-pool", from_version="2023.1",
+                            version=f"2200.{n}", changes={"program.effective_from": f"{2200 + n}-01-01",
+                                                          "program.effective_to": f"{2200 + n}-12-31"})
+        return row.version
+
+    def simulation(self) -> int:
+        """A finished simulation of a fresh draft over 2026 (run here, not on a background thread)."""
+        from claims.services.simulations import run_simulation, start_simulation
+
+        simulation = start_simulation(self.session, principal=self.admin, code="sz-sme-pool", version=self.draft(),
+                                      kinds=["claims"], date_from=date(2026, 1, 1), date_to=date(2026, 12, 31),
+                                      institutions=[])
+        run_simulation(self.app.extensions["claims"]["sessions"], self.registry, simulation.id)
+        return simulation.id
+
     def subsidy_loan(self) -> int:
         """A fresh bank A first loan to a high-tech firm (2024-03-15), the base of an interest subsidy; today 2024-10-10."""
         from tests.api.test_subsidies import listed_firms
@@ -397,6 +417,29 @@ def _program_file(w: World, role: str) -> Call:
     return Call("POST", "/programs/sz-sme-pool/versions", body=source.encode(), content_type="application/toml")
 
 
+def _program_draft(w: World, role: str) -> Call:
+    shipped = load_rule(Path(__file__).resolve().parents[2] / "config/programs/sz-sme-pool/2023.1.toml")
+    document = {k: v for k, v in shipped.to_dict().items() if k != "examples"}
+    document["program"] = {**document["program"], "version": f"2400.{next(w.serial)}"}
+    return Call("POST", "/programs/sz-sme-pool/drafts", json=document)
+
+
+def _simulation_cancel(w: World, role: str) -> Call:
+    """A queued simulation (nobody runs it here), cancelled."""
+    from claims.services.simulations import start_simulation
+
+    simulation = start_simulation(w.session, principal=w.admin, code="sz-sme-pool", version=w.draft(),
+                                  kinds=["claims"], date_from=date(2026, 1, 1), date_to=date(2026, 12, 31),
+                                  institutions=[])
+    return Call("POST", f"/programs/sz-sme-pool/simulations/{simulation.id}/cancel", json={})
+
+
+def _simulation_item(w: World, role: str) -> Call:
+    """One repriced item of a finished simulation: one of bank A's claims, approved and so in the history."""
+    claim_id = w.claim("approved").id
+    return Call("GET", f"/programs/sz-sme-pool/simulations/{w.simulation()}/items/{claim_id}")
+
+
 @dataclass(frozen=True)
 class Policy:
     """Who may call an operation, whether bank A owns the row it names, and how to build a request for a role."""
@@ -510,6 +553,24 @@ POLICY: dict[str, Policy] = {
     "POST /programs/{code}/versions": Policy(frozenset({"admin"}), _program_file),
     "POST /programs/{code}/versions/{version}/retire": Policy(frozenset({"admin"}), lambda w, r: Call(
         "POST", "/programs/sz-sme-pool/versions/2019.1/retire", json={"reason": "矩阵测试"})),
+    "GET /programs/{code}/drafts": Policy(frozenset({"admin"}), _get(lambda w: "/programs/sz-sme-pool/drafts")),
+    "POST /programs/{code}/drafts": Policy(frozenset({"admin"}), _program_draft),
+    "POST /programs/{code}/drafts/copy": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", "/programs/sz-sme-pool/drafts/copy", json={"from_version": "2023.1", "version": f"2300.{next(w.serial)}",
+                                                           "set": {"compensation.uplifts[0].add": "0.15"}})),
+    "POST /programs/{code}/drafts/{version}/propose": Policy(frozenset({"admin"}), lambda w, r: Call(
+        "POST", f"/programs/sz-sme-pool/drafts/{w.draft()}/propose", json={"reason": "矩阵测试"})),
+    "POST /programs/{code}/simulations": Policy(frozenset({"admin", "approver", "auditor"}), lambda w, r: Call(
+        "POST", "/programs/sz-sme-pool/simulations", json={"version": w.draft(), "date_from": "2026-01-01",
+                                                          "date_to": "2026-01-01"})),
+    "GET /programs/{code}/simulations/{simulation_id}": Policy(frozenset({"admin", "approver", "auditor"}), _get(
+        lambda w: f"/programs/sz-sme-pool/simulations/{w.simulation()}")),
+    "POST /programs/{code}/simulations/{simulation_id}/cancel": Policy(frozenset({"admin", "approver", "auditor"}), _simulation_cancel),
+    "GET /programs/{code}/simulations/{simulation_id}/items": Policy(frozenset({"admin", "approver", "auditor"}), _get(
+        lambda w: f"/programs/sz-sme-pool/simulations/{w.simulation()}/items")),
+    "GET /programs/{code}/simulations/{simulation_id}/items/{claim_id}": Policy(frozenset({"admin", "approver", "auditor"}), _simulation_item),
+    "GET /programs/{code}/simulations/{simulation_id}/xlsx": Policy(frozenset({"admin", "approver", "auditor"}), _get(
+        lambda w: f"/programs/sz-sme-pool/simulations/{w.simulation()}/xlsx")),
     "GET /rule-changes": Policy(frozenset({"admin", "auditor"}), _get(lambda w: "/rule-changes?status=pending")),
     "POST /rule-changes/{change_id}/approve": Policy(frozenset({"admin"}), lambda w, r: Call(
         "POST", f"/rule-changes/{w.rule_change()}/approve", json={"note": "矩阵测试"})),

@@ -221,7 +221,7 @@ def test_a_rolled_back_transition_emits_nothing(app, client, callers, db, ext, m
         def crash(*args, **kwargs):
             raise RuntimeError("the process fails after the event was written, before the commit")
 
-        monkeypatch.setattr("claims.services.claims.events.emit_transition", spy)
+        monkeypatch.setattr("claims.services.events.emit_transition", spy)
         monkeypatch.setattr("claims.services.claims.breakers.evaluate_breaker", crash)
         with ext["sessions"]() as session:
             user = session.exec(select(User).where(User.username == "approver2")).one()
