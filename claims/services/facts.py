@@ -16,10 +16,14 @@ from workflows.facts import ListMembership as MembershipFact
 COMMITTED_CLAIM_STATES = ("approved", "paid")
 
 
-_MEMBERSHIP_FACTS = (ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
-                     ListMembership.valid_to, ListMembership.revoked_on)
-_ATTRIBUTE_FACTS = (EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
-                    EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to, EnterpriseAttribute.fiscal_year)
+# Built once, bound per call (every filing runs both; building a select costs more than running it on SQLite).
+_MEMBERSHIP_FACTS = select(ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
+                           ListMembership.valid_to, ListMembership.revoked_on).where(
+    ListMembership.enterprise_id.in_(bindparam("ids", expanding=True)))
+_ATTRIBUTE_FACTS = select(EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
+                          EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to,
+                          EnterpriseAttribute.fiscal_year).where(
+    EnterpriseAttribute.enterprise_id.in_(bindparam("ids", expanding=True))).order_by(EnterpriseAttribute.id)
 
 
 def enterprise_facts(session: Session, enterprise: Enterprise | None) -> EnterpriseFacts:
@@ -35,11 +39,9 @@ def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> di
     attributes: dict[int, list[AttributeFact]] = {e.id: [] for e in enterprises}
     if memberships:
         ids = list(memberships)
-        for enterprise_id, *fact in session.execute(select(*_MEMBERSHIP_FACTS).where(
-                ListMembership.enterprise_id.in_(ids))):
+        for enterprise_id, *fact in session.execute(_MEMBERSHIP_FACTS, {"ids": ids}):
             memberships[enterprise_id].append(MembershipFact(*fact))
-        for enterprise_id, *fact in session.execute(select(*_ATTRIBUTE_FACTS).where(
-                EnterpriseAttribute.enterprise_id.in_(ids)).order_by(EnterpriseAttribute.id)):
+        for enterprise_id, *fact in session.execute(_ATTRIBUTE_FACTS, {"ids": ids}):
             attributes[enterprise_id].append(AttributeFact(*fact))
     return {e.id: EnterpriseFacts(revenue_fen=e.annual_revenue_fen, industry=e.industry or None,
                                   memberships=tuple(memberships[e.id]), attributes=tuple(attributes[e.id]))
