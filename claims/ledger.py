@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -180,14 +180,16 @@ class BudgetPosition:
     available_fen: int
 
 
+# Built once, bound per call: every filing on a budget-capped program runs it.
+_POSITIONS = (select(LedgerAccount.year, LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+              .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id, isouter=True)
+              .where(LedgerAccount.program_code == bindparam("program_code"), LedgerAccount.year.is_not(None))
+              .group_by(LedgerAccount.year, LedgerAccount.kind))
+
+
 def budget_positions(session: Session, *, program_code: str) -> list[BudgetPosition]:
     """Every fiscal year's budget position for a program, derived from ledger entries."""
-    rows = session.exec(
-        select(LedgerAccount.year, LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id, isouter=True)
-        .where(LedgerAccount.program_code == program_code, LedgerAccount.year.is_not(None))
-        .group_by(LedgerAccount.year, LedgerAccount.kind)
-    ).all()
+    rows = session.execute(_POSITIONS, {"program_code": program_code}).all()
     by_year: dict[int, dict[str, int]] = {}
     for year, kind, total in rows:
         by_year.setdefault(year, {})[kind] = int(total)

@@ -144,19 +144,20 @@ class RecoverySchema(StrictSchema):
 _DETAIL_SCHEMA = ClaimDetailSchema()
 
 
-def _detail(claim, decisions=None):
-    """The claim document with its ETag; decisions are read unless the caller knows them (none for a new claim)."""
+def _detail(claim, *, new: bool = False):
+    """The claim document with its ETag; a claim filed in this request has no decisions, files or requests to read."""
     session, principal = context.session(), context.principal()
     from claims.services.programs import loaded_rule
     from workflows.flows import review_flow
 
     rule = loaded_rule(session, context.programs(), rule_version_id=claim.rule_version_id)
-    checklist = evidence.checklist_of(session, subject_type="claim", subject=claim, rule=rule)
+    checklist = (evidence.new_checklist(subject_type="claim", subject=claim, rule=rule) if new
+                 else evidence.checklist_of(session, subject_type="claim", subject=claim, rule=rule))
     data = _DETAIL_SCHEMA.dump({**claim.model_dump(), "version": claim.version,
                                 "documents": evidence.checklist_data(checklist),
-                                     "decisions": claims.decisions_of(session, claim=claim) if decisions is None else decisions,
-                                     "available_actions": [a for a in review_flow("claim", rule.review_stages)
-                                                           .actions_from(claim.status, principal.roles) if a in ACTIONS]})
+                                "decisions": [] if new else claims.decisions_of(session, claim=claim),
+                                "available_actions": [a for a in review_flow("claim", rule.review_stages)
+                                                      .actions_from(claim.status, principal.roles) if a in ACTIONS]})
     response = current_app.response_class(current_app.json.dumps(data), mimetype="application/json")
     return context.with_etag(response, claim.version)
 
@@ -183,7 +184,7 @@ class Claims(MethodView):
         loan_id = body.pop("loan_id")
         claim = claims.file_claim(context.session(), principal=context.principal(), registry=context.programs(),
                                   loan_id=loan_id, data=claims.ClaimInput(**body), today=context.today())
-        response = _detail(claim, decisions=[])
+        response = _detail(claim, new=True)
         response.status_code = 201
         return response
 

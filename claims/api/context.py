@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlmodel import Session
 
 from claims.auth import Principal, principal_for_api_key, principal_for_token
+from claims.db import end_read
 from claims.errors import Unauthorized
 from claims.settings import Settings
 
@@ -56,8 +57,8 @@ def _authenticate() -> Principal | None:
         if scheme.lower() != "bearer" or not token:
             return None
         found = principal_for_token(session(), token.strip())
-    # Authentication only reads: end that transaction so a use case starts its own write cleanly.
-    session().commit()
+    # Authentication only reads: end that transaction (where the database needs it) so a use case starts cleanly.
+    end_read(session())
     return found
 
 

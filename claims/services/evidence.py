@@ -33,6 +33,13 @@ def checklist_of(session: Session, *, subject_type: str, subject, rule) -> Check
     return build_checklist(rule.documents, _facts(subject_type, subject), files, requests)
 
 
+def new_checklist(*, subject_type: str, subject, rule) -> Checklist:
+    """The checklist of a claim or application created in this request: nothing is on file or requested yet."""
+    # Documents attach to a stored subject and requests come with a return, so none can exist before it is
+    # answered: there is nothing to read.
+    return build_checklist(rule.documents, _facts(subject_type, subject), (), ())
+
+
 def checklist_data(checklist: Checklist) -> dict:
     """The checklist as the API shows it: complete, and each line with required, present and missing."""
     return {"complete": checklist.complete, "items": [item.to_dict() for item in checklist.items],

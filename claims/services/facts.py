@@ -16,10 +16,14 @@ from workflows.facts import ListMembership as MembershipFact
 COMMITTED_CLAIM_STATES = ("approved", "paid")
 
 
-_MEMBERSHIP_FACTS = (ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
-                     ListMembership.valid_to, ListMembership.revoked_on)
-_ATTRIBUTE_FACTS = (EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
-                    EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to, EnterpriseAttribute.fiscal_year)
+# Built once, bound per call (every filing runs both; building a select costs more than running it on SQLite).
+_MEMBERSHIP_FACTS = select(ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
+                           ListMembership.valid_to, ListMembership.revoked_on).where(
+    ListMembership.enterprise_id.in_(bindparam("ids", expanding=True)))
+_ATTRIBUTE_FACTS = select(EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
+                          EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to,
+                          EnterpriseAttribute.fiscal_year).where(
+    EnterpriseAttribute.enterprise_id.in_(bindparam("ids", expanding=True))).order_by(EnterpriseAttribute.id)
 
 
 def enterprise_facts(session: Session, enterprise: Enterprise | None) -> EnterpriseFacts:
@@ -35,11 +39,9 @@ def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> di
     attributes: dict[int, list[AttributeFact]] = {e.id: [] for e in enterprises}
     if memberships:
         ids = list(memberships)
-        for enterprise_id, *fact in session.execute(select(*_MEMBERSHIP_FACTS).where(
-                ListMembership.enterprise_id.in_(ids))):
+        for enterprise_id, *fact in session.execute(_MEMBERSHIP_FACTS, {"ids": ids}):
             memberships[enterprise_id].append(MembershipFact(*fact))
-        for enterprise_id, *fact in session.execute(select(*_ATTRIBUTE_FACTS).where(
-                EnterpriseAttribute.enterprise_id.in_(ids)).order_by(EnterpriseAttribute.id)):
+        for enterprise_id, *fact in session.execute(_ATTRIBUTE_FACTS, {"ids": ids}):
             attributes[enterprise_id].append(AttributeFact(*fact))
     return {e.id: EnterpriseFacts(revenue_fen=e.annual_revenue_fen, industry=e.industry or None,
                                   memberships=tuple(memberships[e.id]), attributes=tuple(attributes[e.id]))
@@ -59,9 +61,9 @@ def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
                      enterprise=enterprise)
 
 
-# These two statements run on every filing and recompute; they are built once per shape and take their
-# values as bound parameters (building the expression costs more than running it on SQLite).
-@functools.cache
+# The cap usage is read by one statement on every filing and recompute: built once per shape, it takes its
+# values as bound parameters (building the expression costs more than running it on SQLite), and every
+# base the rule needs is a scalar subquery of it, so a filing pays one round trip for all of them.
 def _committed_sums_statement(owner: str, excluding: bool):
     column = Loan.enterprise_id if owner == "enterprise" else Loan.individual_id
     # A loan without a borrower id compares it IS NULL, as `column == None` always did.
@@ -80,53 +82,35 @@ def _committed_sums_statement(owner: str, excluding: bool):
         or_(enterprise, institution))
 
 
-def _committed_sums(session: Session, *, loan: Loan, program_code: str, year: int,
-                    exclude_claim_id: int | None) -> tuple[int, int, int]:
-    """Approved or paid amounts: (enterprise this year, enterprise all years, institution this year), in one query."""
-    if loan.enterprise_id is not None:
-        owner, owner_id = "enterprise", loan.enterprise_id
-    else:
-        owner, owner_id = ("individual", loan.individual_id) if loan.individual_id is not None else ("none", None)
-    statement = _committed_sums_statement(owner, bool(exclude_claim_id))
-    params = {"institution_id": loan.institution_id, "year": year, "program_code": program_code}
-    if owner_id is not None:
-        params["owner_id"] = owner_id
-    if exclude_claim_id:
-        params["exclude_claim_id"] = exclude_claim_id
-    return tuple(int(value) for value in session.execute(statement, params).one())
-
-
-@functools.cache
-def _principal_bases_statement(registered: bool, prior_balance: bool):
-    start, end = bindparam("year_start"), bindparam("year_end")
-    conditions = [condition for wanted, condition in (
-        (registered, and_(Loan.disbursed_on >= start, Loan.disbursed_on <= end)),
-        (prior_balance, and_(Loan.disbursed_on < start, Loan.maturity_on >= start))) if wanted]
-    return select(*(func.coalesce(func.sum(case((condition, Loan.principal_fen), else_=0)), 0)
-                    for condition in conditions)).where(
+def _institution_principal(*conditions):
+    # Not correlated with the enclosing statement's loan: the institution's loans, not the claimed one.
+    return select(func.coalesce(func.sum(Loan.principal_fen), 0)).where(
         Loan.institution_id == bindparam("institution_id"), Loan.program_code == bindparam("program_code"),
-        or_(*conditions))
+        *conditions).correlate(None).scalar_subquery()
 
 
-def _principal_bases(session: Session, *, loan: Loan, program_code: str, year: int, registered: bool,
-                     prior_balance: bool) -> tuple[int | None, int | None]:
-    """The institution's principal registered this year and its balance carried in from earlier years (as asked)."""
-    if not (registered or prior_balance):
-        return None, None
-    row = iter(session.execute(_principal_bases_statement(registered, prior_balance), {
-        "year_start": date(year, 1, 1), "year_end": date(year, 12, 31), "institution_id": loan.institution_id,
-        "program_code": program_code}).one())
-    return (int(next(row)) if registered else None), (int(next(row)) if prior_balance else None)
-
-
-@functools.cache
-def _cohort_statement():
-    start, end = bindparam("year_start"), bindparam("year_end")
+def _cohort_sum():
     return select(func.coalesce(func.sum(func.coalesce(Claim.approved_fen, 0)), 0)).select_from(Claim).join(
         Loan, Loan.id == Claim.loan_id).where(
         Claim.status.in_(COMMITTED_CLAIM_STATES), Claim.program_code == bindparam("program_code"),
-        Claim.institution_id == bindparam("institution_id"), Claim.id != bindparam("exclude_claim_id"),
-        Loan.disbursed_on >= start, Loan.disbursed_on <= end)
+        Claim.institution_id == bindparam("institution_id"), Claim.id != bindparam("cohort_exclude_id"),
+        Loan.disbursed_on >= bindparam("registered_start"), Loan.disbursed_on <= bindparam("registered_end")
+    ).correlate(None).scalar_subquery()
+
+
+@functools.cache
+def _usage_statement(owner: str, excluding: bool, registered: bool, prior_balance: bool, cohort: bool):
+    """Committed amounts (enterprise this year, all years, institution this year), then the bases asked for."""
+    bases = []
+    if registered:
+        bases.append(_institution_principal(Loan.disbursed_on >= bindparam("registered_start"),
+                                            Loan.disbursed_on <= bindparam("registered_end")))
+    if prior_balance:
+        bases.append(_institution_principal(Loan.disbursed_on < bindparam("year_start"),
+                                            Loan.maturity_on >= bindparam("year_start")))
+    if cohort:
+        bases.append(_cohort_sum())
+    return _committed_sums_statement(owner, excluding).add_columns(*bases)
 
 
 def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_available_fen: int | None,
@@ -137,36 +121,50 @@ def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, bud
     engine ignores the others); without them every base is read. A "share of registered" cap counted
     by registration year reads the loan's registration year and what that year's loans have used.
     """
-    enterprise_year, enterprise_lifetime, institution_year = _committed_sums(
-        session, loan=loan, program_code=program_code, year=year, exclude_claim_id=exclude_claim_id)
     by_registration = caps is not None and caps.share_of_registered_year == "registration_year"
     registered_year = loan.disbursed_on.year if by_registration else year
-    registered, _ = _principal_bases(
-        session, loan=loan, program_code=program_code, year=registered_year,
-        registered=caps is None or caps.per_institution_year_share_of_registered is not None, prior_balance=False)
-    _, prior_balance = _principal_bases(
-        session, loan=loan, program_code=program_code, year=year, registered=False,
-        prior_balance=caps is None or caps.per_institution_year_share_of_prior_balance is not None)
-    cohort = None
-    if by_registration and caps.per_institution_year_share_of_registered is not None:
-        cohort = int(session.execute(_cohort_statement(), {
-            "year_start": date(registered_year, 1, 1), "year_end": date(registered_year, 12, 31),
-            "program_code": program_code, "institution_id": loan.institution_id,
-            "exclude_claim_id": exclude_claim_id or 0}).scalar_one())
+    registered = caps is None or caps.per_institution_year_share_of_registered is not None
+    prior = caps is None or caps.per_institution_year_share_of_prior_balance is not None
+    with_cohort = by_registration and caps.per_institution_year_share_of_registered is not None
+    if loan.enterprise_id is not None:
+        owner, owner_id = "enterprise", loan.enterprise_id
+    else:
+        owner, owner_id = ("individual", loan.individual_id) if loan.individual_id is not None else ("none", None)
+    params = {"institution_id": loan.institution_id, "year": year, "program_code": program_code,
+              "registered_start": date(registered_year, 1, 1), "registered_end": date(registered_year, 12, 31),
+              "year_start": date(year, 1, 1), "cohort_exclude_id": exclude_claim_id or 0}
+    if owner_id is not None:
+        params["owner_id"] = owner_id
+    if exclude_claim_id:
+        params["exclude_claim_id"] = exclude_claim_id
+    row = iter(int(value) for value in session.execute(
+        _usage_statement(owner, bool(exclude_claim_id), registered, prior, with_cohort), params).one())
+    enterprise_year, enterprise_lifetime, institution_year = next(row), next(row), next(row)
+    registered_fen = next(row) if registered else None
+    prior_balance = next(row) if prior else None
+    cohort = next(row) if with_cohort else None
     return CapUsage(
         enterprise_year_fen=enterprise_year,
         enterprise_lifetime_fen=enterprise_lifetime,
         institution_year_fen=institution_year,
-        institution_registered_principal_fen=registered,
+        institution_registered_principal_fen=registered_fen,
         institution_prior_year_balance_fen=prior_balance,
         program_budget_remaining_fen=budget_available_fen,
         institution_cohort_fen=cohort,
     )
 
 
+@functools.cache
+def _institution_principal_statement():
+    return select(_institution_principal(Loan.disbursed_on >= bindparam("registered_start"),
+                                         Loan.disbursed_on <= bindparam("registered_end")),
+                  _institution_principal(Loan.disbursed_on < bindparam("year_start"),
+                                         Loan.maturity_on >= bindparam("year_start")))
+
+
 def institution_principal(session: Session, *, institution_id: int, program_code: str, year: int) -> tuple[int, int]:
     """(principal registered in the year, balance carried in from earlier years) of an institution's loans."""
-    row = session.execute(_principal_bases_statement(True, True), {
-        "year_start": date(year, 1, 1), "year_end": date(year, 12, 31), "institution_id": institution_id,
-        "program_code": program_code}).one()
+    row = session.execute(_institution_principal_statement(), {
+        "registered_start": date(year, 1, 1), "registered_end": date(year, 12, 31), "year_start": date(year, 1, 1),
+        "institution_id": institution_id, "program_code": program_code}).one()
     return int(row[0]), int(row[1])

@@ -117,8 +117,11 @@ def loaded_rule(session: Session, registry, *, rule_version_id: int):
     """The loaded (validated) rule object for a stored rule version row (read once per session)."""
     # A use case asks for the same version several times (check, compute, the response); the row is read
     # once per session. Only a proposed version changes in place, and its replacement forgets what was read.
+    # A version the registry has seen live or retired is final, so it is not read again at all.
     memo = session.info.setdefault(_SESSION_RULES, {})
     rule = memo.get(rule_version_id)
+    if rule is None:
+        rule = registry.settled_rule(rule_version_id)
     if rule is None:
         # The stored document is loaded (deferred) only when this process has not parsed the version yet.
         row = session.get(RuleVersion, rule_version_id,

@@ -13,6 +13,9 @@ from claims.models import RuleVersion
 from workflows.rules import ProgramRegistry, ProgramRule, RuleError, parse_rule
 
 LIVE = "live"
+# Once live a version's content never changes again (retiring it changes only its status); a proposed or
+# rejected one may be re-proposed with other content under the same id.
+SETTLED = (LIVE, "retired")
 
 
 class PublishedRules:
@@ -30,6 +33,7 @@ class PublishedRules:
         self._fingerprint: tuple | None = None
         self._registry = ProgramRegistry([])
         self._parsed: dict[tuple[int, str], ProgramRule] = {}
+        self._settled: dict[int, ProgramRule] = {}  # by id: versions seen live or retired, whose content is final
 
     def rule_of(self, row: RuleVersion) -> ProgramRule:
         """The validated rule of a stored version (its parameters parsed once per process, keyed by digest)."""
@@ -42,7 +46,13 @@ class PublishedRules:
                 raise NotFound(f"Rule version {row.program_code}/{row.version} no longer validates: {exc}",
                                code="rule_version_not_loaded") from exc
             self._parsed[key] = rule
+        if row.status in SETTLED:
+            self._settled[row.id] = rule
         return rule
+
+    def settled_rule(self, rule_version_id: int) -> ProgramRule | None:
+        """The rule of a version this process has seen live or retired (its content is final), else None."""
+        return self._settled.get(rule_version_id)
 
     def current(self) -> ProgramRegistry:
         """The live versions as they are in the database now (reloaded when the table changed)."""

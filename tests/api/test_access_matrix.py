@@ -30,6 +30,7 @@ from claims.services import loans as loan_service
 from claims.services import recoveries
 from tests.helpers import attach_required, blank_pdf
 from workflows.identifiers import make_uscc
+from workflows.rules import load_rule
 
 TODAY = date(2026, 3, 2)
 BANKS = ("bank_a", "bank_b")
@@ -220,7 +221,6 @@ class World:
     def rule_change(self) -> int:
         """A fresh pending rule change: a second admin proposes a far-future sz-tech-fee version."""
         from claims.services.rule_changes import pending_change, propose_version
-        from workflows.rules import load_rule
 
         n = next(self.serial)
         shipped = load_rule(Path(__file__).resolve().parents[2] / "config/programs/sz-tech-fee/2023.1.toml")
