@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from claims.errors import Conflict
 from claims.auth import Principal, issue_api_key, issue_token
 from claims.models import Enterprise, Institution, ListMembership, User
 from claims.services import claims as claim_service
@@ -242,10 +243,25 @@ class World:
                                                           "program.effective_to": f"{2200 + n}-12-31"})
         return row.version
 
+    def free_simulation_slot(self) -> None:
+        """Ask every unfinished simulation of sz-sme-pool to stop: a program runs one at a time."""
+        from claims.models import Simulation
+        from claims.services.simulations import cancel_simulation
+
+        self.session.commit()  # a fresh snapshot: the API may have started one since
+        for simulation_id in self.session.exec(select(Simulation.id).where(
+                Simulation.program_code == "sz-sme-pool", Simulation.status.in_(("queued", "running")),
+                Simulation.cancel_requested.is_(False))).all():
+            try:
+                cancel_simulation(self.session, principal=self.admin, code="sz-sme-pool", simulation_id=simulation_id)
+            except Conflict:  # it finished meanwhile: the slot is free all the same
+                self.session.rollback()
+
     def simulation(self) -> int:
         """A finished simulation of a fresh draft over 2026 (run here, not on a background thread)."""
         from claims.services.simulations import run_simulation, start_simulation
 
+        self.free_simulation_slot()
         simulation = start_simulation(self.session, principal=self.admin, code="sz-sme-pool", version=self.draft(),
                                       kinds=["claims"], date_from=date(2026, 1, 1), date_to=date(2026, 12, 31),
                                       institutions=[])
@@ -424,10 +440,17 @@ def _program_draft(w: World, role: str) -> Call:
     return Call("POST", "/programs/sz-sme-pool/drafts", json=document)
 
 
+def _simulation_start(w: World, role: str) -> Call:
+    w.free_simulation_slot()
+    return Call("POST", "/programs/sz-sme-pool/simulations", json={"version": w.draft(), "date_from": "2026-01-01",
+                                                                   "date_to": "2026-01-01"})
+
+
 def _simulation_cancel(w: World, role: str) -> Call:
     """A queued simulation (nobody runs it here), cancelled."""
     from claims.services.simulations import start_simulation
 
+    w.free_simulation_slot()
     simulation = start_simulation(w.session, principal=w.admin, code="sz-sme-pool", version=w.draft(),
                                   kinds=["claims"], date_from=date(2026, 1, 1), date_to=date(2026, 12, 31),
                                   institutions=[])
@@ -560,9 +583,7 @@ POLICY: dict[str, Policy] = {
                                                            "set": {"compensation.uplifts[0].add": "0.15"}})),
     "POST /programs/{code}/drafts/{version}/propose": Policy(frozenset({"admin"}), lambda w, r: Call(
         "POST", f"/programs/sz-sme-pool/drafts/{w.draft()}/propose", json={"reason": "矩阵测试"})),
-    "POST /programs/{code}/simulations": Policy(frozenset({"admin", "approver", "auditor"}), lambda w, r: Call(
-        "POST", "/programs/sz-sme-pool/simulations", json={"version": w.draft(), "date_from": "2026-01-01",
-                                                          "date_to": "2026-01-01"})),
+    "POST /programs/{code}/simulations": Policy(frozenset({"admin", "approver", "auditor"}), _simulation_start),
     "GET /programs/{code}/simulations/{simulation_id}": Policy(frozenset({"admin", "approver", "auditor"}), _get(
         lambda w: f"/programs/sz-sme-pool/simulations/{w.simulation()}")),
     "POST /programs/{code}/simulations/{simulation_id}/cancel": Policy(frozenset({"admin", "approver", "auditor"}), _simulation_cancel),
