@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from claims.models import Application, Enterprise, Institution, Loan
 from claims.services.application_checks import NOT_CURRENT_LOAN_STATES
 from claims.services.facts import enterprise_facts_many, loan_facts
-from claims.services.simulation_history import NO_FIRM, REPLAYED_STATES, approvals
+from claims.services.simulation_history import NO_FIRM, count_rows, history_select
 from workflows.simulation_subsidy import ApplicationItem
 from workflows.subsidy import FeeFacts, InterestFacts
 
@@ -23,21 +23,13 @@ _FACTS = (Application.id, Application.institution_id, Application.enterprise_id,
 
 
 def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
-    approved = approvals("application")
-    on = func.coalesce(approved.c.approved_at, Application.submitted_at, Application.created_at)
-    statement = (select(*_FACTS, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == Application.id)
-                 .where(Application.program_code == code, Application.status.in_(REPLAYED_STATES),
-                        on >= datetime.combine(date_from, datetime.min.time()),
-                        on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
-    if institutions:
-        statement = statement.where(Application.institution_id.in_(institutions))
-    return statement, on
+    return history_select(Application, _FACTS, "application", code=code, date_from=date_from, date_to=date_to,
+                          institutions=institutions)
 
 
 def count_applications(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
     """How many applications the replay will price."""
-    statement, _ = _history(code, date_from, date_to, institutions)
-    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+    return count_rows(session, _history(code, date_from, date_to, institutions)[0])
 
 
 def _facts(row, loan: Loan | None, firm_facts):

@@ -37,22 +37,36 @@ _FACTS = (Claim.id, Claim.loan_id, Claim.institution_id, Claim.status, Claim.rul
           Claim.requested_fen)
 
 
-def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
-    approved = approvals()
-    on = func.coalesce(approved.c.approved_at, Claim.submitted_at, Claim.created_at)
-    statement = (select(*_FACTS, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == Claim.id)
-                 .where(Claim.program_code == code, Claim.status.in_(REPLAYED_STATES),
+def history_select(model, columns, subject_type: str, *, code: str, date_from: date, date_to: date,
+                   institutions: list[int]):
+    """The replayed rows of a claim or application model in range, and the moment that orders them.
+
+    A row is dated by its first approval, else its submission, else its creation.
+    """
+    approved = approvals(subject_type)
+    on = func.coalesce(approved.c.approved_at, model.submitted_at, model.created_at)
+    statement = (select(*columns, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == model.id)
+                 .where(model.program_code == code, model.status.in_(REPLAYED_STATES),
                         on >= datetime.combine(date_from, datetime.min.time()),
                         on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
     if institutions:
-        statement = statement.where(Claim.institution_id.in_(institutions))
+        statement = statement.where(model.institution_id.in_(institutions))
     return statement, on
+
+
+def count_rows(session: Session, statement) -> int:
+    """How many rows a history statement yields (what the replay will price)."""
+    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+
+
+def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
+    return history_select(Claim, _FACTS, "claim", code=code, date_from=date_from, date_to=date_to,
+                          institutions=institutions)
 
 
 def count_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
     """How many claims the replay will price."""
-    statement, _ = _history(code, date_from, date_to, institutions)
-    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+    return count_rows(session, _history(code, date_from, date_to, institutions)[0])
 
 
 def _item(claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem:
