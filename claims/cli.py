@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from claims.app import create_app
+from claims.cli_audit import audit_commands
 
 
 def _factory():
@@ -29,6 +30,10 @@ def main() -> None:
 
 def _ext():
     return current_app.extensions["claims"]
+
+
+for _command in audit_commands.commands.values():  # claims audit-verify, audit-checkpoint, audit-reseal, audit-rekey
+    main.add_command(_command)
 
 
 @main.command("init-db")
@@ -158,64 +163,6 @@ def revoke_key(prefix: str) -> None:
     with session:
         institutions.revoke_key(session, principal=SYSTEM, prefix=prefix)
     click.echo(f"revoked {prefix}")
-
-
-@main.command("audit-verify")
-def audit_verify() -> None:
-    """Recompute the audit HMAC chain and check the signed checkpoints; exit 1 naming the first broken link."""
-    from claims.audit import verify_chain
-
-    session = _ext()["sessions"]()
-    with session:
-        report = verify_chain(session)
-    if report.ok:
-        click.echo(f"audit chain intact: {report.checked} events, {report.checkpoints} signed checkpoints hold")
-        return
-    click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
-               f"({report.checked} events verified before it)", err=True)
-    sys.exit(1)
-
-
-@main.command("audit-checkpoint")
-def audit_checkpoint() -> None:
-    """Sign the audit chain's current head now (the audit_checkpoint job does it daily)."""
-    from claims.audit import write_checkpoint
-    from claims.db import unit_of_work
-
-    with unit_of_work(_ext()["sessions"]) as session:
-        checkpoint = write_checkpoint(session)
-        click.echo(f"checkpoint {checkpoint.id}: seq {checkpoint.seq}, {checkpoint.count} events, "
-                   f"head {checkpoint.head_hash[:16]}")
-
-
-@main.command("audit-reseal")
-def audit_reseal() -> None:
-    """Once, after upgrading a pre-0006 database: check its plain SHA-256 chain, re-link it with the audit key."""
-    from claims.audit import reseal_legacy_chain
-    from claims.db import unit_of_work
-
-    try:
-        with unit_of_work(_ext()["sessions"]) as session:
-            checkpoint = reseal_legacy_chain(session)
-            click.echo(f"resealed {checkpoint.count} events with the audit key; checkpoint {checkpoint.id} signed")
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@main.command("audit-rekey")
-@click.option("--old-key", envvar="CLAIMS_OLD_AUDIT_KEY", prompt=True, hide_input=True,
-              help="The audit key the chain was written with (CLAIMS_AUDIT_KEY now holds the new one)")
-def audit_rekey(old_key: str) -> None:
-    """Rotate the audit key: verify under the old key, re-link and re-sign everything under the new one."""
-    from claims.audit import rekey_chain
-    from claims.db import unit_of_work
-
-    try:
-        with unit_of_work(_ext()["sessions"]) as session:
-            checkpoint = rekey_chain(session, old_key=old_key)
-            click.echo(f"re-keyed {checkpoint.count - 1} events; checkpoint {checkpoint.id} signed with the new key")
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @main.command("scheduler")

@@ -21,7 +21,7 @@ from tests.api.test_claim_lifecycle import pin_today
 from tests.conftest import make_test_app
 from tests.helpers import blank_pdf, problem
 from tests.integration.statement_history import build_history
-from tests.servers import MotoServer
+from tests.servers import MotoServer, need
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,7 @@ def test_documents_statements_and_bulk_reports_live_in_the_bucket_and_nothing_un
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_the_console_preview_draws_the_stored_pdf_and_keeps_only_a_local_cache(backend, tmp_path, request):
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils (pdftoppm) is not installed")
+    need("poppler-utils (pdftoppm)", shutil.which("pdftoppm") is not None)  # under CI a failure, not a skip
     from claims.console.preview import first_page_png
     from claims.settings import load_settings
 
