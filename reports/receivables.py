@@ -12,45 +12,46 @@ import dataclasses
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import case
 from sqlmodel import Session, select
 
 from claims.models import Institution, LedgerAccount, LedgerEntry, LedgerPosting, RecoveryReceipt
 from reports.statement_model import Receivable
 
 
-def _receivable_entries(program_code: str, end: datetime):
-    return (select(LedgerEntry.amount_fen, LedgerPosting.subject_id, LedgerPosting.at, LedgerAccount.institution_id)
-            .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
-            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-            .where(LedgerAccount.kind == "receivable", LedgerAccount.program_code == program_code,
-                   LedgerPosting.at < end))
-
-
-def outstanding_receivables(session: Session, *, program_code: str, end: datetime, as_of: date,
-                            timezone: str) -> dict[int, tuple[Receivable, ...]]:
+def outstanding_receivables(session: Session, *, program_code: str, end: datetime, as_of: date, timezone: str,
+                            institution_id: int | None = None) -> dict[int, tuple[Receivable, ...]]:
     """Each institution's recoveries still owed back before `end`, oldest first, aged at as_of."""
-    booked = session.exec(_receivable_entries(program_code, end).where(LedgerPosting.kind == "recovery")).all()
-    received_rows = session.exec(
-        select(RecoveryReceipt.recovery_id, func.sum(LedgerEntry.amount_fen))
-        .join(LedgerPosting, (LedgerPosting.subject_id == RecoveryReceipt.id)
-              & (LedgerPosting.subject_type == "recovery_receipt"))
-        .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
-        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerPosting.kind == "recovery_receipt", LedgerAccount.kind == "receivable",
-               LedgerAccount.program_code == program_code, LedgerPosting.at < end)
-        .group_by(RecoveryReceipt.recovery_id)).all()
-    received = {recovery_id: int(total) for recovery_id, total in received_rows}  # negative: receipts credit it
+    # One scan of the receivable entries: a booking names its recovery, a receipt names it through its row.
+    recovery_id = case((LedgerPosting.kind == "recovery_receipt", RecoveryReceipt.recovery_id),
+                       else_=LedgerPosting.subject_id)
+    statement = (select(LedgerPosting.kind, recovery_id, LedgerPosting.at, LedgerEntry.amount_fen,
+                        LedgerAccount.institution_id)
+                 .select_from(LedgerEntry)
+                 .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
+                 .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+                 .outerjoin(RecoveryReceipt, (LedgerPosting.subject_type == "recovery_receipt")
+                            & (RecoveryReceipt.id == LedgerPosting.subject_id))
+                 .where(LedgerAccount.kind == "receivable", LedgerAccount.program_code == program_code,
+                        LedgerPosting.kind.in_(("recovery", "recovery_receipt")), LedgerPosting.at < end)
+                 .order_by(LedgerPosting.at, LedgerPosting.id))
+    if institution_id is not None:
+        statement = statement.where(LedgerAccount.institution_id == institution_id)
+    booked: dict[int, tuple[int, datetime]] = {}  # recovery -> (institution, booked at), oldest first
+    left: dict[int, int] = {}
+    for kind, recovery, at, amount, owner in session.exec(statement):
+        if kind == "recovery":
+            booked[recovery] = (owner, at)
+        left[recovery] = left.get(recovery, 0) + int(amount)  # receipts credit the account: negative
     zone = ZoneInfo(timezone)
     found: dict[int, list[Receivable]] = {}
-    for amount, recovery_id, at, institution_id in sorted(booked, key=lambda row: (row[2], row[1])):
-        left = int(amount) + received.get(recovery_id, 0)
-        if left <= 0:
+    for recovery, (owner, at) in booked.items():
+        if left[recovery] <= 0:
             continue
         on = at.replace(tzinfo=UTC).astimezone(zone).date()
-        found.setdefault(institution_id, []).append(
-            Receivable(f"RC-{recovery_id:06d}", on.isoformat(), left, max((as_of - on).days, 0)))
-    return {institution_id: tuple(items) for institution_id, items in found.items()}
+        found.setdefault(owner, []).append(
+            Receivable(f"RC-{recovery:06d}", on.isoformat(), left[recovery], max((as_of - on).days, 0)))
+    return {owner: tuple(items) for owner, items in found.items()}
 
 
 def program_receivables(session: Session, by_institution: dict[int, tuple[Receivable, ...]]

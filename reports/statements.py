@@ -200,7 +200,7 @@ def iter_period(session: Session, *, registry, program_code: str, period: Period
                   notes=(INTERIM_NOTE, *NOTES) if interim else NOTES, interim=interim)
     zone = ZoneInfo(config.timezone)
     owed = outstanding_receivables(session, program_code=program_code, end=end, as_of=min(issue_date, period.end),
-                                   timezone=config.timezone)
+                                   timezone=config.timezone, institution_id=institution_id)
     known = set(openings) | set(include_idle)
     if institution_id is not None:
         known &= {institution_id}
