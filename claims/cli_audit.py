@@ -5,9 +5,10 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def audit_commands() -> None:
     """A holder for the audit commands; `claims.cli` adds each of them to the `claims` group."""
 
