@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 from datetime import date
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlmodel import select
 
@@ -35,7 +35,23 @@ def submit_and_wait(driver, button) -> None:
     """Press a submit button and wait until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 15).until(staleness_of(page))
+    wait_replaced(driver, page)
+
+
+def wait_replaced(driver, page, timeout: float = 15) -> None:
+    """Wait until `page` (an old document's html element) has left the document."""
+    def replaced(_driver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            # Chrome answers a node caught mid-navigation with this instead of a stale reference.
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+        return False
+    WebDriverWait(driver, timeout).until(replaced)
 
 
 def press(driver, action: str, **fields) -> None:

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 from sqlmodel import select
 
 from claims.auth import SYSTEM
 from claims.models import Claim
 from claims.services import users
-from tests.browser.pages import PASSWORDS, log_in, log_out, offered, press, submitted_claim
+from tests.browser.pages import PASSWORDS, log_in, log_out, offered, press, submitted_claim, wait_replaced
 
 FORGE = """
 const [url, fields] = arguments;
@@ -32,7 +30,7 @@ def _forge(driver, base, claim_id, *, with_csrf: bool, **fields):
         data["csrf_token"] = token
     page = driver.find_element(By.TAG_NAME, "html")
     driver.execute_script(FORGE, f"{base}/console/claims/{claim_id}/act", data)
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    wait_replaced(driver, page, 10)
 
 
 def _status(db, claim_id: int) -> str:
