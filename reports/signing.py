@@ -22,7 +22,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.sign.general import get_pyca_cryptography_hash
-from pyhanko.pdf_utils import content, layout
+from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -118,6 +118,27 @@ class _PdfBytesPage(content.ImportedPdfPage):
         return name + b" Do"
 
 
+class _FlatPagesWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, finding a page of a flat page tree (as reportlab writes) by its index."""
+
+    def find_page_for_modification(self, page_ix):
+        """The page's reference and resources, read from the one /Pages node's /Kids without opening the others."""
+        # pyHanko's own walk opens every page before the one asked for: ~10 ms for the last of 45 pages,
+        # where the seal box is, per statement signed.
+        pages = self.root.raw_get("/Pages").get_object()
+        kids = pages["/Kids"]
+        if len(kids) != pages["/Count"] or not -len(kids) <= page_ix < len(kids):
+            return super().find_page_for_modification(page_ix)
+        ref = kids.raw_get(page_ix)
+        page = ref.get_object() if isinstance(ref, generic.IndirectObject) else None
+        if page is None or page.get("/Type") != "/Page":
+            return super().find_page_for_modification(page_ix)
+        for node in (page, pages):
+            if "/Resources" in node:
+                return ref, node.raw_get("/Resources")
+        return ref, generic.DictionaryObject()
+
+
 def seal_appearance(width: float, height: float, *, issuer: str, signer: str, at: dt.datetime, demo: bool) -> bytes:
     """The seal's look as a one-page PDF of the box's size: a red seal with the issuer, and who signed when."""
     font = register_cjk_font()
@@ -161,7 +182,7 @@ def sign_statement(data: bytes, *, creds: Credentials, seal: SealBox, issuer: st
     at = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
     width, height = seal.x2 - seal.x1, seal.y2 - seal.y1
     look = seal_appearance(width, height, issuer=issuer, signer=_common_name(signer), at=at, demo=creds.demo)
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    writer = _FlatPagesWriter(io.BytesIO(data), strict=False)
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason,
                                         location=issuer, name=_common_name(signer))

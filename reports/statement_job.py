@@ -1,11 +1,16 @@
 """The period_statements job: each program's last closed period, per institution and the bureau's summary."""
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlmodel import select
 
 from claims.models import Admission
 from claims.storage import store_for
 from reports import signing
+from reports.fonts import register_cjk_font
 from reports.generation import GenerationCounts, Renderer, Sealer, generate
 from reports.job_context import JobContext, JobDeps
 from reports.pdf import RenderInfo
@@ -54,8 +59,27 @@ def issue_program_period(deps: JobDeps, *, program_code: str, period: Period, to
                      counts=counts, seal=sealer, render=render)
 
 
+@contextmanager
+def _held_objects_frozen() -> Iterator[None]:
+    """Leave what the process already holds (app, rules, modules, the font) out of the run's garbage collections."""
+    # A statement run allocates millions of short-lived objects, and every full collection also walked the
+    # hundreds of thousands the process held before it: 3.2 of 23.8 s at 50,000 lines. None of them become
+    # garbage during the run, so freezing them changes what is collected, not whether.
+    register_cjk_font()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def period_statements(ctx: JobContext, *, render: Renderer | None = None) -> dict:
     """Issue the last closed period's statements of every program (or the given period, for programs of its kind)."""
+    with _held_objects_frozen():
+        return _issue_periods(ctx, render)
+
+
+def _issue_periods(ctx: JobContext, render: Renderer | None) -> dict:
     counts = GenerationCounts()
     programs = 0
     for code in ctx.deps.registry.programs():
