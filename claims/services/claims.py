@@ -156,10 +156,12 @@ def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, tod
                             errors=errors, extra={"reasons": [r.to_dict() for r in reasons]})
 
 
-# Built once, bound per filing: the loan the institution (or its guarantor) may file on, and an open claim on it.
-_FILABLE_LOAN = select(Loan).where(Loan.id == bindparam("loan_id"), or_(
-    Loan.institution_id == bindparam("institution_id"), Loan.guarantor_id == bindparam("institution_id"))
-).with_for_update()
+# Built once, bound per filing: the loan (locked) with its firm in one round trip, then an open claim on it. That
+# is read after the lock, not as a subquery: the locking statement's snapshot predates a concurrent filing's commit.
+_FILABLE_LOAN = (select(Loan, Enterprise).outerjoin(Enterprise, Enterprise.id == Loan.enterprise_id)
+                 .where(Loan.id == bindparam("loan_id"), or_(Loan.institution_id == bindparam("institution_id"),
+                                                           Loan.guarantor_id == bindparam("institution_id")))
+                 .with_for_update(of=Loan))
 _OPEN_CLAIM = select(Claim.id).where(Claim.loan_id == bindparam("loan_id"), Claim.status.in_(OPEN_STATES))
 
 
@@ -170,7 +172,8 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
         raise Forbidden("Only the lending institution (or a guarantee fund's guarantor) files a claim.",
                         code="institution_only")
     begin_write(session)
-    loan = session.exec(_FILABLE_LOAN, params={"loan_id": loan_id, "institution_id": principal.institution_id}).first()
+    found = session.execute(_FILABLE_LOAN, {"loan_id": loan_id, "institution_id": principal.institution_id}).first()
+    loan, enterprise = found if found is not None else (None, None)
     rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id) if loan is not None else None
     # In a guarantee fund the guarantor that registered guarantee on the loan may file (代偿申请) as well.
     if loan is not None and loan.institution_id != principal.institution_id and rule.kind != "guarantee_fund":
@@ -193,7 +196,7 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                   interest_days=(data.interest_days if data.interest_days is not None
                                  else max((today - data.default_on).days, 0)),
                   requested_fen=data.requested_fen, note=data.note)
-    facts = _loan_facts(session, loan)
+    facts = loan_facts(loan, enterprise_facts(session, enterprise))
     _check_claim_rules(session, registry, claim, loan, today, facts)
     # Computed before the claim is stored, so it is written by one INSERT: a new draft is in no committed
     # state, so leaving it out of the cap usage (as the recompute of a stored claim does) changes nothing.

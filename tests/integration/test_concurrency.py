@@ -152,3 +152,19 @@ def test_fifty_concurrent_approvals_fit_a_budget_of_ten_exactly(app, callers, db
                                    headers=approver.with_(**{"If-Match": f'"{left_over.version}"'}))
     assert again.status_code == 422 and again.get_json()["code"] == "budget_exceeded", again.get_json()
     assert again.get_json()["available"] == "0.00"
+
+
+def test_eight_concurrent_filings_on_one_loan_make_one_claim(app, callers, db):
+    app.extensions["claims"]["today"] = TODAY
+    loan = ClaimFactory(app, db).loan()
+    db.commit()
+    body = {"loan_id": loan.id, "default_on": "2026-06-20", "outstanding_principal": "100000.00",
+            "days_overdue": 100, "classification": "substandard"}
+    responses = fire_together(app, [("/claims", body, callers["BANK_A"].headers)] * 8)
+
+    assert sorted(status for status, _ in responses) == [201] + [409] * 7, responses
+    filed = next(b for s, b in responses if s == 201)
+    assert {(b["code"], b["claim_id"]) for s, b in responses if s == 409} == {("claim_exists", filed["id"])}
+    db.commit()
+    assert db.exec(select(Claim.id).where(Claim.loan_id == loan.id)).all() == [filed["id"]]
+    assert verify_chain(db).ok
