@@ -26,6 +26,8 @@ test: venv os-packages assets
 	CLAIMS_ENV=test $(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 bench: venv os-packages
+	@command -v wrk >/dev/null || { echo "installing wrk (figure 1's load generator: C, so the client leaves the cores to the servers)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench
 
 venv: $(STAMP)

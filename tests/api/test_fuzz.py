@@ -30,13 +30,28 @@ LEAK_MARKERS = ("Traceback", "File \"/", "sqlalchemy", "psycopg", "sqlite3", "SE
                 "werkzeug")
 
 
+def _caller_values(case) -> list[str]:
+    """The strings the caller sent in the path, query and body: an error may quote them back (its instance)."""
+    values = [*(case.path_parameters or {}).values(), *(case.query or {}).values()]
+    stack = [case.body] if isinstance(case.body, (dict, list)) else []
+    while stack:
+        item = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend(c for c in children if isinstance(c, (dict, list)))
+        values.extend(c for c in children if isinstance(c, str))
+    return sorted((str(v) for v in values if str(v)), key=len, reverse=True)
+
+
 @schemathesis.check
 def no_internals_in_errors(ctx, response, case):
     """An error body names no stack frame, SQL statement or library: those stay in the server log."""
     if response.status_code >= 400:
         text = response.text
+        for value in _caller_values(case):
+            # A path segment "SELECT 1" echoed as the problem's instance is the caller's text, not a leak.
+            text = text.replace(value, "")
         leaked = [marker for marker in LEAK_MARKERS if marker in text]
-        assert not leaked, f"error body leaks {leaked}: {text[:300]}"
+        assert not leaked, f"error body leaks {leaked}: {response.text[:300]}"
     return None
 
 
