@@ -64,17 +64,37 @@ class HistoryItem:
         """This claim under the rule, with what the replay has granted so far on this side."""
         return price(rule, self, _cap_usage(rule, self, usage))
 
+    @staticmethod
+    def usage_from(values: list) -> CapUsage:
+        """The cap usage a claim was priced with, from what usage_values stored."""
+        return CapUsage(*values)
 
-@dataclass(frozen=True)
+    def price_with(self, rule: ProgramRule, caps: CapUsage, bases: Bases | None = None) -> Side:
+        """This claim under the rule with the cap usage it saw in a replay (an item's trace, on demand)."""
+        return price(rule, self, caps)
+
+
 class Side:
-    """One item under one rule: its amount, eligibility, binding cap, uplifts that applied and trace."""
+    """One item under one rule: its amount, eligibility, binding cap, uplifts that applied, cap usage and trace.
 
-    amount_fen: int
-    eligible: bool
-    binding_cap: str | None
-    uplifts: tuple[str, ...]
-    trace: list
-    reasons: tuple[str, ...] = ()
+    The trace is written out only when read: the replay stores amounts, and an item's trace is rebuilt on
+    demand (price it again with the cap usage it saw), so rendering it for every item would be wasted.
+    """
+
+    # A plain class with slots: a frozen dataclass's generated __init__ cost more than pricing the claim.
+    __slots__ = ("_steps", "amount_fen", "binding_cap", "eligible", "reasons", "uplifts", "usage")
+
+    def __init__(self, amount_fen: int, eligible: bool, binding_cap: str | None, uplifts: tuple[str, ...],
+                 steps: list | Callable[[], list], reasons: tuple[str, ...] = (), usage=None) -> None:
+        self.amount_fen, self.eligible, self.binding_cap, self.uplifts = amount_fen, eligible, binding_cap, uplifts
+        self.reasons, self.usage, self._steps = reasons, usage, steps
+
+    @property
+    def trace(self) -> list:
+        """Every step as plain data (written out on first read)."""
+        if callable(self._steps):
+            self._steps = self._steps()
+        return self._steps
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,12 @@ class Usage:
             self.sums[(kind, key)] += amount
 
 
+def usage_values(caps) -> list:
+    """A side's cap usage (CapUsage or SubsidyUsage) as its fields' values in order: what an item stores."""
+    # Every field is an amount in fen or None (the replay never sets a date), so the list stores as JSON.
+    return list(caps.__dict__.values())
+
+
 def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     caps, year, inst = rule.caps, item.budget_year, item.institution_id
     by_registration = caps.share_of_registered_year == "registration_year"
@@ -155,17 +181,25 @@ def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
     try:
         result = compute_compensation(rule, item.loan, item.claim, usage)
     except CompensationError as exc:
-        return Side(0, False, None, (), [{"step": "error", "value": exc.code, "detail": str(exc)}], (exc.code,))
-    amount, trace, binding = result.amount_fen, list(result.trace), result.binding_cap
-    if item.requested_fen is not None and item.requested_fen < amount:
-        # As the live recompute does: the institution asked for less, so less is what it would have been paid.
-        amount, binding = item.requested_fen, "requested"
-        trace.append({"step": "cap:requested", "value": format_fen(item.requested_fen),
-                      "detail": "the institution requested less than the computed amount"})
+        return Side(0, False, None, (), [{"step": "error", "value": exc.code, "detail": str(exc)}], (exc.code,),
+                    usage)
+    amount, binding, requested = result.amount_fen, result.binding_cap, item.requested_fen
+    # As the live recompute does: the institution asked for less, so less is what it would have been paid.
+    capped = requested is not None and requested < amount
+    if capped:
+        amount, binding = requested, "requested"
+
+    def steps() -> list:
+        trace = list(result.trace)
+        if capped:
+            trace.append({"step": "cap:requested", "value": format_fen(requested),
+                          "detail": "the institution requested less than the computed amount"})
+        return trace
+
     uplifts = tuple(entry[1].removeprefix("uplift:") for entry in result.record
                     if entry[0] is render_uplift and entry[3])
     eligible = not reasons and not result.reasons
-    return Side(amount if eligible else 0, eligible, binding, uplifts, trace, reasons + tuple(result.reasons))
+    return Side(amount if eligible else 0, eligible, binding, uplifts, steps, reasons + tuple(result.reasons), usage)
 
 
 def replay(items: Iterable, *, baseline: Callable[[HistoryItem], ProgramRule], draft: ProgramRule,

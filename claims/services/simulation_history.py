@@ -38,8 +38,8 @@ _FACTS = (Claim.id, Claim.loan_id, Claim.institution_id, Claim.status, Claim.rul
 
 
 def history_select(model, columns, subject_type: str, *, code: str, date_from: date, date_to: date,
-                   institutions: list[int]):
-    """The replayed rows of a claim or application model in range, and the moment that orders them.
+                   institutions: list[int], subject_id: int | None = None):
+    """The replayed rows of a claim or application model in range (or just one of them), and the moment that orders them.
 
     A row is dated by its first approval, else its submission, else its creation.
     """
@@ -51,6 +51,8 @@ def history_select(model, columns, subject_type: str, *, code: str, date_from: d
                         on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
     if institutions:
         statement = statement.where(model.institution_id.in_(institutions))
+    if subject_id is not None:
+        statement = statement.where(model.id == subject_id)
     return statement, on
 
 
@@ -59,9 +61,16 @@ def count_rows(session: Session, statement) -> int:
     return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
 
 
-def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
-    return history_select(Claim, _FACTS, "claim", code=code, date_from=date_from, date_to=date_to,
-                          institutions=institutions)
+# The loan's facts come in the same rows (no name is both a claim's and a loan's here), so a row serves as
+# both the claim and the loan, and the replay reads no loans chunk by chunk.
+_LOAN_FACTS = (Loan.principal_fen, Loan.disbursed_on, Loan.maturity_on, Loan.security_type, Loan.unsecured_share,
+               Loan.first_loan, Loan.policy_tool, Loan.attributes, Loan.enterprise_id, Loan.individual_id)
+
+
+def _history(code: str, date_from: date, date_to: date, institutions: list[int], subject_id: int | None = None):
+    statement, on = history_select(Claim, _FACTS + _LOAN_FACTS, "claim", code=code, date_from=date_from,
+                                   date_to=date_to, institutions=institutions, subject_id=subject_id)
+    return statement.join(Loan, Loan.id == Claim.loan_id), on
 
 
 def count_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
@@ -83,27 +92,39 @@ def _item(claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem
         rule_version_id=claim.rule_version_id)
 
 
+class FirmFacts:
+    """Enterprises' facts read once per replay, not once per chunk (a firm has many claims), within a bound."""
+
+    LIMIT = 50_000  # firms kept; past it the cache starts again, so memory stays flat however long the history
+
+    def __init__(self, session: Session) -> None:
+        self.session, self.known = session, {}
+
+    def of(self, ids: set) -> dict:
+        """The facts of these enterprises, by id (reading only the ones not yet known)."""
+        missing = ids - self.known.keys()
+        if missing:
+            if len(self.known) + len(missing) > self.LIMIT:
+                self.known = {}
+                missing = ids
+            firms = list(self.session.scalars(select(Enterprise).where(Enterprise.id.in_(missing))))
+            self.known.update(enterprise_facts_many(self.session, firms))
+        return self.known
+
+
 def stream_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
-                   chunk: int = 500) -> Iterator[list[HistoryItem]]:
-    """The claims in range, in approval order (then filing order), a chunk at a time with their loans' facts.
+                   chunk: int = 500, subject_id: int | None = None) -> Iterator[list[HistoryItem]]:
+    """The claims in range (or the one asked for), in approval order (then filing order), a chunk at a time.
 
     Rows are read through a streaming cursor, so memory holds one chunk whatever the size of the history.
     """
-    statement, on = _history(code, date_from, date_to, institutions)
+    statement, on = _history(code, date_from, date_to, institutions, subject_id)
     result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
+    firms = FirmFacts(session)
     for rows in result.partitions(chunk):
-        loans = {loan.id: loan for loan in session.scalars(select(Loan).where(
-            Loan.id.in_({row.loan_id for row in rows})))}
-        firms = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(
-            {loan.enterprise_id for loan in loans.values() if loan.enterprise_id is not None}))))
-        firm_facts = enterprise_facts_many(session, firms)
-        items = []
-        for claim in rows:
-            loan = loans[claim.loan_id]
-            facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
-            items.append(_item(claim, claim.approved_at, loan, facts))
-
-        yield items
+        facts = firms.of({row.enterprise_id for row in rows if row.enterprise_id is not None})
+        yield [_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM)))
+               for row in rows]
 
 
 def _opening(session: Session, code: str, date_from: date):
