@@ -8,10 +8,10 @@ it would have.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 
 from workflows.compensation import CompensationError, compute_compensation
@@ -20,6 +20,7 @@ from workflows.eligibility import RULE_NOT_IN_FORCE, check_claim
 from workflows.facts import CapUsage, ClaimFacts, LoanFacts
 from workflows.money import format_fen
 from workflows.rules import ProgramRule
+from workflows.subsidy import SubsidyUsage
 
 COMMITTED = ("approved", "paid")
 
@@ -133,27 +134,32 @@ class Usage:
     """What one side of the replay has granted so far, by cap level."""
 
     bases: Bases
-    sums: dict = field(default_factory=lambda: defaultdict(int))
-    seen: set = field(default_factory=set)
+    sums: dict = field(default_factory=dict)
 
     def used(self, kind: str, key: tuple) -> int:
         """What this side has granted at one cap level so far, from what history had used before the range."""
-        if (kind, key) not in self.seen:
-            self.seen.add((kind, key))
-            self.sums[(kind, key)] += self.bases.opening(kind, key)
-        return self.sums[(kind, key)]
+        # A level's sum starts at what history had used before the range, read the first time it is asked for.
+        try:
+            return self.sums[(kind, key)]
+        except KeyError:
+            opened = self.sums[(kind, key)] = self.bases.opening(kind, key)
+            return opened
 
     def add(self, item, amount: int) -> None:
         """Count an approval against every level the item uses."""
+        sums = self.sums
         for kind, key in item.levels():
-            self.used(kind, key)
-            self.sums[(kind, key)] += amount
+            sums[(kind, key)] = self.used(kind, key) + amount
 
 
-def usage_values(caps) -> list:
+_CLAIM_USAGE = attrgetter(*(f.name for f in fields(CapUsage)))
+_APPLICATION_USAGE = attrgetter(*(f.name for f in fields(SubsidyUsage)))
+
+
+def usage_values(caps: CapUsage | SubsidyUsage) -> list:
     """A side's cap usage (CapUsage or SubsidyUsage) as its fields' values in order: what an item stores."""
     # Every field is an amount in fen or None (the replay never sets a date), so the list stores as JSON.
-    return list(caps.__dict__.values())
+    return list((_CLAIM_USAGE if type(caps) is CapUsage else _APPLICATION_USAGE)(caps))
 
 
 def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:

@@ -1,10 +1,11 @@
 """History as the simulator replays it: claims streamed in the order they were approved, with their stored facts."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session
 
 from claims.models import Claim, Decision, Enterprise, Loan
@@ -63,8 +64,10 @@ def count_rows(session: Session, statement) -> int:
 
 # The loan's facts come in the same rows (no name is both a claim's and a loan's here), so a row serves as
 # both the claim and the loan, and the replay reads no loans chunk by chunk.
+# The attributes come as their JSON text: loans share a few distinct ones, each parsed once (see _attributes).
 _LOAN_FACTS = (Loan.principal_fen, Loan.disbursed_on, Loan.maturity_on, Loan.security_type, Loan.unsecured_share,
-               Loan.first_loan, Loan.policy_tool, Loan.attributes, Loan.enterprise_id, Loan.individual_id)
+               Loan.first_loan, Loan.policy_tool, cast(Loan.attributes, Text).label("attributes_json"),
+               Loan.enterprise_id, Loan.individual_id)
 
 
 def _history(code: str, date_from: date, date_to: date, institutions: list[int], subject_id: int | None = None):
@@ -120,11 +123,22 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
     """
     statement, on = _history(code, date_from, date_to, institutions, subject_id)
     result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
-    firms = FirmFacts(session)
+    firms, parsed = FirmFacts(session), {}
     for rows in result.partitions(chunk):
         facts = firms.of({row.enterprise_id for row in rows if row.enterprise_id is not None})
-        yield [_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM)))
+        if len(parsed) > 10_000:  # kept small: distinct attributes are few, and memory stays flat if not
+            parsed.clear()
+        yield [_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM),
+                                                           _attributes(parsed, row.attributes_json)))
                for row in rows]
+
+
+def _attributes(parsed: dict, text: str | None) -> dict:
+    # loan_facts copies what it is given, so one parsed dict can serve every loan with the same text.
+    found = parsed.get(text)
+    if found is None:
+        found = parsed[text] = json.loads(text) if text else {}
+    return found
 
 
 def _opening(session: Session, code: str, date_from: date):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import threading
 import time
@@ -32,6 +33,8 @@ from workflows.registry import NoRuleInForce
 from workflows.simulation import Outcome, engine_version, replay, usage_values
 
 log = logging.getLogger(__name__)
+# The usage is JSON text in the row already, so a row holds plain values only (the collector stops tracking it).
+_json = json.JSONEncoder(separators=(",", ":")).encode
 SIMULATING_ROLES = ("admin", "approver", "auditor")
 CHUNK = 500
 _FINAL = ("done", "failed", "cancelled")
@@ -114,7 +117,8 @@ def _row(outcome: Outcome, simulation_id: int, seq: int) -> tuple:
     return (simulation_id, seq, item.subject_type, item.subject_id, item.institution_id, item.status, on,
             f"{on.year:04d}-{on.month:02d}", outcome.category[:200], base.amount_fen, draft.amount_fen,
             draft.amount_fen - base.amount_fen, base.eligible, draft.eligible, base.binding_cap or "",
-            draft.binding_cap or "", item.rule_version_id, [usage_values(base.usage), usage_values(draft.usage)])
+            draft.binding_cap or "", item.rule_version_id,
+            _json([usage_values(base.usage), usage_values(draft.usage)]))
 
 
 def _live_budget(registry, simulation: Simulation):
@@ -165,8 +169,8 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             bases.lpr, bases.calendar = lpr_or_none(reader) if "applications" in simulation.kinds else None, CALENDAR
             outcomes = replay(items, baseline=lambda item: baseline_of(item.rule_version_id), draft=draft,
                               bases=bases)
-            while chunk := list(islice(outcomes, CHUNK)):
-                rows = [_row(outcome, simulation_id, seq + n) for n, outcome in enumerate(chunk, 1)]
+            # Each outcome becomes its row at once and is freed: only rows of plain values wait for the write.
+            while rows := [_row(outcome, simulation_id, seq + n) for n, outcome in enumerate(islice(outcomes, CHUNK), 1)]:
                 seq += len(rows)
                 begin_write(writer)
                 write_items(writer, rows)
