@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from datetime import date
 from operator import attrgetter
 from pathlib import Path
@@ -54,12 +55,17 @@ class HistoryItem:
         """The claim's id."""
         return self.claim_id
 
-    def levels(self) -> list[tuple[str, tuple]]:
-        """The cap levels an approval of this claim uses up, as (level, key)."""
+    @cached_property
+    def _levels(self) -> tuple[tuple[str, tuple], ...]:
+        # Built once per item: both sides read them to price it and again to count its approval.
         year, registered = self.budget_year, self.loan.disbursed_on.year
-        return [("enterprise_year", (*self.owner, year)), ("enterprise_lifetime", self.owner),
+        return (("enterprise_year", (*self.owner, year)), ("enterprise_lifetime", self.owner),
                 ("institution_year", (self.institution_id, year)), ("cohort", (self.institution_id, registered)),
-                ("budget", (year,))]
+                ("budget", (year,)))
+
+    def levels(self) -> tuple[tuple[str, tuple], ...]:
+        """The cap levels an approval of this claim uses up, as (level, key)."""
+        return self._levels
 
     def price(self, rule: ProgramRule, usage: Usage) -> Side:
         """This claim under the rule, with what the replay has granted so far on this side."""
@@ -138,18 +144,22 @@ class Usage:
 
     def used(self, kind: str, key: tuple) -> int:
         """What this side has granted at one cap level so far, from what history had used before the range."""
+        return self.used_at((kind, key))
+
+    def used_at(self, level: tuple[str, tuple]) -> int:
+        """What this side has granted at one (level, key) so far, from what history had used before the range."""
         # A level's sum starts at what history had used before the range, read the first time it is asked for.
         try:
-            return self.sums[(kind, key)]
+            return self.sums[level]
         except KeyError:
-            opened = self.sums[(kind, key)] = self.bases.opening(kind, key)
+            opened = self.sums[level] = self.bases.opening(*level)
             return opened
 
     def add(self, item, amount: int) -> None:
         """Count an approval against every level the item uses."""
-        sums = self.sums
-        for kind, key in item.levels():
-            sums[(kind, key)] = self.used(kind, key) + amount
+        sums, used_at = self.sums, self.used_at
+        for level in item.levels():
+            sums[level] = used_at(level) + amount
 
 
 _CLAIM_USAGE = attrgetter(*(f.name for f in fields(CapUsage)))
@@ -164,20 +174,22 @@ def usage_values(caps: CapUsage | SubsidyUsage) -> list:
 
 def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     caps, year, inst = rule.caps, item.budget_year, item.institution_id
+    enterprise_year, enterprise_lifetime, institution_year, cohort, budget_level = item.levels()
+    used_at = usage.used_at
     by_registration = caps.share_of_registered_year == "registration_year"
-    registered_year = item.loan.disbursed_on.year if by_registration else year
+    registered_year = cohort[1][1] if by_registration else year  # the cohort's key is the registration year
     remaining = None
     if caps.program_budget:
         budget = rule.annual_budget_fen(year)
-        remaining = None if budget is None else max(budget - usage.used("budget", (year,)), 0)
+        remaining = None if budget is None else max(budget - used_at(budget_level), 0)
     return CapUsage(
-        enterprise_year_fen=usage.used("enterprise_year", (*item.owner, year)),
-        enterprise_lifetime_fen=usage.used("enterprise_lifetime", item.owner),
-        institution_year_fen=usage.used("institution_year", (inst, year)),
+        enterprise_year_fen=used_at(enterprise_year),
+        enterprise_lifetime_fen=used_at(enterprise_lifetime),
+        institution_year_fen=used_at(institution_year),
         institution_registered_principal_fen=usage.bases.registered(inst, registered_year),
         institution_prior_year_balance_fen=usage.bases.prior_balance(inst, year),
         program_budget_remaining_fen=remaining,
-        institution_cohort_fen=usage.used("cohort", (inst, registered_year)) if by_registration else None)
+        institution_cohort_fen=used_at(cohort) if by_registration else None)
 
 
 def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:

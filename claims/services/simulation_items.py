@@ -53,20 +53,27 @@ def _history_item(session: Session, simulation: Simulation, item: SimulationItem
     return None
 
 
+def reprice(session: Session, registry, simulation: Simulation, item: SimulationItem) -> tuple | None:
+    """The item priced again as the replay priced it (baseline side, draft side), or None if it cannot be."""
+    history = _history_item(session, simulation, item) if len(item.usage) == 2 else None
+    if history is None:  # no longer in the range as stored (or an item from before cap usage was kept)
+        return None
+    bases = Bases(lpr=lpr_or_none(session) if item.subject_type == "application" else None, calendar=CALENDAR)
+    rules = (registry.rule_of(session.get(RuleVersion, item.baseline_version_id)),
+             draft_rule(session, registry, simulation))
+    return tuple(history.price_with(rule, history.usage_from(values), bases) for rule, values in zip(rules, item.usage))
+
+
 def item_detail(session: Session, registry, simulation: Simulation, subject_id: int) -> SimpleNamespace | None:
     """One item of a simulation with its baseline and draft traces, or None when it is not in the simulation."""
     item = item_of(session, simulation.id, subject_id)
     if item is None:
         return None
     detail = SimpleNamespace(**{name: getattr(item, name) for name in _FIELDS}, baseline_trace=[], draft_trace=[])
-    history = _history_item(session, simulation, item) if len(item.usage) == 2 else None
-    if history is None:  # no longer in the range as stored (or an item from before cap usage was kept)
+    sides = reprice(session, registry, simulation, item)
+    if sides is None:
         detail.baseline_trace = detail.draft_trace = [_note("the item can no longer be repriced")]
         return detail
-    bases = Bases(lpr=lpr_or_none(session) if item.subject_type == "application" else None, calendar=CALENDAR)
-    rules = (registry.rule_of(session.get(RuleVersion, item.baseline_version_id)),
-             draft_rule(session, registry, simulation))
-    sides = [history.price_with(rule, history.usage_from(values), bases) for rule, values in zip(rules, item.usage)]
     detail.baseline_trace, detail.draft_trace = sides[0].trace, sides[1].trace
     if (sides[0].amount_fen, sides[1].amount_fen) != (item.baseline_fen, item.draft_fen):
         # The stored facts changed after the run (a loan or a firm's lists edited): say so rather than
