@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
 

@@ -116,10 +116,12 @@ class FirmFacts:
 
 
 def stream_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
-                   chunk: int = 500, subject_id: int | None = None) -> Iterator[list[HistoryItem]]:
+                   chunk: int = 500, subject_id: int | None = None) -> Iterator[Iterator[HistoryItem]]:
     """The claims in range (or the one asked for), in approval order (then filing order), a chunk at a time.
 
     Rows are read through a streaming cursor, so memory holds one chunk whatever the size of the history.
+    A chunk's items are made as they are taken: items the replay has done with are freed at once, and
+    none lives long enough for the garbage collector to promote and walk it again and again.
     """
     statement, on = _history(code, date_from, date_to, institutions, subject_id)
     result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
@@ -128,9 +130,9 @@ def stream_history(session: Session, *, code: str, date_from: date, date_to: dat
         facts = firms.of({row.enterprise_id for row in rows if row.enterprise_id is not None})
         if len(parsed) > 10_000:  # kept small: distinct attributes are few, and memory stays flat if not
             parsed.clear()
-        yield [_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM),
+        yield (_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM),
                                                            _attributes(parsed, row.attributes_json)))
-               for row in rows]
+               for row in rows)
 
 
 def _attributes(parsed: dict, text: str | None) -> dict:

@@ -49,7 +49,7 @@ def _history_item(session: Session, simulation: Simulation, item: SimulationItem
     for chunk in stream(session, code=simulation.program_code, date_from=simulation.date_from,
                         date_to=simulation.date_to, institutions=simulation.institutions, chunk=1,
                         subject_id=item.subject_id):
-        return chunk[0]
+        return next(iter(chunk), None)
     return None
 
 

@@ -163,8 +163,8 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
 
             seq, started = 0, time.monotonic()
             # Claims and applications each come in approval order; merged by day they are one history.
-            items = heapq.merge(*((item for chunk in stream for item in chunk) for stream in streams),
-                                key=lambda item: item.on)
+            flat = [(item for chunk in stream for item in chunk) for stream in streams]
+            items = flat[0] if len(flat) == 1 else heapq.merge(*flat, key=lambda item: item.on)
             bases = bases_of(reader, code=simulation.program_code, date_from=simulation.date_from)
             bases.lpr, bases.calendar = lpr_or_none(reader) if "applications" in simulation.kinds else None, CALENDAR
             outcomes = replay(items, baseline=lambda item: baseline_of(item.rule_version_id), draft=draft,
