@@ -88,7 +88,8 @@ class Side:
     demand (price it again with the cap usage it saw), so rendering it for every item would be wasted.
     """
 
-    # A plain class with slots: a frozen dataclass's generated __init__ cost more than pricing the claim.
+    # A plain class with slots: the replay makes two per item, and a frozen dataclass's generated __init__
+    # would set each field through object.__setattr__.
     __slots__ = ("_steps", "amount_fen", "binding_cap", "eligible", "reasons", "uplifts", "usage")
 
     def __init__(self, amount_fen: int, eligible: bool, binding_cap: str | None, uplifts: tuple[str, ...],

@@ -54,7 +54,9 @@ class SimulationItem(SQLModel, table=True):
     """
 
     __tablename__ = "simulation_item"
-    __table_args__ = (Index("ix_simulation_item_seq", "simulation_id", "seq", unique=True),)
+    # By subject too: an item's traces are asked for by claim id, and rebuilt from the row found.
+    __table_args__ = (Index("ix_simulation_item_seq", "simulation_id", "seq", unique=True),
+                      Index("ix_simulation_item_subject", "simulation_id", "subject_id"))
     id: int | None = Field(default=None, sa_column=id_column())
     simulation_id: int = Field(sa_column=fk_column("simulation.id", index=False, ondelete="CASCADE"))
     seq: int

@@ -23,11 +23,13 @@ REPLAYED_STATES = ("submitted", "first_review", "second_review", "third_review",
                    "approved", "paid", "rejected")
 
 
-def approvals(subject_type: str = "claim"):
-    """When each claim (or application) was first approved: history's order."""
-    return (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
-            .where(Decision.subject_type == subject_type, Decision.action == "approve")
-            .group_by(Decision.subject_id).subquery())
+def approvals(subject_type: str = "claim", subject_id: int | None = None):
+    """When each claim (or application), or just the one asked for, was first approved: history's order."""
+    statement = (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
+                 .where(Decision.subject_type == subject_type, Decision.action == "approve"))
+    if subject_id is not None:  # one item's traces: not every decision grouped to keep one
+        statement = statement.where(Decision.subject_id == subject_id)
+    return statement.group_by(Decision.subject_id).subquery()
 
 
 # Only the facts the engine reads: not the stored trace and shares, whose JSON would cost more to read than
@@ -44,7 +46,7 @@ def history_select(model, columns, subject_type: str, *, code: str, date_from: d
 
     A row is dated by its first approval, else its submission, else its creation.
     """
-    approved = approvals(subject_type)
+    approved = approvals(subject_type, subject_id)
     on = func.coalesce(approved.c.approved_at, model.submitted_at, model.created_at)
     statement = (select(*columns, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == model.id)
                  .where(model.program_code == code, model.status.in_(REPLAYED_STATES),

@@ -1,4 +1,5 @@
-"""Simulation items keep amounts and the cap usage each side saw, not traces (rebuilt on demand); the draft's document
+"""Simulation items keep amounts and the cap usage each side saw, not traces (rebuilt on demand, found by subject);
+the draft's document on the simulation
 
 Revision ID: 0013_simulation_items_lean
 Revises: 0012_simulation
@@ -26,6 +27,7 @@ def upgrade() -> None:
         batch_op.drop_column('draft_trace')
         batch_op.add_column(sa.Column('baseline_version_id', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('usage', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.create_index('ix_simulation_item_subject', ['simulation_id', 'subject_id'], unique=False)
     with op.batch_alter_table('simulation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('draft_parameters', sa.JSON(), nullable=False, server_default='{}'))
 
@@ -35,6 +37,7 @@ def downgrade() -> None:
         batch_op.drop_column('draft_parameters')
     op.execute("DELETE FROM simulation_item")
     with op.batch_alter_table('simulation_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_simulation_item_subject')
         batch_op.drop_column('usage')
         batch_op.drop_column('baseline_version_id')
         batch_op.add_column(sa.Column('draft_trace', sa.JSON(), nullable=False, server_default='[]'))
