@@ -141,7 +141,7 @@ def _attributes(parsed: dict, text: str | None) -> dict:
     # loan_facts copies what it is given, so one parsed dict can serve every loan with the same text.
     found = parsed.get(text)
     if found is None:
-        found = parsed[text] = json.loads(text) if text else {}
+        found = parsed[text] = (json.loads(text) if text else None) or {}  # SQL NULL or JSON null: none
     return found
 
 
