@@ -8,10 +8,11 @@ it would have.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 
 from workflows.compensation import CompensationError, compute_compensation
@@ -20,6 +21,7 @@ from workflows.eligibility import RULE_NOT_IN_FORCE, check_claim
 from workflows.facts import CapUsage, ClaimFacts, LoanFacts
 from workflows.money import format_fen
 from workflows.rules import ProgramRule
+from workflows.subsidy import SubsidyUsage
 
 COMMITTED = ("approved", "paid")
 
@@ -53,28 +55,54 @@ class HistoryItem:
         """The claim's id."""
         return self.claim_id
 
-    def levels(self) -> list[tuple[str, tuple]]:
-        """The cap levels an approval of this claim uses up, as (level, key)."""
+    @cached_property
+    def _levels(self) -> tuple[tuple[str, tuple], ...]:
+        # Built once per item: both sides read them to price it and again to count its approval.
         year, registered = self.budget_year, self.loan.disbursed_on.year
-        return [("enterprise_year", (*self.owner, year)), ("enterprise_lifetime", self.owner),
+        return (("enterprise_year", (*self.owner, year)), ("enterprise_lifetime", self.owner),
                 ("institution_year", (self.institution_id, year)), ("cohort", (self.institution_id, registered)),
-                ("budget", (year,))]
+                ("budget", (year,)))
+
+    def levels(self) -> tuple[tuple[str, tuple], ...]:
+        """The cap levels an approval of this claim uses up, as (level, key)."""
+        return self._levels
 
     def price(self, rule: ProgramRule, usage: Usage) -> Side:
         """This claim under the rule, with what the replay has granted so far on this side."""
         return price(rule, self, _cap_usage(rule, self, usage))
 
+    @staticmethod
+    def usage_from(values: list) -> CapUsage:
+        """The cap usage a claim was priced with, from what usage_values stored."""
+        return CapUsage(*values)
 
-@dataclass(frozen=True)
+    def price_with(self, rule: ProgramRule, caps: CapUsage, bases: Bases | None = None) -> Side:
+        """This claim under the rule with the cap usage it saw in a replay (an item's trace, on demand)."""
+        return price(rule, self, caps)
+
+
 class Side:
-    """One item under one rule: its amount, eligibility, binding cap, uplifts that applied and trace."""
+    """One item under one rule: its amount, eligibility, binding cap, uplifts that applied, cap usage and trace.
 
-    amount_fen: int
-    eligible: bool
-    binding_cap: str | None
-    uplifts: tuple[str, ...]
-    trace: list
-    reasons: tuple[str, ...] = ()
+    The trace is written out only when read: the replay stores amounts, and an item's trace is rebuilt on
+    demand (price it again with the cap usage it saw), so rendering it for every item would be wasted.
+    """
+
+    # A plain class with slots: the replay makes two per item, and a frozen dataclass's generated __init__
+    # would set each field through object.__setattr__.
+    __slots__ = ("_steps", "amount_fen", "binding_cap", "eligible", "reasons", "uplifts", "usage")
+
+    def __init__(self, amount_fen: int, eligible: bool, binding_cap: str | None, uplifts: tuple[str, ...],
+                 steps: list | Callable[[], list], reasons: tuple[str, ...] = (), usage=None) -> None:
+        self.amount_fen, self.eligible, self.binding_cap, self.uplifts = amount_fen, eligible, binding_cap, uplifts
+        self.reasons, self.usage, self._steps = reasons, usage, steps
+
+    @property
+    def trace(self) -> list:
+        """Every step as plain data (written out on first read)."""
+        if callable(self._steps):
+            self._steps = self._steps()
+        return self._steps
 
 
 @dataclass(frozen=True)
@@ -113,39 +141,56 @@ class Usage:
     """What one side of the replay has granted so far, by cap level."""
 
     bases: Bases
-    sums: dict = field(default_factory=lambda: defaultdict(int))
-    seen: set = field(default_factory=set)
+    sums: dict = field(default_factory=dict)
 
     def used(self, kind: str, key: tuple) -> int:
         """What this side has granted at one cap level so far, from what history had used before the range."""
-        if (kind, key) not in self.seen:
-            self.seen.add((kind, key))
-            self.sums[(kind, key)] += self.bases.opening(kind, key)
-        return self.sums[(kind, key)]
+        return self.used_at((kind, key))
+
+    def used_at(self, level: tuple[str, tuple]) -> int:
+        """What this side has granted at one (level, key) so far, from what history had used before the range."""
+        # A level's sum starts at what history had used before the range, read the first time it is asked for.
+        try:
+            return self.sums[level]
+        except KeyError:
+            opened = self.sums[level] = self.bases.opening(*level)
+            return opened
 
     def add(self, item, amount: int) -> None:
         """Count an approval against every level the item uses."""
-        for kind, key in item.levels():
-            self.used(kind, key)
-            self.sums[(kind, key)] += amount
+        sums, used_at = self.sums, self.used_at
+        for level in item.levels():
+            sums[level] = used_at(level) + amount
+
+
+_CLAIM_USAGE = attrgetter(*(f.name for f in fields(CapUsage)))
+_APPLICATION_USAGE = attrgetter(*(f.name for f in fields(SubsidyUsage)))
+
+
+def usage_values(caps: CapUsage | SubsidyUsage) -> list:
+    """A side's cap usage (CapUsage or SubsidyUsage) as its fields' values in order: what an item stores."""
+    # Every field is an amount in fen or None (the replay never sets a date), so the list stores as JSON.
+    return list((_CLAIM_USAGE if type(caps) is CapUsage else _APPLICATION_USAGE)(caps))
 
 
 def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     caps, year, inst = rule.caps, item.budget_year, item.institution_id
+    enterprise_year, enterprise_lifetime, institution_year, cohort, budget_level = item.levels()
+    used_at = usage.used_at
     by_registration = caps.share_of_registered_year == "registration_year"
-    registered_year = item.loan.disbursed_on.year if by_registration else year
+    registered_year = cohort[1][1] if by_registration else year  # the cohort's key is the registration year
     remaining = None
     if caps.program_budget:
         budget = rule.annual_budget_fen(year)
-        remaining = None if budget is None else max(budget - usage.used("budget", (year,)), 0)
+        remaining = None if budget is None else max(budget - used_at(budget_level), 0)
     return CapUsage(
-        enterprise_year_fen=usage.used("enterprise_year", (*item.owner, year)),
-        enterprise_lifetime_fen=usage.used("enterprise_lifetime", item.owner),
-        institution_year_fen=usage.used("institution_year", (inst, year)),
+        enterprise_year_fen=used_at(enterprise_year),
+        enterprise_lifetime_fen=used_at(enterprise_lifetime),
+        institution_year_fen=used_at(institution_year),
         institution_registered_principal_fen=usage.bases.registered(inst, registered_year),
         institution_prior_year_balance_fen=usage.bases.prior_balance(inst, year),
         program_budget_remaining_fen=remaining,
-        institution_cohort_fen=usage.used("cohort", (inst, registered_year)) if by_registration else None)
+        institution_cohort_fen=used_at(cohort) if by_registration else None)
 
 
 def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
@@ -155,17 +200,25 @@ def price(rule: ProgramRule, item: HistoryItem, usage: CapUsage) -> Side:
     try:
         result = compute_compensation(rule, item.loan, item.claim, usage)
     except CompensationError as exc:
-        return Side(0, False, None, (), [{"step": "error", "value": exc.code, "detail": str(exc)}], (exc.code,))
-    amount, trace, binding = result.amount_fen, list(result.trace), result.binding_cap
-    if item.requested_fen is not None and item.requested_fen < amount:
-        # As the live recompute does: the institution asked for less, so less is what it would have been paid.
-        amount, binding = item.requested_fen, "requested"
-        trace.append({"step": "cap:requested", "value": format_fen(item.requested_fen),
-                      "detail": "the institution requested less than the computed amount"})
+        return Side(0, False, None, (), [{"step": "error", "value": exc.code, "detail": str(exc)}], (exc.code,),
+                    usage)
+    amount, binding, requested = result.amount_fen, result.binding_cap, item.requested_fen
+    # As the live recompute does: the institution asked for less, so less is what it would have been paid.
+    capped = requested is not None and requested < amount
+    if capped:
+        amount, binding = requested, "requested"
+
+    def steps() -> list:
+        trace = list(result.trace)
+        if capped:
+            trace.append({"step": "cap:requested", "value": format_fen(requested),
+                          "detail": "the institution requested less than the computed amount"})
+        return trace
+
     uplifts = tuple(entry[1].removeprefix("uplift:") for entry in result.record
                     if entry[0] is render_uplift and entry[3])
     eligible = not reasons and not result.reasons
-    return Side(amount if eligible else 0, eligible, binding, uplifts, trace, reasons + tuple(result.reasons))
+    return Side(amount if eligible else 0, eligible, binding, uplifts, steps, reasons + tuple(result.reasons), usage)
 
 
 def replay(items: Iterable, *, baseline: Callable[[HistoryItem], ProgramRule], draft: ProgramRule,

@@ -66,24 +66,33 @@ class ApplicationItem:
                                 firm_year_all_subsidies_fen=usage.used("firm_year", (firm, year)),
                                 firm_lifetime_all_subsidies_fen=usage.used("firm_lifetime", (firm,)),
                                 program_budget_remaining_fen=remaining)
+        return self.price_with(rule, caps, usage.bases)
+
+    @staticmethod
+    def usage_from(values: list) -> SubsidyUsage:
+        """The cap usage an application was priced with, from what usage_values stored."""
+        return SubsidyUsage(*values)
+
+    def price_with(self, rule: ProgramRule, caps: SubsidyUsage, bases) -> Side:
+        """This application under the rule with the cap usage it saw in a replay (an item's trace, on demand)."""
         loan = None if self.facts is None else self.facts.loan
         facts = self.facts
         reasons = tuple(r.code for r in check_application(
             rule, period_end=self.period_end, applied_on=self.applied_on, loan=loan,
             overdue=isinstance(facts, InterestFacts) and facts.overdue,
             extended=isinstance(facts, InterestFacts) and facts.extended,
-            institution_kind=self.institution_kind, calendar=usage.bases.calendar) if r.code != RULE_NOT_IN_FORCE)
+            institution_kind=self.institution_kind, calendar=bases.calendar) if r.code != RULE_NOT_IN_FORCE)
         try:
             if self.kind == "interest_subsidy":
-                result = compute_interest_subsidy(rule, facts, usage.bases.lpr, caps)
+                result = compute_interest_subsidy(rule, facts, bases.lpr, caps)
             elif self.kind == "fee_subsidy":
                 result = compute_fee_subsidy(rule, facts, caps)
             else:
                 result = compute_reward(rule, self.institution_kind, self.basis_fen, caps)
         except (SubsidyError, LookupError) as exc:
             code = getattr(exc, "code", "lpr_missing")
-            return Side(0, False, None, (), [{"step": "error", "value": code, "detail": str(exc)}], (code,))
+            return Side(0, False, None, (), [{"step": "error", "value": code, "detail": str(exc)}], (code,), caps)
         eligible = not reasons and not result.reasons
         label = f"{self.kind}:{self.fee_kind}" if self.fee_kind else self.kind
-        return Side(result.amount_fen if eligible else 0, eligible, result.binding_cap, (label,), list(result.trace),
-                    reasons + tuple(result.reasons))
+        return Side(result.amount_fen if eligible else 0, eligible, result.binding_cap, (label,),
+                    lambda: list(result.trace), reasons + tuple(result.reasons), caps)

@@ -11,8 +11,8 @@ from claims.api.pagination import page_request, respond_page
 from claims.api.spec import Blueprint, allow
 from claims.errors import NotFound
 from claims.models import RuleVersion
+from claims.services import simulation_items, simulations
 from claims.services import simulation_results as results
-from claims.services import simulations
 from workflows.money import format_fen
 
 blp = Blueprint("simulations", __name__, url_prefix="/programs",
@@ -161,8 +161,9 @@ class SimulationItem(MethodView):
     @allow(*ROLES)
     @blp.response(200, ItemDetailSchema)
     def get(self, code, simulation_id, claim_id):
-        """One repriced claim with the baseline and the draft trace side by side."""
-        item = results.item_of(context.session(), _get(code, simulation_id).id, claim_id)
+        """One repriced claim with the baseline and the draft trace side by side (rebuilt for this request)."""
+        item = simulation_items.item_detail(context.session(), current_app.extensions["claims"]["programs"],
+                                            _get(code, simulation_id), claim_id)
         if item is None:
             raise NotFound(f"Claim {claim_id} is not in simulation {simulation_id}.")
         return item

@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import (
+    fen_column,
+    fk_column,
+    id_column,
+    json_column,
+    timestamp_column,
+    utcnow,
+)
 
 
 class Simulation(SQLModel, table=True):
@@ -29,6 +36,9 @@ class Simulation(SQLModel, table=True):
     done: int = 0
     total: int = 0
     totals: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    # The draft's document as it was simulated: a draft may be saved again later, and an item's trace is
+    # rebuilt from this on demand.
+    draft_parameters: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     error: str = Field(default="", max_length=2000)
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
@@ -37,10 +47,16 @@ class Simulation(SQLModel, table=True):
 
 
 class SimulationItem(SQLModel, table=True):
-    """One repriced claim: baseline and draft amounts, eligibility and traces, in history's order (seq)."""
+    """One repriced claim: baseline and draft amounts, eligibility and the cap usage each side saw, in history's order.
+
+    No traces: an item's two traces are rebuilt on demand by pricing it again with the stored cap usage
+    (claims/services/simulation_items.py), which costs one item's pricing instead of two traces per item.
+    """
 
     __tablename__ = "simulation_item"
-    __table_args__ = (Index("ix_simulation_item_seq", "simulation_id", "seq", unique=True),)
+    # By subject too: an item's traces are asked for by claim id, and rebuilt from the row found.
+    __table_args__ = (Index("ix_simulation_item_seq", "simulation_id", "seq", unique=True),
+                      Index("ix_simulation_item_subject", "simulation_id", "subject_id"))
     id: int | None = Field(default=None, sa_column=id_column())
     simulation_id: int = Field(sa_column=fk_column("simulation.id", index=False, ondelete="CASCADE"))
     seq: int
@@ -58,5 +74,6 @@ class SimulationItem(SQLModel, table=True):
     draft_eligible: bool
     baseline_binding: str = Field(default="", max_length=64)
     draft_binding: str = Field(default="", max_length=64)
-    baseline_trace: list[Any] = Field(default_factory=list, sa_column=json_column())
-    draft_trace: list[Any] = Field(default_factory=list, sa_column=json_column())
+    baseline_version_id: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
+    # [baseline, draft]: each side's cap usage before this item, workflows.simulation.usage_values order.
+    usage: list[Any] = Field(default_factory=list, sa_column=json_column())

@@ -48,9 +48,9 @@ def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> di
             for e in enterprises}
 
 
-def loan_facts(loan: Loan, enterprise: EnterpriseFacts) -> LoanFacts:
-    """A stored loan as rule-engine facts."""
-    attributes = dict(loan.attributes or {})
+def loan_facts(loan: Loan, enterprise: EnterpriseFacts, attributes: dict | None = None) -> LoanFacts:
+    """A stored loan as rule-engine facts (its attributes passed in when the caller has already parsed them)."""
+    attributes = dict((loan.attributes if attributes is None else attributes) or {})
     if loan.individual_id is not None:
         attributes.setdefault("borrower_kind", "individual")
     else:

@@ -22,9 +22,9 @@ _FACTS = (Application.id, Application.institution_id, Application.enterprise_id,
           Application.created_at)
 
 
-def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
+def _history(code: str, date_from: date, date_to: date, institutions: list[int], subject_id: int | None = None):
     return history_select(Application, _FACTS, "application", code=code, date_from=date_from, date_to=date_to,
-                          institutions=institutions)
+                          institutions=institutions, subject_id=subject_id)
 
 
 def count_applications(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
@@ -46,9 +46,9 @@ def _facts(row, loan: Loan | None, firm_facts):
 
 
 def stream_applications(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
-                        chunk: int = 500) -> Iterator[list[ApplicationItem]]:
-    """The applications in range in approval order (then filing order), a chunk at a time, streamed."""
-    statement, on = _history(code, date_from, date_to, institutions)
+                        chunk: int = 500, subject_id: int | None = None) -> Iterator[list[ApplicationItem]]:
+    """The applications in range (or the one asked for) in approval order (then filing order), a chunk at a time."""
+    statement, on = _history(code, date_from, date_to, institutions, subject_id)
     kinds = dict(session.execute(select(Institution.id, Institution.kind)).all())
     result = session.execute(statement.order_by(on, Application.id).execution_options(yield_per=chunk))
     for rows in result.partitions(chunk):

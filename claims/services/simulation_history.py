@@ -1,10 +1,11 @@
 """History as the simulator replays it: claims streamed in the order they were approved, with their stored facts."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session
 
 from claims.models import Claim, Decision, Enterprise, Loan
@@ -22,11 +23,13 @@ REPLAYED_STATES = ("submitted", "first_review", "second_review", "third_review",
                    "approved", "paid", "rejected")
 
 
-def approvals(subject_type: str = "claim"):
-    """When each claim (or application) was first approved: history's order."""
-    return (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
-            .where(Decision.subject_type == subject_type, Decision.action == "approve")
-            .group_by(Decision.subject_id).subquery())
+def approvals(subject_type: str = "claim", subject_id: int | None = None):
+    """When each claim (or application), or just the one asked for, was first approved: history's order."""
+    statement = (select(Decision.subject_id.label("claim_id"), func.min(Decision.at).label("approved_at"))
+                 .where(Decision.subject_type == subject_type, Decision.action == "approve"))
+    if subject_id is not None:  # one item's traces: not every decision grouped to keep one
+        statement = statement.where(Decision.subject_id == subject_id)
+    return statement.group_by(Decision.subject_id).subquery()
 
 
 # Only the facts the engine reads: not the stored trace and shares, whose JSON would cost more to read than
@@ -38,12 +41,12 @@ _FACTS = (Claim.id, Claim.loan_id, Claim.institution_id, Claim.status, Claim.rul
 
 
 def history_select(model, columns, subject_type: str, *, code: str, date_from: date, date_to: date,
-                   institutions: list[int]):
-    """The replayed rows of a claim or application model in range, and the moment that orders them.
+                   institutions: list[int], subject_id: int | None = None):
+    """The replayed rows of a claim or application model in range (or just one of them), and the moment that orders them.
 
     A row is dated by its first approval, else its submission, else its creation.
     """
-    approved = approvals(subject_type)
+    approved = approvals(subject_type, subject_id)
     on = func.coalesce(approved.c.approved_at, model.submitted_at, model.created_at)
     statement = (select(*columns, approved.c.approved_at).outerjoin(approved, approved.c.claim_id == model.id)
                  .where(model.program_code == code, model.status.in_(REPLAYED_STATES),
@@ -51,6 +54,8 @@ def history_select(model, columns, subject_type: str, *, code: str, date_from: d
                         on < datetime.combine(date_to + timedelta(days=1), datetime.min.time())))
     if institutions:
         statement = statement.where(model.institution_id.in_(institutions))
+    if subject_id is not None:
+        statement = statement.where(model.id == subject_id)
     return statement, on
 
 
@@ -59,9 +64,18 @@ def count_rows(session: Session, statement) -> int:
     return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
 
 
-def _history(code: str, date_from: date, date_to: date, institutions: list[int]):
-    return history_select(Claim, _FACTS, "claim", code=code, date_from=date_from, date_to=date_to,
-                          institutions=institutions)
+# The loan's facts come in the same rows (no name is both a claim's and a loan's here), so a row serves as
+# both the claim and the loan, and the replay reads no loans chunk by chunk.
+# The attributes come as their JSON text: loans share a few distinct ones, each parsed once (see _attributes).
+_LOAN_FACTS = (Loan.principal_fen, Loan.disbursed_on, Loan.maturity_on, Loan.security_type, Loan.unsecured_share,
+               Loan.first_loan, Loan.policy_tool, cast(Loan.attributes, Text).label("attributes_json"),
+               Loan.enterprise_id, Loan.individual_id)
+
+
+def _history(code: str, date_from: date, date_to: date, institutions: list[int], subject_id: int | None = None):
+    statement, on = history_select(Claim, _FACTS + _LOAN_FACTS, "claim", code=code, date_from=date_from,
+                                   date_to=date_to, institutions=institutions, subject_id=subject_id)
+    return statement.join(Loan, Loan.id == Claim.loan_id), on
 
 
 def count_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int]) -> int:
@@ -83,27 +97,52 @@ def _item(claim, approved_at: datetime | None, loan: Loan, facts) -> HistoryItem
         rule_version_id=claim.rule_version_id)
 
 
+class FirmFacts:
+    """Enterprises' facts read once per replay, not once per chunk (a firm has many claims), within a bound."""
+
+    LIMIT = 50_000  # firms kept; past it the cache starts again, so memory stays flat however long the history
+
+    def __init__(self, session: Session) -> None:
+        self.session, self.known = session, {}
+
+    def of(self, ids: set) -> dict:
+        """The facts of these enterprises, by id (reading only the ones not yet known)."""
+        missing = ids - self.known.keys()
+        if missing:
+            if len(self.known) + len(missing) > self.LIMIT:
+                self.known = {}
+                missing = ids
+            firms = list(self.session.scalars(select(Enterprise).where(Enterprise.id.in_(missing))))
+            self.known.update(enterprise_facts_many(self.session, firms))
+        return self.known
+
+
 def stream_history(session: Session, *, code: str, date_from: date, date_to: date, institutions: list[int],
-                   chunk: int = 500) -> Iterator[list[HistoryItem]]:
-    """The claims in range, in approval order (then filing order), a chunk at a time with their loans' facts.
+                   chunk: int = 500, subject_id: int | None = None) -> Iterator[Iterator[HistoryItem]]:
+    """The claims in range (or the one asked for), in approval order (then filing order), a chunk at a time.
 
     Rows are read through a streaming cursor, so memory holds one chunk whatever the size of the history.
+    A chunk's items are made as they are taken: items the replay has done with are freed at once, and
+    none lives long enough for the garbage collector to promote and walk it again and again.
     """
-    statement, on = _history(code, date_from, date_to, institutions)
+    statement, on = _history(code, date_from, date_to, institutions, subject_id)
     result = session.execute(statement.order_by(on, Claim.id).execution_options(yield_per=chunk))
+    firms, parsed = FirmFacts(session), {}
     for rows in result.partitions(chunk):
-        loans = {loan.id: loan for loan in session.scalars(select(Loan).where(
-            Loan.id.in_({row.loan_id for row in rows})))}
-        firms = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(
-            {loan.enterprise_id for loan in loans.values() if loan.enterprise_id is not None}))))
-        firm_facts = enterprise_facts_many(session, firms)
-        items = []
-        for claim in rows:
-            loan = loans[claim.loan_id]
-            facts = loan_facts(loan, firm_facts.get(loan.enterprise_id, NO_FIRM))
-            items.append(_item(claim, claim.approved_at, loan, facts))
+        facts = firms.of({row.enterprise_id for row in rows if row.enterprise_id is not None})
+        if len(parsed) > 10_000:  # kept small: distinct attributes are few, and memory stays flat if not
+            parsed.clear()
+        yield (_item(row, row.approved_at, row, loan_facts(row, facts.get(row.enterprise_id, NO_FIRM),
+                                                           _attributes(parsed, row.attributes_json)))
+               for row in rows)
 
-        yield items
+
+def _attributes(parsed: dict, text: str | None) -> dict:
+    # loan_facts copies what it is given, so one parsed dict can serve every loan with the same text.
+    found = parsed.get(text)
+    if found is None:
+        found = parsed[text] = (json.loads(text) if text else None) or {}  # SQL NULL or JSON null: none
+    return found
 
 
 def _opening(session: Session, code: str, date_from: date):
