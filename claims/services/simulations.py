@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
+from claims.audit import record_event
 from claims.auth import Principal
 from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
@@ -64,6 +65,12 @@ def start_simulation(session: Session, *, principal: Principal, code: str, versi
                             engine_version=engine_version(), kinds=sorted(set(kinds)), date_from=date_from,
                             date_to=date_to, institutions=sorted(set(institutions)), created_by=principal.actor)
     session.add(simulation)
+    session.flush()
+    # Who asked which what-if of public money, over which history: audited like any decision of the bureau's.
+    record_event(session, actor=principal.actor, entity="simulation", entity_id=simulation.id, action="started",
+                 data={"program": code, "draft_version": version, "draft_sha256": draft.sha256,
+                       "kinds": simulation.kinds, "date_from": date_from.isoformat(),
+                       "date_to": date_to.isoformat(), "institutions": simulation.institutions})
     session.commit()
     return simulation
 
@@ -91,6 +98,8 @@ def cancel_simulation(session: Session, *, principal: Principal, code: str, simu
     if simulation.status == "queued":
         simulation.status, simulation.finished_at = "cancelled", utcnow()
     session.add(simulation)
+    record_event(session, actor=principal.actor, entity="simulation", entity_id=simulation.id, action="cancelled",
+                 data={"program": code, "status": simulation.status})
     session.commit()
     return simulation
 

@@ -7,7 +7,9 @@ import time
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
+
+from claims.models import User
 
 from tests.api.simulation_history import LOSS_FEN, seed_history
 from tests.helpers import problem
@@ -181,10 +183,25 @@ def test_a_simulation_leaves_every_live_table_as_it_was(app, client, callers, db
     seed_history(db)
     _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
     engine = app.extensions["claims"]["engine"]
-    before = _digest(engine)
+    before, events_before = _digest(engine), _events(engine)
     assert len(before) > 30
-    _simulate(client, callers["auditor1"], "2028.11")
-    assert _digest(engine) == before
+    simulation = _simulate(client, callers["auditor1"], "2028.11")
+    # Every live table as it was, but the audit chain: it gains the start, and only that.
+    assert {t: d for t, d in _digest(engine).items() if t != "audit_event"} == \
+        {t: d for t, d in before.items() if t != "audit_event"}
+    events = _events(engine)
+    assert events[:len(events_before)] == events_before
+    auditor = db.exec(select(User.id).where(User.username == "auditor1")).one()
+    assert [(e.entity, e.entity_id, e.action, e.actor) for e in events[len(events_before):]] == [
+        ("simulation", str(simulation["id"]), "started", f"user:{auditor}")]
+    assert events[-1].data["draft_version"] == "2028.11" and events[-1].data["kinds"] == ["claims"]
+
+
+def _events(engine) -> list:
+    from claims.models import AuditEvent
+
+    with engine.connect() as conn:
+        return conn.execute(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
 
 
 def test_simulations_are_for_bureau_staff_and_refuse_what_they_cannot_replay(app, client, callers, db):
