@@ -132,6 +132,7 @@ class Bases:
     registered: Callable[[int, int], int] = lambda institution, year: 0
     prior_balance: Callable[[int, int], int] = lambda institution, year: 0
     opening: Callable[[str, tuple], int] = lambda kind, key: 0  # usage before the replayed range
+    budget_adjustment: Callable[[int], int] = lambda year: 0  # the bureau's changes to a year's appropriation
     lpr: object = None  # the LPR history an interest subsidy is computed from (workflows.subsidy.LprTable)
     calendar: object = None  # the working-day calendar application windows are counted in
 
@@ -173,6 +174,13 @@ def usage_values(caps: CapUsage | SubsidyUsage) -> list:
     return list((_CLAIM_USAGE if type(caps) is CapUsage else _APPLICATION_USAGE)(caps))
 
 
+def year_budget(rule: ProgramRule, bases: Bases, year: int) -> int | None:
+    """A program-year's budget as a side counts against it: the rule's, moved by the bureau's adjustments of it."""
+    # Adjustments (追加/调减预算) are decisions of the bureau, not of the rule: both sides keep them.
+    budget = rule.annual_budget_fen(year)
+    return None if budget is None else budget + bases.budget_adjustment(year)
+
+
 def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     caps, year, inst = rule.caps, item.budget_year, item.institution_id
     enterprise_year, enterprise_lifetime, institution_year, cohort, budget_level = item.levels()
@@ -181,7 +189,7 @@ def _cap_usage(rule: ProgramRule, item: HistoryItem, usage: Usage) -> CapUsage:
     registered_year = cohort[1][1] if by_registration else year  # the cohort's key is the registration year
     remaining = None
     if caps.program_budget:
-        budget = rule.annual_budget_fen(year)
+        budget = year_budget(rule, usage.bases, year)
         remaining = None if budget is None else max(budget - used_at(budget_level), 0)
     return CapUsage(
         enterprise_year_fen=used_at(enterprise_year),

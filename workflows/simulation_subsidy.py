@@ -6,7 +6,7 @@ from datetime import date
 
 from workflows.eligibility import RULE_NOT_IN_FORCE, check_application
 from workflows.rules import ProgramRule
-from workflows.simulation import Side, Usage
+from workflows.simulation import Side, Usage, year_budget
 from workflows.subsidy import (
     FeeFacts,
     InterestFacts,
@@ -55,7 +55,7 @@ class ApplicationItem:
     def price(self, rule: ProgramRule, usage: Usage) -> Side:
         """This application under the rule, with what the replay has granted so far on this side."""
         year = self.budget_year
-        budget = rule.annual_budget_fen(year)
+        budget = year_budget(rule, usage.bases, year)
         remaining = None if budget is None else max(budget - usage.used("budget", (year,)), 0)
         if self.kind == "reward":
             caps = SubsidyUsage(program_year_fen=usage.used("reward_year", (self.institution_id, year)),

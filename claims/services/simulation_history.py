@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session
 
-from claims.models import Claim, Decision, Enterprise, Loan
+from claims.models import Claim, Decision, Enterprise, LedgerAccount, LedgerEntry, LedgerPosting, Loan
 from claims.services.facts import (
     enterprise_facts_many,
     institution_principal,
@@ -191,6 +191,18 @@ def bases_of(session: Session, *, code: str, date_from: date) -> Bases:
                                                                   program_code=code, year=year)
         return cache[(institution_id, year)]
 
+    adjusted = _budget_adjustments(session, code)
     return Bases(registered=lambda i, y: principal(i, y)[0], prior_balance=lambda i, y: principal(i, y)[1],
-                 opening=_opening(session, code, date_from))
+                 opening=_opening(session, code, date_from), budget_adjustment=lambda y: adjusted.get(y, 0))
+
+
+def _budget_adjustments(session: Session, code: str) -> dict[int, int]:
+    """The bureau's adjustments of each year's appropriation (net, in fen), from the ledger's adjust postings."""
+    rows = session.execute(
+        select(LedgerAccount.year, func.sum(LedgerEntry.amount_fen))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
+        .where(LedgerPosting.kind == "adjust", LedgerAccount.program_code == code, LedgerAccount.kind == "available")
+        .group_by(LedgerAccount.year))
+    return {int(year): int(total) for year, total in rows}
 

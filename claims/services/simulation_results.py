@@ -48,7 +48,8 @@ def _exhaustion(spent_fen: int, budget_fen: int | None, year: int, until: date) 
             "per_day": format_fen(round(pace)), "exhausted_on": on}
 
 
-def _budget(session: Session, simulation: Simulation, draft, baseline_budget: Callable[[int], int | None]) -> dict:
+def _budget(session: Session, simulation: Simulation, draft_budget: Callable[[int], int | None],
+            baseline_budget: Callable[[int], int | None]) -> dict:
     year, until = simulation.date_to.year, simulation.date_to
     in_year = and_(_I.simulation_id == simulation.id, _I.status.in_(COMMITTED), _I.history_on >= date(year, 1, 1),
                    _I.history_on <= until)
@@ -56,12 +57,13 @@ def _budget(session: Session, simulation: Simulation, draft, baseline_budget: Ca
                                                      .where(in_year)).one())
     # The pace is what was committed from 1 January to the end of the range, carried on to the year's end.
     return {"year": year, "baseline": _exhaustion(base, baseline_budget(year), year, until),
-            "draft": _exhaustion(drafted, draft.annual_budget_fen(year), year, until)}
+            "draft": _exhaustion(drafted, draft_budget(year), year, until)}
 
 
-def summarise(session: Session, simulation: Simulation, *, draft, baseline_budget) -> dict:
+def summarise(session: Session, simulation: Simulation, *, draft_budget, baseline_budget) -> dict:
     """The totals and the current year's budget pace of a finished simulation, kept on its row."""
-    return {**_totals(session, simulation.id), "budget": _budget(session, simulation, draft, baseline_budget)}
+    return {**_totals(session, simulation.id),
+            "budget": _budget(session, simulation, draft_budget, baseline_budget)}
 
 
 _GROUPS = {"category": _I.category, "institution": _I.institution_id, "month": _I.month}

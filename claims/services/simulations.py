@@ -31,7 +31,7 @@ from claims.services.simulation_items import draft_rule, lpr_or_none
 from claims.services.simulation_results import summarise
 from claims.services.simulation_store import write_items
 from workflows.registry import NoRuleInForce
-from workflows.simulation import Outcome, engine_version, replay, usage_values
+from workflows.simulation import Outcome, engine_version, replay, usage_values, year_budget
 
 log = logging.getLogger(__name__)
 # The usage is JSON text in the row already, so a row holds plain values only (the collector stops tracking it).
@@ -132,12 +132,13 @@ def _row(outcome: Outcome, simulation_id: int, seq: int) -> tuple:
             _json([usage_values(base.usage), usage_values(draft.usage)]))
 
 
-def _live_budget(registry, simulation: Simulation):
+def _live_budget(registry, simulation: Simulation, bases):
     def budget(year: int) -> int | None:
         try:
-            return registry.rule_for(simulation.program_code, simulation.date_to).annual_budget_fen(year)
+            rule = registry.rule_for(simulation.program_code, simulation.date_to)
         except NoRuleInForce:  # no live version on that day: the baseline has no budget to exhaust
             return None
+        return year_budget(rule, bases, year)
     return budget
 
 
@@ -195,8 +196,9 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
                     return
                 writer.commit()
             begin_write(writer)
-            simulation.totals = summarise(writer, simulation, draft=draft,
-                                          baseline_budget=_live_budget(registry, simulation))
+            simulation.totals = summarise(writer, simulation,
+                                          draft_budget=lambda year: year_budget(draft, bases, year),
+                                          baseline_budget=_live_budget(registry, simulation, bases))
             simulation.status, simulation.finished_at = "done", utcnow()
             writer.commit()
             log.info("simulation %s: %s items in %.1fs", simulation_id, seq, time.monotonic() - started)

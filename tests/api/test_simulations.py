@@ -324,3 +324,35 @@ def test_the_console_shows_a_simulation_with_its_totals_breakdowns_chart_and_wor
     assert "现行规则" in chart.get_data(as_text=True)
     book = client.get(f"/console{PROGRAM}/simulations/{result['id']}.xlsx")
     assert load_workbook(io.BytesIO(book.data), read_only=True)["汇总"]["D2"].value == "100000.00"
+
+
+def test_the_bureaus_budget_adjustments_count_on_both_sides_of_the_replay(app, client, callers, db):
+    from claims import ledger
+
+    ids = seed_history(db)
+    names = {claim_id: name for name, claim_id in ids.items()}
+    _draft(client, callers["admin"], "2028.12", {"budget.annual.2025": "1000000.00"})
+
+    def draft_side(result):
+        return {names[i["claim_id"]]: (i["draft"], i["draft_binding"])
+                for i in _items(client, callers["auditor1"], result) if names[i["claim_id"]] in ("c1", "c2", "c3", "c4")}
+
+    before = _simulate(client, callers["auditor1"], "2028.12")
+    # A 1,000,000.00 budget: c1 and c2 fit, c3 gets what is left, c4 nothing.
+    assert draft_side(before) == {"c1": ("400000.00", ""), "c2": ("300000.00", ""),
+                                  "c3": ("300000.00", "program_budget"), "c4": ("0.00", "program_budget")}
+    assert before["totals"]["budget"]["draft"]["budget"] == "1000000.00"
+    assert before["totals"]["budget"]["baseline"]["budget"] == "100000000.00"
+
+    # The bureau adds 500,000.00 to 2025's appropriation: the draft's budget is moved by it as the live one is.
+    ledger.lock_budget(db, program_code="sz-sme-pool", year=2025, budget_fen=100_000_000_00)
+    ledger.adjust_budget(db, program_code="sz-sme-pool", year=2025, amount_fen=500_000_00, subject_id=1,
+                         memo="追加预算（测试）")
+    db.commit()
+    after = _simulate(client, callers["auditor1"], "2028.12")
+    assert draft_side(after) == {"c1": ("400000.00", ""), "c2": ("300000.00", ""), "c3": ("450000.00", ""),
+                                 "c4": ("350000.00", "program_budget")}
+    assert _fen(after["totals"]["approved"]["draft"]) - _fen(before["totals"]["approved"]["draft"]) == 500_000_00
+    assert after["totals"]["approved"]["baseline"] == before["totals"]["approved"]["baseline"]
+    assert (after["totals"]["budget"]["draft"]["budget"], after["totals"]["budget"]["baseline"]["budget"]) == \
+        ("1500000.00", "100500000.00")
