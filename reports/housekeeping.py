@@ -118,3 +118,10 @@ def audit_checkpoint(ctx: "JobContext") -> dict:
     with unit_of_work(ctx.deps.sessions) as session:
         checkpoint = write_checkpoint(session)
         return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq, "events": checkpoint.count}
+
+
+def simulation_runs(ctx: "JobContext") -> dict:
+    """Run the what-if simulations no API thread is running: never taken, or left by a runner that stopped."""
+    from claims.services.simulations import resume_simulations
+
+    return resume_simulations(ctx.deps.sessions, ctx.deps.registry)

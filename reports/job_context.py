@@ -27,6 +27,7 @@ JOB_DESCRIPTIONS = {
     "webhook_delivery": "Send due webhook deliveries, signed; retry with back-off",
     "deadline_reminders": "Remind institutions of returned items about to close",
     "audit_checkpoint": "Sign the audit chain's head (daily anchor for audit-verify)",
+    "simulation_runs": "Run what-if simulations no API instance is running (never taken, or their runner stopped)",
 }
 
 

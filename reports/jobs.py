@@ -2,8 +2,9 @@
 
 Jobs: period_statements (last closed period's statements), sla_sweep (overdue reviews flagged, returned
 claims and applications not corrected in time closed), breaker_evaluation, budget_snapshot,
-webhook_delivery (the event outbox sent to institutions), deadline_reminders (before a correction closes). A job is a function of a
-JobContext returning counts; run_job adds the lock, the job_run row and the error handling.
+webhook_delivery (the event outbox sent to institutions), deadline_reminders (before a correction closes),
+audit_checkpoint, simulation_runs (what-if runs no API thread holds). A job is a function of a JobContext
+returning counts; run_job adds the lock, the job_run row and the error handling.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ _FUNCTIONS: dict[str, Callable[[JobContext], dict]] = {
     "webhook_delivery": webhooks.webhook_delivery,
     "deadline_reminders": corrections.deadline_reminders,
     "audit_checkpoint": housekeeping.audit_checkpoint,
+    "simulation_runs": housekeeping.simulation_runs,
 }
 JOBS: dict[str, tuple[Callable[[JobContext], dict], str]] = {
     name: (function, JOB_DESCRIPTIONS[name]) for name, function in _FUNCTIONS.items()}

@@ -44,6 +44,8 @@ class Simulation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # Moved by every chunk written: a running simulation whose heartbeat stopped lost its runner.
+    heartbeat_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class SimulationItem(SQLModel, table=True):

@@ -6,18 +6,18 @@ import json
 import logging
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
 from claims.audit import record_event
-from claims.auth import Principal
+from claims.auth import SYSTEM, Principal
 from claims.db import begin_write
 from claims.errors import Conflict, NotFound, Unprocessable
-from claims.models import RuleVersion, Simulation
+from claims.models import RuleVersion, Simulation, SimulationItem
 from claims.models.base import utcnow
 from claims.services.programs import get_program
 from claims.services.review import CALENDAR
@@ -40,6 +40,8 @@ SIMULATING_ROLES = ("admin", "approver", "auditor")
 # Items priced, written and committed together; progress and cancel requests are seen once per chunk
 # (a quarter of a second or so at full speed).
 CHUNK = 2000
+STALE_AFTER = timedelta(minutes=10)  # a running simulation writes a chunk far more often than this
+UNLAUNCHED_AFTER = timedelta(minutes=1)  # a queued one the API's thread never took (its instance stopped)
 _FINAL = ("done", "failed", "cancelled")
 
 
@@ -146,9 +148,14 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
     """Replay the simulation's history chunk by chunk, writing only its own rows; never touches live tables."""
     with sessions() as writer, sessions() as reader:
         begin_write(writer)
-        simulation = writer.get(Simulation, simulation_id)
-        if simulation.status != "queued":
+        # Taken by one runner only: the thread the API launched and the scheduler's resume may both try.
+        taken = writer.execute(update(Simulation).where(Simulation.id == simulation_id, Simulation.status == "queued")
+                               .values(status="running", heartbeat_at=utcnow()).returning(Simulation.id)).first()
+        writer.commit()
+        if taken is None:
             return
+        begin_write(writer)
+        simulation = writer.get(Simulation, simulation_id)
         if simulation.cancel_requested:
             simulation.status, simulation.finished_at = "cancelled", utcnow()
             writer.commit()
@@ -187,7 +194,8 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
                 begin_write(writer)
                 write_items(writer, rows)
                 # Progress out and a cancel request in, in one round trip.
-                cancelled = writer.execute(update(Simulation).where(Simulation.id == simulation_id).values(done=seq)
+                cancelled = writer.execute(update(Simulation).where(Simulation.id == simulation_id)
+                                           .values(done=seq, heartbeat_at=utcnow())
                                            .returning(Simulation.cancel_requested)).scalar_one()
                 if cancelled:
                     writer.refresh(simulation)
@@ -209,3 +217,27 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             simulation = writer.get(Simulation, simulation_id)
             simulation.status, simulation.error, simulation.finished_at = "failed", str(exc)[:2000], utcnow()
             writer.commit()
+
+
+def resume_simulations(sessions: sessionmaker, registry, *, now=None) -> dict:
+    """Run what no runner holds: queued simulations no thread took, and running ones whose heartbeat stopped."""
+    now = now or utcnow()
+    with sessions() as session:
+        begin_write(session)
+        stalled = session.exec(select(Simulation).where(Simulation.status == "running",
+                                                        Simulation.heartbeat_at < now - STALE_AFTER)).all()
+        for simulation in stalled:
+            # The stopped runner's items are dropped and the replay starts again from the first item: the
+            # caps accumulate over the whole history, so a replay cannot pick up in the middle.
+            session.execute(delete(SimulationItem).where(SimulationItem.simulation_id == simulation.id))
+            record_event(session, actor=SYSTEM.actor, entity="simulation", entity_id=simulation.id, action="resumed",
+                         data={"done": simulation.done, "heartbeat_at": simulation.heartbeat_at.isoformat()})
+            simulation.status, simulation.done, simulation.heartbeat_at = "queued", 0, None
+            session.add(simulation)
+        session.commit()
+        waiting = session.exec(select(Simulation.id).where(Simulation.status == "queued",
+                                                           Simulation.created_at < now - UNLAUNCHED_AFTER)
+                               .order_by(Simulation.id)).all()
+    for simulation_id in waiting:
+        run_simulation(sessions, registry, simulation_id)
+    return {"resumed": len(stalled), "run": len(waiting)}

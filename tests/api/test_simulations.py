@@ -356,3 +356,65 @@ def test_the_bureaus_budget_adjustments_count_on_both_sides_of_the_replay(app, c
     assert after["totals"]["approved"]["baseline"] == before["totals"]["approved"]["baseline"]
     assert (after["totals"]["budget"]["draft"]["budget"], after["totals"]["budget"]["baseline"]["budget"]) == \
         ("1500000.00", "100500000.00")
+
+
+def test_the_scheduler_runs_a_simulation_no_thread_took_and_resumes_one_whose_runner_stopped(app, client, callers,
+                                                                                              db, monkeypatch):
+    from datetime import timedelta
+
+    from claims.models import AuditEvent, Simulation, SimulationItem
+    from claims.models.base import utcnow
+    from claims.services import simulations
+    from reports.jobs import JobDeps, run_job
+
+    seed_history(db)
+    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    reference = _simulate(client, callers["admin"], "2028.11")
+    monkeypatch.setattr(simulations, "launch", lambda *args: None)  # the instance stops before its thread starts
+    body = {"version": "2028.11", "date_from": "2025-01-01", "date_to": "2025-12-31"}
+    queued = client.post(f"{PROGRAM}/simulations", json=body, headers=callers["admin"].headers).get_json()
+    deps = JobDeps.from_app(app)
+    fresh = run_job(deps, "simulation_runs")  # queued a moment ago: its own thread may still take it
+    assert (fresh.status, fresh.counts["resumed"], fresh.counts["run"]) == ("done", 0, 0)
+    db.expire_all()
+    assert db.get(Simulation, queued["id"]).status == "queued"
+    db.get(Simulation, queued["id"]).created_at = utcnow() - timedelta(minutes=2)
+    db.commit()
+    run = run_job(deps, "simulation_runs")
+    assert (run.status, run.counts["resumed"], run.counts["run"]) == ("done", 0, 1)
+    done = client.get(f"{PROGRAM}/simulations/{queued['id']}", headers=callers["admin"].headers).get_json()
+    assert done["status"] == "done" and done["totals"] == reference["totals"]
+
+    # A runner that stopped after its first chunk: "running", 4 of 9 items written, no heartbeat for 11 minutes.
+    stalled = client.post(f"{PROGRAM}/simulations", json=body, headers=callers["admin"].headers).get_json()
+    monkeypatch.setattr(simulations, "CHUNK", 4)
+    real_write = simulations.write_items
+
+    def die_after_first_chunk(session, rows):
+        real_write(session, rows)
+        session.commit()
+        raise KeyboardInterrupt  # not an Exception: nothing records a failure, as when a process is killed
+    monkeypatch.setattr(simulations, "write_items", die_after_first_chunk)
+    try:
+        simulations.run_simulation(app.extensions["claims"]["sessions"], app.extensions["claims"]["programs"],
+                                   stalled["id"])
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(simulations, "write_items", real_write)
+    db.expire_all()
+    row = db.get(Simulation, stalled["id"])
+    assert (row.status, len(db.exec(select(SimulationItem.id).where(SimulationItem.simulation_id == row.id)).all())) \
+        == ("running", 4)
+    assert simulations.resume_simulations(app.extensions["claims"]["sessions"], app.extensions["claims"]["programs"],
+                                          now=row.heartbeat_at + timedelta(minutes=9)) == {"resumed": 0, "run": 0}
+    result = simulations.resume_simulations(app.extensions["claims"]["sessions"], app.extensions["claims"]["programs"],
+                                            now=row.heartbeat_at + timedelta(minutes=11))
+    assert result == {"resumed": 1, "run": 1}
+    resumed = client.get(f"{PROGRAM}/simulations/{stalled['id']}", headers=callers["admin"].headers).get_json()
+    assert (resumed["status"], resumed["progress"]["done"], resumed["progress"]["total"]) == ("done", 9, 9)
+    assert resumed["totals"] == reference["totals"]
+    assert len(_items(client, callers["admin"], resumed)) == 9
+    db.commit()  # a fresh snapshot (SQLite): see what the runners wrote
+    assert db.exec(select(AuditEvent.action).where(AuditEvent.entity == "simulation",
+                                                   AuditEvent.entity_id == str(stalled["id"]))).all() == [
+        "started", "resumed"]

@@ -155,7 +155,7 @@ def test_the_scheduler_runs_the_configured_jobs_in_shanghai_time_with_hours_of_g
     scheduler = build_scheduler(app, background=True)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert sorted(jobs) == ["audit_checkpoint", "breaker_evaluation", "budget_snapshot", "deadline_reminders",
-                            "period_statements", "sla_sweep", "webhook_delivery"]
+                            "period_statements", "simulation_runs", "sla_sweep", "webhook_delivery"]
     assert str(jobs["period_statements"].trigger.timezone) == "Asia/Shanghai"
     assert "day='1'" in str(jobs["period_statements"].trigger) and "hour='1'" in str(jobs["period_statements"].trigger)
     scheduler.start(paused=True)
