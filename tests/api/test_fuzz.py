@@ -13,7 +13,6 @@ import os
 import re
 from collections import Counter
 from datetime import date
-from urllib.parse import unquote, urlsplit
 
 import pytest
 import schemathesis
@@ -54,9 +53,7 @@ def no_internals_in_errors(ctx, response, case):
             text = json.dumps({k: v for k, v in json.loads(text).items() if k != "instance"}, ensure_ascii=False)
         except (ValueError, AttributeError):
             pass
-        sent = getattr(getattr(response, "request", None), "url", None)
-        own = [unquote(urlsplit(sent).path)] if isinstance(sent, str) else []
-        for value in [*own, *_caller_values(case)]:
+        for value in _caller_values(case):
             # A path segment "SELECT 1" echoed as the problem's instance is the caller's text, not a leak.
             text = text.replace(value, "")
         leaked = [marker for marker in LEAK_MARKERS if marker in text] + SQL_LEAK.findall(text)

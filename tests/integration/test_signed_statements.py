@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
 from datetime import date
@@ -17,6 +16,7 @@ from reports.signing import check_signature, trust_roots
 from tests.api.test_claim_lifecycle import pin_today
 from tests.integration.statement_history import build_history
 from tests.helpers import local_folder
+from tests.servers import need
 
 Q3 = parse_period("2026Q3")
 NUMBER = "SZ-SME-POOL-2026Q3-BANK_A-v1"
@@ -24,10 +24,7 @@ NUMBER = "SZ-SME-POOL-2026Q3-BANK_A-v1"
 
 def _require(tool: str) -> None:
     # make test installs poppler-utils and libnss3-tools; under CI a missing tool is a failure, not a skip.
-    if shutil.which(tool) is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{tool} is missing (make os-packages installs it)")
-        pytest.skip(f"{tool} not installed")
+    need(tool, shutil.which(tool) is not None)
 
 
 @pytest.fixture
