@@ -40,6 +40,7 @@ def run(db: BenchDatabase, *, seconds: float, loans: int, log_dir) -> Result:
     engine = db.engine()
     by_bank = insert_defaulted_loans(engine, loans)
     engine.dispose()
+    db.analyze()
     requests = _requests(db, by_bank)
     with Gunicorn("bench.wsgi:app", {**db.env(), "BENCH_APP": "product"}, log=log_dir / "intake-ours.log") as server:
         ours = post_load(server.host, server.port, "/claims", requests, seconds=seconds, connections=CONNECTIONS)

@@ -24,6 +24,7 @@ from claims.models.base import utcnow
 GENESIS = "0" * 64
 _AUDIT_LOCK = 0x4155444954  # "AUDIT": serialises appends to the chain on PostgreSQL
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # built once: every write runs it
+_INSERT_EVENT = AuditEvent.__table__.insert().returning(AuditEvent.__table__.c.seq)
 _configured_key: bytes | None = None
 
 
@@ -52,7 +53,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_hash(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+def event_hash(key: bytes, prev_hash: str, event: AuditEvent | _Event) -> str:
     """HMAC-SHA256, under the audit key, of the previous hash and the event's canonical content."""
     body = canonical_json({
         "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor, "entity": event.entity,
@@ -62,16 +63,29 @@ def event_hash(key: bytes, prev_hash: str, event: AuditEvent) -> str:
 
 
 def record_event(session: Session, *, actor: str, entity: str, entity_id: Any, action: str,
-                 data: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction."""
+                 data: dict[str, Any] | None = None) -> int:
+    """Append one event to the chain inside the caller's transaction; its seq."""
+    session.flush()  # what the caller added goes first, as it did when the event was a unit-of-work row
     lock_rows(session, _AUDIT_LOCK)
-    last = session.exec(_LAST_HASH).first()
-    event = AuditEvent(at=utcnow(), actor=actor, entity=entity, entity_id=str(entity_id), action=action,
-                       data=json.loads(canonical_json(data or {})), prev_hash=last or GENESIS, hash="")
-    event.hash = event_hash(_key(session), event.prev_hash, event)
-    session.add(event)
-    session.flush()
-    return event
+    last = session.execute(_LAST_HASH).scalar()
+    event = _Event(at=utcnow(), actor=actor, entity=entity, entity_id=str(entity_id), action=action,
+                   data=json.loads(canonical_json(data or {})), prev_hash=last or GENESIS)
+    # A Core insert: every write appends an event, and the unit of work's bookkeeping cost more than the row.
+    return session.execute(_INSERT_EVENT, {**event.__dict__, "hash": event_hash(_key(session), event.prev_hash, event)}
+                           ).scalar_one()
+
+
+@dataclass
+class _Event:
+    """An event's hashed content, before it has a seq."""
+
+    at: datetime
+    actor: str
+    entity: str
+    entity_id: str
+    action: str
+    data: dict[str, Any]
+    prev_hash: str
 
 
 @dataclass(frozen=True)

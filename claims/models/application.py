@@ -8,14 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import (
-    fen_column,
-    fk_column,
-    id_column,
-    json_column,
-    timestamp_column,
-    utcnow,
-)
+from claims.models.base import empty_list, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
 
 APPLICATION_KINDS = ("interest_subsidy", "fee_subsidy", "reward")
 
@@ -49,7 +42,7 @@ class Application(SQLModel, table=True):
     computed_fen: int = Field(default=0, sa_column=fen_column())
     approved_fen: int | None = Field(default=None, sa_column=fen_column(nullable=True, default=None))
     paid_fen: int = Field(default=0, sa_column=fen_column())
-    trace: list[Any] = Field(default_factory=list, sa_column=json_column())
+    trace: list[Any] = Field(default_factory=empty_list, sa_column=json_column())
     budget_year: int | None = None
     first_reviewer_id: int | None = Field(default=None, sa_column=fk_column("staff_user.id", nullable=True,
                                                                            index=False))

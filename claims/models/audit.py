@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import id_column, json_column, timestamp_column, utcnow
+from claims.models.base import empty_dict, id_column, json_column, timestamp_column, utcnow
 
 
 class AuditEvent(SQLModel, table=True):
@@ -21,7 +21,7 @@ class AuditEvent(SQLModel, table=True):
     entity: str = Field(max_length=32)
     entity_id: str = Field(max_length=64)
     action: str = Field(max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    data: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 

@@ -14,6 +14,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# JSON columns default through these, not `list` and `dict`: pydantic inspects a default factory's signature on
+# every construction, and a builtin's is parsed from text (~60 us each, a tenth of building a claim).
+def empty_list() -> list:
+    """A new empty list (the default of a JSON list column)."""
+    return []
+
+
+def empty_dict() -> dict:
+    """A new empty dict (the default of a JSON object column)."""
+    return {}
+
+
 def id_column() -> Column:
     """A fresh auto-incrementing primary-key column."""
     return Column(BigId, primary_key=True, autoincrement=True)

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import BigId, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import (
+    BigId, empty_dict, empty_list, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow,
+)
 from workflows.flows import CLAIM_FINAL, CLAIM_STATES
 
 # The states a review queue lists; the final ones (paid, rejected, withdrawn) are most of the table.
@@ -62,8 +64,8 @@ class Claim(SQLModel, table=True):
     paid_fen: int = Field(default=0, sa_column=fen_column())
     returned_fen: int = Field(default=0, sa_column=fen_column())
     ratio: str = Field(default="0", max_length=16)
-    trace: list[Any] = Field(default_factory=list, sa_column=json_column())
-    shares: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    trace: list[Any] = Field(default_factory=empty_list, sa_column=json_column())
+    shares: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     budget_year: int | None = None
     first_reviewer_id: int | None = Field(default=None, sa_column=fk_column("staff_user.id", nullable=True,
                                                                            index=False))
@@ -103,5 +105,5 @@ class Recovery(SQLModel, table=True):
     costs_fen: int = Field(default=0, sa_column=fen_column())
     returned_fen: int = Field(sa_column=fen_column())
     recovered_on: date
-    trace: list[Any] = Field(default_factory=list, sa_column=json_column())
+    trace: list[Any] = Field(default_factory=empty_list, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

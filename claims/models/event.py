@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import empty_dict, empty_list, fk_column, id_column, json_column, timestamp_column, utcnow
 
 
 class Event(SQLModel, table=True):
@@ -24,7 +24,7 @@ class Event(SQLModel, table=True):
                                                                          index=False))
     subject_type: str = Field(max_length=16)
     subject_id: str = Field(max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    data: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     # Set for events that must happen once (a reminder per deadline, a statement version): unique.
     dedupe_key: str | None = Field(default=None, max_length=128, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(index=True))
@@ -38,7 +38,7 @@ class WebhookEndpoint(SQLModel, table=True):
     institution_id: int = Field(sa_column=fk_column("institution.id"))
     url: str = Field(max_length=500)
     description: str = Field(default="", max_length=200)
-    event_types: list[str] = Field(default_factory=list, sa_column=json_column())
+    event_types: list[str] = Field(default_factory=empty_list, sa_column=json_column())
     status: str = Field(default="active", max_length=16)
     secret: str = Field(max_length=100)
     # After a rotation the old secret signs too until it expires, so receivers can switch without a gap.

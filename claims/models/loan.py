@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import empty_dict, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow
 
 LOAN_STATUSES = ("registered", "current", "overdue", "non_performing", "repaid", "compensated", "closed")
 # The ETag of a loan: bumped by SQLAlchemy on every update, checked against If-Match on status changes.
@@ -21,6 +21,10 @@ class Loan(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("institution_id", "contract_no"),
         Index("ix_loan_institution_program_status", "institution_id", "program_code", "status"),
+        # Covers the proportional caps' bases (an institution's principal registered in a year, and its balance
+        # carried in), which every filing and recompute sums: read from the index, not from each loan row.
+        Index("ix_loan_institution_principal", "institution_id", "program_code", "disbursed_on", "maturity_on",
+              "principal_fen"),
     )
     __mapper_args__ = {"version_id_col": _loan_version}
     id: int | None = Field(default=None, sa_column=id_column())
@@ -40,7 +44,7 @@ class Loan(SQLModel, table=True):
     guarantee_ratio: str | None = Field(default=None, max_length=16)
     first_loan: bool = False
     policy_tool: bool = False
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    attributes: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     status: str = Field(default="registered", max_length=16)
     days_overdue: int = 0
     status_on: date | None = None

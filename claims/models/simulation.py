@@ -9,12 +9,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from claims.models.base import (
-    fen_column,
-    fk_column,
-    id_column,
-    json_column,
-    timestamp_column,
-    utcnow,
+    empty_dict, empty_list, fen_column, fk_column, id_column, json_column, timestamp_column, utcnow,
 )
 
 
@@ -26,19 +21,19 @@ class Simulation(SQLModel, table=True):
     draft_version_id: int = Field(sa_column=fk_column("rule_version.id"))
     draft_sha256: str = Field(max_length=64)
     engine_version: str = Field(max_length=32)
-    kinds: list[Any] = Field(default_factory=list, sa_column=json_column())
+    kinds: list[Any] = Field(default_factory=empty_list, sa_column=json_column())
     date_from: date
     date_to: date
-    institutions: list[Any] = Field(default_factory=list, sa_column=json_column())
+    institutions: list[Any] = Field(default_factory=empty_list, sa_column=json_column())
     # queued -> running -> done | failed | cancelled
     status: str = Field(default="queued", max_length=16)
     cancel_requested: bool = False
     done: int = 0
     total: int = 0
-    totals: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    totals: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     # The draft's document as it was simulated: a draft may be saved again later, and an item's trace is
     # rebuilt from this on demand.
-    draft_parameters: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    draft_parameters: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     error: str = Field(default="", max_length=2000)
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
@@ -78,4 +73,4 @@ class SimulationItem(SQLModel, table=True):
     draft_binding: str = Field(default="", max_length=64)
     baseline_version_id: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
     # [baseline, draft]: each side's cap usage before this item, workflows.simulation.usage_values order.
-    usage: list[Any] = Field(default_factory=list, sa_column=json_column())
+    usage: list[Any] = Field(default_factory=empty_list, sa_column=json_column())

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from claims.models.base import fk_column, id_column, json_column, timestamp_column, utcnow
+from claims.models.base import empty_dict, fk_column, id_column, json_column, timestamp_column, utcnow
 
 
 class Statement(SQLModel, table=True):
@@ -31,7 +31,7 @@ class Statement(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     path: str | None = Field(default=None, max_length=500)
     pages: int | None = None
-    totals: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    totals: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     issue_date: date | None = None  # the business date printed as 出具日期
     interim: bool = False  # issued before the period closed (期中对账单（非最终）)
     supersedes: str = Field(default="", max_length=1000)  # which version it replaces and what changed
@@ -54,5 +54,5 @@ class JobRun(SQLModel, table=True):
     status: str = Field(default="running", max_length=16)
     started_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(index=True))
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    counts: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    counts: dict[str, Any] = Field(default_factory=empty_dict, sa_column=json_column())
     error: str = Field(default="", max_length=2000)
