@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from claims.db import lock_rows
@@ -25,6 +25,7 @@ GENESIS = "0" * 64
 _AUDIT_LOCK = 0x4155444954  # "AUDIT": serialises appends to the chain on PostgreSQL
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # built once: every write runs it
 _INSERT_EVENT = AuditEvent.__table__.insert().returning(AuditEvent.__table__.c.seq)
+_LOCKED_HEAD = text("SELECT audit_chain_head(:key)")  # migration 0016: the lock lock_rows takes, then the head
 _configured_key: bytes | None = None
 
 
@@ -66,8 +67,10 @@ def record_event(session: Session, *, actor: str, entity: str, entity_id: Any, a
                  data: dict[str, Any] | None = None) -> int:
     """Append one event to the chain inside the caller's transaction; its seq."""
     session.flush()  # what the caller added goes first, as it did when the event was a unit-of-work row
-    lock_rows(session, _AUDIT_LOCK)
-    last = session.execute(_LAST_HASH).scalar()
+    if session.get_bind().dialect.name == "postgresql":
+        last = session.execute(_LOCKED_HEAD, {"key": _AUDIT_LOCK}).scalar()  # lock, then head: one round trip
+    else:
+        last = session.execute(_LAST_HASH).scalar()  # BEGIN IMMEDIATE already made this the only writer
     event = _Event(at=utcnow(), actor=actor, entity=entity, entity_id=str(entity_id), action=action,
                    data=json.loads(canonical_json(data or {})), prev_hash=last or GENESIS)
     # A Core insert: every write appends an event, and the unit of work's bookkeeping cost more than the row.

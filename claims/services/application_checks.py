@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from claims.errors import Unprocessable
 from claims.models import Application, Institution, Loan
-from claims.services.claims import _loan_facts
+from claims.services.claim_amounts import loan_facts_of
 from claims.services.review import CALENDAR
 from workflows import eligibility
 from workflows.money import format_fen
@@ -63,7 +63,7 @@ def filing_window(rule, period_end: date) -> dict | None:
 def eligibility_reasons(session: Session, rule, institution: Institution, loan: Loan | None,
                         data: ApplicationInput, today: date) -> list[eligibility.Reason]:
     """Every reason the program's rules refuse this application (empty: it may be filed)."""
-    facts = _loan_facts(session, loan) if loan is not None else None
+    facts = loan_facts_of(session, loan) if loan is not None else None
     reasons = eligibility.check_application(
         rule, period_end=data.period_end, applied_on=today, loan=facts,
         overdue=loan is not None and loan.status in NOT_CURRENT_LOAN_STATES,

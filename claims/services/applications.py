@@ -29,7 +29,7 @@ from claims.services import programs as program_service
 from claims.services import review, review_effects
 from claims.services import application_checks as checks
 from claims.services.application_checks import ApplicationInput, NOT_CURRENT_LOAN_STATES
-from claims.services.claims import _available_fen, _loan_facts
+from claims.services.claim_amounts import available_fen, loan_facts_of
 from workflows.money import format_fen
 from workflows.flows import STAGE_OF_STATE
 from workflows.subsidy import (
@@ -163,20 +163,20 @@ def compute_application(session: Session, *, registry, application: Application,
     rule = program_service.loaded_rule(session, registry, rule_version_id=application.rule_version_id)
     budget_fen = rule.annual_budget_fen(today.year)
     usage = checks.subsidy_usage(session, application=application, year=today.year,
-                          budget_available_fen=_available_fen(session, application.program_code, today.year,
+                          budget_available_fen=available_fen(session, application.program_code, today.year,
                                                               budget_fen))
     loan = session.get(Loan, application.loan_id) if application.loan_id else None
     try:
         if application.kind == "interest_subsidy":
             facts = InterestFacts(
-                loan=_loan_facts(session, loan), loan_rate=Decimal(loan.annual_rate),
+                loan=loan_facts_of(session, loan), loan_rate=Decimal(loan.annual_rate),
                 period_start=application.period_start, period_end=application.period_end,
                 interest_paid_fen=application.basis_fen, outstanding_principal_fen=application.outstanding_principal_fen,
                 overdue=loan.status in NOT_CURRENT_LOAN_STATES, extended=bool((loan.attributes or {}).get("extended")),
                 applied_on=application.applied_on)
             result = compute_interest_subsidy(rule, facts, lpr.lpr_table(session), usage)
         elif application.kind == "fee_subsidy":
-            facts = FeeFacts(loan=_loan_facts(session, loan), fee_kind=application.fee_kind,
+            facts = FeeFacts(loan=loan_facts_of(session, loan), fee_kind=application.fee_kind,
                              fee_paid_fen=application.basis_fen, applied_on=application.applied_on)
             result = compute_fee_subsidy(rule, facts, usage)
         else:

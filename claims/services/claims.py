@@ -5,26 +5,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from claims import ledger
 from claims.audit import plain, record_event
 from claims.auth import Principal, within_programs
 from claims.db import begin_write
 from claims.errors import Conflict, Forbidden, NotFound, Unprocessable
 from claims.models import Claim, Decision, Enterprise, Loan
 from claims.models.base import utcnow
+from claims.models.claim import OPEN_QUEUE
 from claims.paging import Page, PageRequest, fetch_page
 from claims.services import breakers, review, review_effects
-from claims.services.facts import cap_usage, enterprise_facts, loan_facts
+from claims.services.claim_amounts import check_claim_rules, compute_claim, loan_facts_of
+from claims.services.facts import enterprise_facts, loan_facts
 from claims.services.programs import loaded_rule
-from workflows import eligibility
-from workflows.compensation import CompensationError, compute_compensation
-from workflows.facts import ClaimFacts, LoanFacts
 from workflows.flows import STAGE_OF_STATE
-from workflows.money import format_fen
 
-OPEN_STATES = ("draft", "submitted", "first_review", "returned", "second_review", "third_review", "approved", "deferred")
 EDITABLE_STATES = ("draft", "returned")
 CLAIMABLE_LOAN_STATES = ("overdue", "non_performing")
 CALENDAR = review.CALENDAR
@@ -99,70 +96,25 @@ def decisions_of(session: Session, *, claim: Claim) -> list[Decision]:
                              .order_by(Decision.id)))
 
 
-def _claim_facts(claim: Claim, today: date) -> ClaimFacts:
-    return ClaimFacts(default_on=claim.default_on, outstanding_principal_fen=claim.outstanding_principal_fen,
-                      unpaid_interest_fen=claim.unpaid_interest_fen, interest_days=claim.interest_days,
-                      recovered_before_claim_fen=claim.recovered_before_fen, claimed_on=today,
-                      classification=claim.classification or None, lawsuit_accepted_on=claim.lawsuit_accepted_on)
+# Built once, bound per filing, on Core tables (plain rows, no ORM objects to build): the loan (locked) with its
+# firm in one round trip, then an open claim on it. That is read after the lock, not as a subquery: the locking
+# statement's snapshot predates a concurrent filing's commit.
+_LOAN, _FIRM, _CLAIM = Loan.__table__, Enterprise.__table__, Claim.__table__
+_FILABLE_LOAN = (sa_select(_LOAN, _FIRM.c.annual_revenue_fen.label("firm_revenue_fen"),
+                           _FIRM.c.industry.label("firm_industry"))
+                 .select_from(_LOAN.outerjoin(_FIRM, _FIRM.c.id == _LOAN.c.enterprise_id))
+                 .where(_LOAN.c.id == bindparam("loan_id"), or_(_LOAN.c.institution_id == bindparam("institution_id"),
+                                                               _LOAN.c.guarantor_id == bindparam("institution_id")))
+                 .with_for_update(of=_LOAN))
+_OPEN_CLAIM = sa_select(_CLAIM.c.id).where(_CLAIM.c.loan_id == bindparam("loan_id"), OPEN_QUEUE)
+_INSERT_CLAIM = _CLAIM.insert().returning(_CLAIM.c.id)
 
 
-def _loan_facts(session: Session, loan: Loan):
-    enterprise = session.get(Enterprise, loan.enterprise_id) if loan.enterprise_id else None
-    return loan_facts(loan, enterprise_facts(session, enterprise))
-
-
-def _available_fen(session: Session, program_code: str, year: int, budget_fen: int | None) -> int | None:
-    for position in ledger.budget_positions(session, program_code=program_code):
-        if position.year == year:
-            return position.available_fen
-    return budget_fen
-
-
-def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date,
-                  facts: LoanFacts | None = None) -> str | None:
-    """Recompute the payout with today's cap usage; store amount, ratio, shares and trace; name the cap that bound."""
-    rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    # The ledger is read only when the rule caps by the remaining budget; the engine ignores it otherwise.
-    available = (_available_fen(session, claim.program_code, today.year, rule.annual_budget_fen(today.year))
-                 if rule.caps.program_budget else None)
-    usage = cap_usage(session, loan=loan, program_code=claim.program_code, year=today.year,
-                      budget_available_fen=available, exclude_claim_id=claim.id, caps=rule.caps)
-    try:
-        result = compute_compensation(rule, facts or _loan_facts(session, loan), _claim_facts(claim, today), usage)
-    except CompensationError as exc:
-        raise Unprocessable(str(exc), code=exc.code) from exc
-    amount, trace = result.amount_fen, list(result.trace)
-    if claim.requested_fen is not None and claim.requested_fen < amount:
-        trace.append({"step": "cap:requested", "value": format_fen(claim.requested_fen),
-                      "detail": "the institution requested less than the computed amount"})
-        amount = claim.requested_fen
-    claim.computed_fen, claim.ratio, claim.trace = amount, str(result.ratio), trace
-    claim.shares = {party: format_fen(fen) for party, fen in (result.split or result.shares).items()}
-    return result.binding_cap if amount == result.amount_fen else "requested"
-
-
-def _check_claim_rules(session: Session, registry, claim: Claim, loan: Loan, today: date,
-                       facts: LoanFacts | None = None) -> None:
-    rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id)
-    reasons = eligibility.check_claim(rule, facts or _loan_facts(session, loan), _claim_facts(claim, today))
-    if claim.outstanding_principal_fen > loan.principal_fen:
-        reasons.append(eligibility.Reason("principal_exceeds_loan", "outstanding principal exceeds the loan's "
-                                          "principal", "outstanding_principal"))
-    if reasons:
-        errors: dict[str, list[str]] = {}
-        for reason in reasons:
-            errors.setdefault(reason.field or "claim", []).append(f"{reason.message} [{reason.code}]")
-        raise Unprocessable("The claim does not meet the program's claim rules.", code="claim_ineligible",
-                            errors=errors, extra={"reasons": [r.to_dict() for r in reasons]})
-
-
-# Built once, bound per filing: the loan (locked) with its firm in one round trip, then an open claim on it. That
-# is read after the lock, not as a subquery: the locking statement's snapshot predates a concurrent filing's commit.
-_FILABLE_LOAN = (select(Loan, Enterprise).outerjoin(Enterprise, Enterprise.id == Loan.enterprise_id)
-                 .where(Loan.id == bindparam("loan_id"), or_(Loan.institution_id == bindparam("institution_id"),
-                                                           Loan.guarantor_id == bindparam("institution_id")))
-                 .with_for_update(of=Loan))
-_OPEN_CLAIM = select(Claim.id).where(Claim.loan_id == bindparam("loan_id"), Claim.status.in_(OPEN_STATES))
+@dataclass(frozen=True)
+class _Firm:
+    id: int
+    annual_revenue_fen: int | None
+    industry: str | None
 
 
 def file_claim(session: Session, *, principal: Principal, registry, loan_id: int, data: ClaimInput,
@@ -172,15 +124,14 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
         raise Forbidden("Only the lending institution (or a guarantee fund's guarantor) files a claim.",
                         code="institution_only")
     begin_write(session)
-    found = session.execute(_FILABLE_LOAN, {"loan_id": loan_id, "institution_id": principal.institution_id}).first()
-    loan, enterprise = found if found is not None else (None, None)
+    loan = session.execute(_FILABLE_LOAN, {"loan_id": loan_id, "institution_id": principal.institution_id}).first()
     rule = loaded_rule(session, registry, rule_version_id=loan.rule_version_id) if loan is not None else None
     # In a guarantee fund the guarantor that registered guarantee on the loan may file (代偿申请) as well.
     if loan is not None and loan.institution_id != principal.institution_id and rule.kind != "guarantee_fund":
         loan = None
     if loan is None:
         raise NotFound(f"No loan {loan_id}.", errors={"loan_id": ["no such loan of yours"]})
-    open_claim = session.exec(_OPEN_CLAIM, params={"loan_id": loan.id}).first()
+    open_claim = session.execute(_OPEN_CLAIM, {"loan_id": loan.id}).scalar()
     if open_claim:
         raise Conflict(f"Loan {loan.id} already has open claim {open_claim}.", code="claim_exists",
                        extra={"claim_id": open_claim})
@@ -196,13 +147,15 @@ def file_claim(session: Session, *, principal: Principal, registry, loan_id: int
                   interest_days=(data.interest_days if data.interest_days is not None
                                  else max((today - data.default_on).days, 0)),
                   requested_fen=data.requested_fen, note=data.note)
-    facts = loan_facts(loan, enterprise_facts(session, enterprise))
-    _check_claim_rules(session, registry, claim, loan, today, facts)
+    firm = _Firm(loan.enterprise_id, loan.firm_revenue_fen, loan.firm_industry) if loan.enterprise_id else None
+    facts = loan_facts(loan, enterprise_facts(session, firm))
+    check_claim_rules(session, registry, claim, loan, today, facts)
     # Computed before the claim is stored, so it is written by one INSERT: a new draft is in no committed
     # state, so leaving it out of the cap usage (as the recompute of a stored claim does) changes nothing.
     compute_claim(session, registry=registry, claim=claim, loan=loan, today=today, facts=facts)
-    session.add(claim)
-    session.flush()
+    # A Core insert: the response is built from this object, which no later step of the filing changes.
+    claim.id = session.execute(_INSERT_CLAIM, {c.key: getattr(claim, c.key) for c in _CLAIM.c if c.key != "id"}
+                               ).scalar_one()
     record_event(session, actor=principal.actor, entity="claim", entity_id=claim.id, action="filed",
                  data={"loan_id": loan.id, "computed_fen": claim.computed_fen})
     session.commit()
@@ -230,8 +183,8 @@ def correct_claim(session: Session, *, principal: Principal, registry, claim_id:
             raise Unprocessable(f"{key} cannot be corrected.", code="field_not_correctable", errors={key: ["read-only"]})
         setattr(claim, key, value)
     loan = session.get(Loan, claim.loan_id)
-    facts = _loan_facts(session, loan)
-    _check_claim_rules(session, registry, claim, loan, today, facts)
+    facts = loan_facts_of(session, loan)
+    check_claim_rules(session, registry, claim, loan, today, facts)
     compute_claim(session, registry=registry, claim=claim, loan=loan, today=today, facts=facts)
     claim.updated_at = utcnow()
     session.add(claim)

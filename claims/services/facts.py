@@ -5,7 +5,7 @@ import functools
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, case, func, or_
+from sqlalchemy import Date, Integer, String, and_, bindparam, case, cast, func, literal, null, or_, text, union_all
 from sqlmodel import Session, select
 
 from claims.models import Claim, Enterprise, EnterpriseAttribute, ListMembership, Loan
@@ -16,14 +16,18 @@ from workflows.facts import ListMembership as MembershipFact
 COMMITTED_CLAIM_STATES = ("approved", "paid")
 
 
-# Built once, bound per call (every filing runs both; building a select costs more than running it on SQLite).
-_MEMBERSHIP_FACTS = select(ListMembership.enterprise_id, ListMembership.category, ListMembership.valid_from,
-                           ListMembership.valid_to, ListMembership.revoked_on).where(
-    ListMembership.enterprise_id.in_(bindparam("ids", expanding=True)))
-_ATTRIBUTE_FACTS = select(EnterpriseAttribute.enterprise_id, EnterpriseAttribute.name, EnterpriseAttribute.value,
-                          EnterpriseAttribute.valid_from, EnterpriseAttribute.valid_to,
-                          EnterpriseAttribute.fiscal_year).where(
-    EnterpriseAttribute.enterprise_id.in_(bindparam("ids", expanding=True))).order_by(EnterpriseAttribute.id)
+# Built once, bound per call: a firm's list memberships and dated attributes, one round trip for both (every
+# filing reads them). Core columns, not ORM entities: the rows become plain facts, so no object is needed.
+_MEMBERSHIP, _ATTRIBUTE = ListMembership.__table__.c, EnterpriseAttribute.__table__.c
+_FIRM_FACTS = union_all(
+    select(literal("membership").label("kind"), _MEMBERSHIP.enterprise_id, _MEMBERSHIP.category.label("name"),
+           cast(null(), String).label("value"), _MEMBERSHIP.valid_from, _MEMBERSHIP.valid_to,
+           _MEMBERSHIP.revoked_on, cast(null(), Integer).label("fiscal_year"), _MEMBERSHIP.id).where(
+        _MEMBERSHIP.enterprise_id.in_(bindparam("ids", expanding=True))),
+    select(literal("attribute"), _ATTRIBUTE.enterprise_id, _ATTRIBUTE.name, _ATTRIBUTE.value, _ATTRIBUTE.valid_from,
+           _ATTRIBUTE.valid_to, cast(null(), Date), _ATTRIBUTE.fiscal_year, _ATTRIBUTE.id).where(
+        _ATTRIBUTE.enterprise_id.in_(bindparam("ids", expanding=True))),
+).order_by(text("kind"), text("id"))
 
 
 def enterprise_facts(session: Session, enterprise: Enterprise | None) -> EnterpriseFacts:
@@ -34,15 +38,16 @@ def enterprise_facts(session: Session, enterprise: Enterprise | None) -> Enterpr
 
 
 def enterprise_facts_many(session: Session, enterprises: list[Enterprise]) -> dict[int, EnterpriseFacts]:
-    """Facts for many enterprises, by id, reading their memberships and their attributes in one query each."""
+    """Facts for many enterprises, by id (anything with id, annual_revenue_fen and industry), in one query."""
     memberships: dict[int, list[MembershipFact]] = {e.id: [] for e in enterprises}
     attributes: dict[int, list[AttributeFact]] = {e.id: [] for e in enterprises}
     if memberships:
-        ids = list(memberships)
-        for enterprise_id, *fact in session.execute(_MEMBERSHIP_FACTS, {"ids": ids}):
-            memberships[enterprise_id].append(MembershipFact(*fact))
-        for enterprise_id, *fact in session.execute(_ATTRIBUTE_FACTS, {"ids": ids}):
-            attributes[enterprise_id].append(AttributeFact(*fact))
+        for kind, enterprise_id, name, value, valid_from, valid_to, revoked_on, fiscal_year, _id in session.execute(
+                _FIRM_FACTS, {"ids": list(memberships)}):
+            if kind == "membership":
+                memberships[enterprise_id].append(MembershipFact(name, valid_from, valid_to, revoked_on))
+            else:
+                attributes[enterprise_id].append(AttributeFact(name, value, valid_from, valid_to, fiscal_year))
     return {e.id: EnterpriseFacts(revenue_fen=e.annual_revenue_fen, industry=e.industry or None,
                                   memberships=tuple(memberships[e.id]), attributes=tuple(attributes[e.id]))
             for e in enterprises}

@@ -14,7 +14,8 @@ from claims.errors import Conflict, Forbidden, Unprocessable
 from claims.models import Claim, Recovery
 from claims.models.base import utcnow
 from claims.services import review
-from claims.services.claims import _claim_facts, get_claim
+from claims.services.claim_amounts import claim_facts
+from claims.services.claims import get_claim
 from claims.services.programs import loaded_rule
 from workflows.compensation import loss_base_fen
 from workflows.money import format_fen, split_largest_remainder
@@ -46,7 +47,7 @@ def record_recovery(session: Session, *, principal: Principal, registry, claim_i
                             errors={"costs": ["more than the amount recovered"]})
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
     # Pro rata to what the program actually bore: paid ÷ loss base, not the nominal ratio before caps.
-    loss = loss_base_fen(rule, _claim_facts(claim, recovered_on))
+    loss = loss_base_fen(rule, claim_facts(claim, recovered_on))
     ratio_paid = (Decimal(claim.paid_fen) / Decimal(loss)) if loss else Decimal(0)
     result = compute_recovery_return(claim.paid_fen, min(ratio_paid, Decimal(1)), amount_fen, costs_fen,
                                      claim.returned_fen)
