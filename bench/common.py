@@ -279,9 +279,10 @@ class Gunicorn:
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log = log
-        self.command = [str(Path(sys.executable).parent / "gunicorn"), app, "--bind", f"{self.host}:{self.port}",
-                        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                        "--keep-alive", "30", "--timeout", str(timeout), "--log-level", "warning",
+        # The production instance's settings file (config/gunicorn.conf.py), for ours and the floor alike.
+        self.command = [str(Path(sys.executable).parent / "gunicorn"), app, "-c", str(ROOT / "config/gunicorn.conf.py"),
+                        "--bind", f"{self.host}:{self.port}", "--workers", str(workers), "--threads", str(threads),
+                        "--timeout", str(timeout), "--log-level", "warning",
                         "--chdir", str(ROOT)]
         self.env = env
         self.process: subprocess.Popen | None = None

@@ -123,8 +123,8 @@ class Instance:
     def __init__(self, env: dict[str, str], log: Path, *, workers: int = 1, threads: int = 4):
         self.port = free_port()
         self.env, self.log = env, log
-        self.command = [str(BIN / "gunicorn"), "claims.app:create_app()", "--bind", f"127.0.0.1:{self.port}",
-                        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        self.command = [str(BIN / "gunicorn"), "claims.app:create_app()", "-c", str(ROOT / "config/gunicorn.conf.py"),
+                        "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
                         "--timeout", "60", "--log-level", "warning", "--chdir", str(ROOT)]
 
     def launch(self) -> "Instance":
