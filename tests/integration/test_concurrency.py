@@ -19,7 +19,7 @@ from sqlmodel import select
 from claims import ledger
 from claims.audit import verify_chain
 from claims.auth import Principal
-from claims.models import Claim, Enterprise, Institution, LedgerPosting, ListMembership, User
+from claims.models import AuditEvent, Claim, Enterprise, Institution, LedgerPosting, ListMembership, User
 from claims.services import claims as claim_service
 from claims.services import loans as loan_service
 
@@ -167,4 +167,25 @@ def test_eight_concurrent_filings_on_one_loan_make_one_claim(app, callers, db):
     assert {(b["code"], b["claim_id"]) for s, b in responses if s == 409} == {("claim_exists", filed["id"])}
     db.commit()
     assert db.exec(select(Claim.id).where(Claim.loan_id == loan.id)).all() == [filed["id"]]
+    assert verify_chain(db).ok
+
+
+def test_eight_concurrent_filings_on_eight_loans_chain_their_events_one_after_another(app, callers, db):
+    # Every write appends to one audit chain: the head is read after its lock (audit_chain_head on PostgreSQL),
+    # so writers that queued on the lock each link to the event the one before them committed, never to the
+    # same one (a fork that verify_chain would reject).
+    app.extensions["claims"]["today"] = TODAY
+    factory = ClaimFactory(app, db)
+    loans = [factory.loan() for _ in range(8)]
+    db.commit()
+    responses = fire_together(app, [("/claims", {"loan_id": loan.id, "default_on": "2026-06-20",
+                                                 "outstanding_principal": "100000.00", "days_overdue": 100,
+                                                 "classification": "substandard"}, callers["BANK_A"].headers)
+                                    for loan in loans])
+
+    assert [status for status, _ in responses] == [201] * 8, responses
+    db.commit()
+    filed = db.exec(select(AuditEvent).where(AuditEvent.entity == "claim", AuditEvent.action == "filed")).all()
+    assert sorted(int(e.entity_id) for e in filed) == sorted(b["id"] for _, b in responses)
+    assert len({e.prev_hash for e in filed}) == 8
     assert verify_chain(db).ok
