@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 
@@ -57,3 +58,23 @@ class JobForm(FlaskForm):
     """Run a job now (admin); the period is optional."""
 
     period = StringField("期间（如 2026-09、2026Q3）", validators=[Optional(), Length(max=16)])
+
+
+class SimulationForm(FlaskForm):
+    """Start a what-if simulation: a draft, the history to replay (kinds, a date range), optionally some banks."""
+
+    version = SelectField("草案版本", validators=[DataRequired(message="请选择草案版本")])
+    claims = BooleanField("理赔（代偿）申请", default=True)
+    applications = BooleanField("贴息、贴保与奖励申请")
+    date_from = DateField("起始日", validators=[DataRequired(message="请填写起始日")])
+    date_to = DateField("截止日", validators=[DataRequired(message="请填写截止日")])
+    institutions = SelectMultipleField("机构（不选即全部）", coerce=int, validators=[Optional()])
+
+    def kinds(self) -> list[str]:
+        """The history chosen: claims, applications or both."""
+        return [kind for kind, field in (("claims", self.claims), ("applications", self.applications)) if field.data]
+
+    def validate_applications(self, field) -> None:
+        """At least one kind of history must be chosen."""
+        if not (field.data or self.claims.data):
+            raise ValidationError("请至少选择一类历史（理赔或补贴申请）")

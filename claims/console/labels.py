@@ -45,6 +45,8 @@ REFUSALS = {
     "job_running": "该任务的另一次运行尚未结束。",
     "reason_too_long": "理由过长。",
     "amount_invalid": "金额格式不正确：请输入元，最多两位小数。",
+    "simulation_running": "该计划已有一次模拟在运行：请等待其完成或先取消。",
+    "simulation_range_invalid": "历史区间的截止日早于起始日。",
 }
 
 

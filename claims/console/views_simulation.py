@@ -1,27 +1,57 @@
 """What-if simulations in the console: a program's simulations, one simulation's results and its chart."""
 from __future__ import annotations
 
-from flask import Response, make_response
+from flask import Response, current_app, flash, make_response, redirect, url_for
 from sqlmodel import select
 
 from claims.api import context
-from claims.console import bp, charts
+from claims.console import bp, charts, labels
+from claims.console.forms import SimulationForm
 from claims.console.pages import me, render
-from claims.models import RuleVersion, Simulation
+from claims.errors import Problem
+from claims.models import Institution, RuleVersion, Simulation
 from claims.paging import PageRequest
-from claims.services import programs, simulations
+from claims.services import drafts, programs, simulations
 from claims.services import simulation_results as results
 
 
+def _form(db, code: str, form: SimulationForm | None = None) -> SimulationForm:
+    form = form or SimulationForm(formdata=None)
+    form.version.choices = [(d.version, d.version) for d in reversed(drafts.drafts_of(db, code=code))]
+    form.institutions.choices = [(i.id, i.name) for i in db.exec(select(Institution).order_by(Institution.id))]
+    return form
+
+
 @bp.route("/programs/<code>/simulations")
-def simulations_page(code: str):
-    """The program's simulations, newest first."""
+def simulations_page(code: str, form: SimulationForm | None = None, refusal: dict | None = None, status: int = 200):
+    """The program's simulations, newest first, and the form that starts one."""
     me().require(*simulations.SIMULATING_ROLES)
     db = context.session()
     program = programs.get_program(db, code=code)
     rows = db.exec(select(Simulation, RuleVersion.version).join(RuleVersion, RuleVersion.id == Simulation.draft_version_id)
                    .where(Simulation.program_code == code).order_by(Simulation.id.desc()).limit(100)).all()
-    return render("console/simulations.html", program=program, rows=rows)
+    return render("console/simulations.html", program=program, rows=rows, form=_form(db, code, form),
+                  refusal=refusal), status
+
+
+@bp.route("/programs/<code>/simulations", methods=["POST"])
+def simulation_start(code: str):
+    """Start a simulation of a draft over history (as POST /programs/{code}/simulations does) and open it."""
+    form = _form(context.session(), code, SimulationForm())
+    if not form.validate():
+        message = "；".join(error for errors in form.errors.values() for error in errors)
+        return simulations_page(code, form, {"code": "validation_failed", "message": message}, 422)
+    try:
+        simulation = simulations.start_simulation(
+            context.session(), principal=me(), code=code, version=form.version.data, kinds=form.kinds(),
+            date_from=form.date_from.data, date_to=form.date_to.data, institutions=form.institutions.data or [])
+    except Problem as exc:
+        return simulations_page(code, form, {"code": exc.code, "message": labels.refusal(exc.code, exc.detail)},
+                                exc.status)
+    ext = current_app.extensions["claims"]
+    simulations.launch(ext["sessions"], ext["programs"], simulation.id)
+    flash(f"模拟 {simulation.id} 已开始：草案 {form.version.data}，{form.date_from.data} 至 {form.date_to.data}")
+    return redirect(url_for("console.simulation_page", code=code, simulation_id=simulation.id), 303)
 
 
 @bp.route("/programs/<code>/simulations/<int:simulation_id>")

@@ -418,3 +418,44 @@ def test_the_scheduler_runs_a_simulation_no_thread_took_and_resumes_one_whose_ru
     assert db.exec(select(AuditEvent.action).where(AuditEvent.entity == "simulation",
                                                    AuditEvent.entity_id == str(stalled["id"]))).all() == [
         "started", "resumed"]
+
+
+def test_the_console_starts_a_simulation_that_prices_as_the_api_does_and_refuses_in_chinese(app, client, callers, db):
+    from tests.api.test_console_pages import login, text
+
+    seed_history(db)
+    _draft(client, callers["admin"], "2028.12", {"compensation.uplifts[0].add": "0.15"})
+    _, token = login(client, "auditor1")
+    program = client.get("/console/programs/sz-sme-pool")
+    assert "政策模拟：用草案重算历史" in text(program)
+    page = client.get(f"/console{PROGRAM}/simulations")
+    assert page.status_code == 200 and '<option value="2028.12">2028.12</option>' in page.get_data(as_text=True)
+    form = {"csrf_token": token, "version": "2028.12", "date_from": "2025-01-01", "date_to": "2025-12-31"}
+
+    neither = client.post(f"/console{PROGRAM}/simulations", data=form)
+    assert neither.status_code == 422 and "请至少选择一类历史" in text(neither)
+    backwards = client.post(f"/console{PROGRAM}/simulations", data={**form, "claims": "y", "date_to": "2024-12-31"})
+    assert backwards.status_code == 422 and "历史区间的截止日早于起始日。 simulation_range_invalid" in text(backwards)
+    assert db.exec(select(sa.func.count()).select_from(SQLModel.metadata.tables["simulation"])).one() == 0
+
+    started = client.post(f"/console{PROGRAM}/simulations", data={**form, "claims": "y"})
+    assert started.status_code == 303, text(started)
+    simulation_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    shown = client.get(started.headers["Location"])
+    assert "模拟 %d 已开始：草案 2028.12，2025-01-01 至 2025-12-31" % simulation_id in text(shown)
+    for _ in range(600):
+        if 'data-status="done"' in shown.get_data(as_text=True):
+            break
+        assert 'http-equiv="refresh"' in shown.get_data(as_text=True)  # a running one reloads itself
+        time.sleep(0.05)
+        shown = client.get(started.headers["Location"])
+    assert "计算金额 2950000.00 3050000.00 100000.00" in text(shown)  # as the API run of this draft gave
+    assert 'http-equiv="refresh"' not in shown.get_data(as_text=True)
+    by_api = client.get(f"{PROGRAM}/simulations/{simulation_id}", headers=callers["auditor1"].headers).get_json()
+    auditor = db.exec(select(User).where(User.username == "auditor1")).one()
+    assert by_api["kinds"] == ["claims"] and by_api["created_by"] == f"user:{auditor.id}"
+    assert by_api["totals"]["computed"] == {"baseline": "2950000.00", "draft": "3050000.00", "delta": "100000.00"}
+
+    _, reviewer_token = login(client, "reviewer1")
+    refused = client.post(f"/console{PROGRAM}/simulations", data={**form, "csrf_token": reviewer_token, "claims": "y"})
+    assert refused.status_code == 403
