@@ -71,6 +71,10 @@ def ours(url: str, data_dir: str) -> tuple[float, int, dict, float]:
     from claims.services import simulation_items, simulations
     from claims.services.rulebook import PublishedRules
 
+    from claims.audit import configure_key
+    from claims.settings import load_settings
+
+    configure_key(load_settings("test").audit_key)  # a spawned process: the start is audited, as in the app
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     registry = PublishedRules(sessions)
