@@ -50,12 +50,13 @@ def load_demo(db: BenchDatabase) -> None:
     """The demo activity of `claims seed --demo`, on the benchmark's business date (set-up)."""
     from claims.db import make_engine, make_session_factory
     from claims.services.demo import load_demo_activity
-    from workflows.rules import load_programs
+    from claims.services.rulebook import PublishedRules
 
     engine = make_engine(db.url)
-    session = make_session_factory(engine)()
-    with session:
-        report = load_demo_activity(session, load_programs(db.settings().programs_dir), today=TODAY)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        # The published rules as the app reads them (from the database), as `claims seed --demo` uses them.
+        report = load_demo_activity(session, PublishedRules(sessions), today=TODAY, settings=db.settings())
     engine.dispose()
     if not report.claims:
         raise RuntimeError(f"the demo activity made no claims: {report.skipped}")
