@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench              # full sizes, ~10 minutes on 2 cores
     .venv/bin/python -m bench --quick      # smaller sizes, ~3 minutes
+    .venv/bin/python -m bench --smoke      # tiny sizes: every figure still runs (the suite does this on SQLite)
     .venv/bin/python -m bench --only 2,5 --db postgres
     .venv/bin/python -m bench --only 4 --institutions 400   # figure 4 at ~200 000 lines
 
@@ -25,6 +26,10 @@ FULL = {"intake_seconds": 10, "intake_loans": 20_000, "bulk_rows": 100_000, "eng
 QUICK = {"intake_seconds": 4, "intake_loans": 8_000, "bulk_rows": 20_000, "engine_claims": 20_000,
          "institutions": 10, "queue_claims": 100_000, "queue_rounds": 15, "console_claims": 20_000,
          "console_rounds": 8, "simulation_claims": 20_000}
+# Only that every figure still runs (the suite's tests/integration/test_bench_runs.py): no figure is meaningful here.
+SMOKE = {"intake_seconds": 1, "intake_loans": 400, "bulk_rows": 500, "engine_claims": 500, "institutions": 2,
+         "queue_claims": 10_000, "queue_rounds": 2, "console_claims": 500, "console_rounds": 1,
+         "simulation_claims": 500}
 
 
 def _mib(value: float | None) -> str:
@@ -47,7 +52,8 @@ def print_table(results: list[Result]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the chosen figures and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the goals' sizes)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the goals' sizes)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that every figure runs")
     parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")
     parser.add_argument("--simulation-claims", type=int, help="figure 7's stored claims (1,000,000 at full size)")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="figure 4's alternating rounds (best of them counts)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, files)")
     args = parser.parse_args(argv)
-    sizes = dict(QUICK if args.quick else FULL)
+    sizes = dict(SMOKE if args.smoke else QUICK if args.quick else FULL)
     if args.institutions:
         sizes["institutions"] = args.institutions
     if args.simulation_claims:
