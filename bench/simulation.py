@@ -65,13 +65,12 @@ def seed(db: BenchDatabase, count: int) -> None:
 
 def ours(url: str, data_dir: str) -> tuple[float, int, dict, float]:
     """Start and run one simulation of 2026 in this process: (seconds, items, totals, seconds for one item's traces)."""
+    from claims.audit import configure_key
     from claims.auth import SYSTEM
     from claims.db import make_engine, make_session_factory
     from claims.models import Simulation, SimulationItem
     from claims.services import simulation_items, simulations
     from claims.services.rulebook import PublishedRules
-
-    from claims.audit import configure_key
     from claims.settings import load_settings
 
     configure_key(load_settings("test").audit_key)  # a spawned process: the start is audited, as in the app

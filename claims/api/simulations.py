@@ -114,10 +114,9 @@ class Simulations(MethodView):
     @blp.response(202, SimulationSchema)
     def post(self, body, code):
         """Start a what-if simulation of a draft over history (bureau staff); it runs in the background."""
-        session = context.session()
-        simulation = simulations.start_simulation(session, principal=context.principal(), code=code, **body)
-        ext = current_app.extensions["claims"]
-        simulations.launch(ext["sessions"], ext["programs"], simulation.id)
+        session, ext = context.session(), current_app.extensions["claims"]
+        simulation = simulations.start_in_background(session, sessions=ext["sessions"], registry=ext["programs"],
+                                                     principal=context.principal(), code=code, **body)
         return _view(session, simulation), 202
 
 

@@ -41,15 +41,15 @@ def simulation_start(code: str):
     if not form.validate():
         message = "；".join(error for errors in form.errors.values() for error in errors)
         return simulations_page(code, form, {"code": "validation_failed", "message": message}, 422)
+    ext = current_app.extensions["claims"]
     try:
-        simulation = simulations.start_simulation(
-            context.session(), principal=me(), code=code, version=form.version.data, kinds=form.kinds(),
-            date_from=form.date_from.data, date_to=form.date_to.data, institutions=form.institutions.data or [])
+        simulation = simulations.start_in_background(
+            context.session(), sessions=ext["sessions"], registry=ext["programs"], principal=me(), code=code,
+            version=form.version.data, kinds=form.kinds(), date_from=form.date_from.data,
+            date_to=form.date_to.data, institutions=form.institutions.data or [])
     except Problem as exc:
         return simulations_page(code, form, {"code": exc.code, "message": labels.refusal(exc.code, exc.detail)},
                                 exc.status)
-    ext = current_app.extensions["claims"]
-    simulations.launch(ext["sessions"], ext["programs"], simulation.id)
     flash(f"模拟 {simulation.id} 已开始：草案 {form.version.data}，{form.date_from.data} 至 {form.date_to.data}")
     return redirect(url_for("console.simulation_page", code=code, simulation_id=simulation.id), 303)
 

@@ -99,10 +99,10 @@ def decisions_of(session: Session, *, claim: Claim) -> list[Decision]:
 # Built once, bound per filing, on Core tables (plain rows, no ORM objects to build): the loan (locked) with its
 # firm in one round trip, then an open claim on it. That is read after the lock, not as a subquery: the locking
 # statement's snapshot predates a concurrent filing's commit.
-_LOAN, _FIRM, _CLAIM = Loan.__table__, Enterprise.__table__, Claim.__table__
-_FILABLE_LOAN = (sa_select(_LOAN, _FIRM.c.annual_revenue_fen.label("firm_revenue_fen"),
-                           _FIRM.c.industry.label("firm_industry"))
-                 .select_from(_LOAN.outerjoin(_FIRM, _FIRM.c.id == _LOAN.c.enterprise_id))
+_LOAN, _ENTERPRISE, _CLAIM = Loan.__table__, Enterprise.__table__, Claim.__table__
+_FILABLE_LOAN = (sa_select(_LOAN, _ENTERPRISE.c.annual_revenue_fen.label("firm_revenue_fen"),
+                           _ENTERPRISE.c.industry.label("firm_industry"))
+                 .select_from(_LOAN.outerjoin(_ENTERPRISE, _ENTERPRISE.c.id == _LOAN.c.enterprise_id))
                  .where(_LOAN.c.id == bindparam("loan_id"), or_(_LOAN.c.institution_id == bindparam("institution_id"),
                                                                _LOAN.c.guarantor_id == bindparam("institution_id")))
                  .with_for_update(of=_LOAN))
@@ -112,6 +112,8 @@ _INSERT_CLAIM = _CLAIM.insert().returning(_CLAIM.c.id)
 
 @dataclass(frozen=True)
 class _Firm:
+    """The firm's columns the filing read with its loan, as enterprise_facts reads an Enterprise."""
+
     id: int
     annual_revenue_fen: int | None
     industry: str | None

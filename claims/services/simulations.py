@@ -115,6 +115,14 @@ def progress(simulation: Simulation) -> dict:
     return {"done": simulation.done, "total": simulation.total, "eta_seconds": eta}
 
 
+def start_in_background(session: Session, *, sessions: sessionmaker, registry, principal: Principal, code: str,
+                        **inputs) -> Simulation:
+    """Record and queue a simulation (start_simulation), then run it on a background thread of this process."""
+    simulation = start_simulation(session, principal=principal, code=code, **inputs)
+    launch(sessions, registry, simulation.id)
+    return simulation
+
+
 def launch(sessions: sessionmaker, registry, simulation_id: int) -> threading.Thread:
     """Run the simulation on a background thread; its progress and outcome are persisted on its row."""
     thread = threading.Thread(target=run_simulation, args=(sessions, registry, simulation_id),
