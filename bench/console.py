@@ -33,8 +33,7 @@ PAGES = (
      "SELECT * FROM application WHERE status IN ('submitted', 'first_review') ORDER BY stage_due_on, id LIMIT 25"),
     ("programs", "/console/programs", "SELECT * FROM program ORDER BY code"),
     ("program dashboard", "/console/programs/sz-sme-pool",
-     "SELECT a.year, a.kind, sum(e.amount_fen) FROM ledger_account a JOIN ledger_entry e ON e.account_id = a.id "
-     "WHERE a.program_code = 'sz-sme-pool' GROUP BY a.year, a.kind"),
+     "SELECT year, kind, balance_fen FROM ledger_account WHERE program_code = 'sz-sme-pool' AND year IS NOT NULL"),
     ("budget chart", "/console/programs/sz-sme-pool/use-{year}.svg",
      "SELECT * FROM ledger_posting ORDER BY id DESC LIMIT 100"),
     ("statements", "/console/statements",

@@ -63,6 +63,11 @@ def event_hash(key: bytes, prev_hash: str, event: AuditEvent | _Event) -> str:
     return hmac.new(key, (prev_hash + body).encode(), hashlib.sha256).hexdigest()
 
 
+def hold_chain(session: Session) -> None:
+    """Take the chain's lock now, ahead of this transaction's event (record_event takes it again at no cost)."""
+    lock_rows(session, _AUDIT_LOCK)
+
+
 def record_event(session: Session, *, actor: str, entity: str, entity_id: Any, action: str,
                  data: dict[str, Any] | None = None) -> int:
     """Append one event to the chain inside the caller's transaction; its seq."""

@@ -15,18 +15,23 @@ def audit_commands() -> None:
 
 @audit_commands.command("audit-verify")
 def audit_verify() -> None:
-    """Recompute the audit HMAC chain and check the signed checkpoints; exit 1 naming the first broken link."""
+    """Recompute the audit HMAC chain, check the signed checkpoints and the ledger's kept balances; exit 1 on a break."""
     from claims.audit import verify_chain
+    from claims.ledger import unbalanced_accounts
 
     session = current_app.extensions["claims"]["sessions"]()
     with session:
         report = verify_chain(session)
-    if report.ok:
-        click.echo(f"audit chain intact: {report.checked} events, {report.checkpoints} signed checkpoints hold")
-        return
-    click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
-               f"({report.checked} events verified before it)", err=True)
-    sys.exit(1)
+        unbalanced = unbalanced_accounts(session)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
+                   f"({report.checked} events verified before it)", err=True)
+    for code, kept, derived in unbalanced:
+        click.echo(f"ledger account {code} keeps a balance of {kept} fen; its entries sum to {derived} fen", err=True)
+    if not report.ok or unbalanced:
+        sys.exit(1)
+    click.echo(f"audit chain intact: {report.checked} events, {report.checkpoints} signed checkpoints hold; "
+               f"every ledger balance is the sum of its entries")
 
 
 @audit_commands.command("audit-checkpoint")

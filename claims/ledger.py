@@ -2,17 +2,19 @@
 
 Accounts per program and fiscal year: `appropriation` (where the budget comes from), `available`,
 `reserved`, `paid`, `recovered`; per institution and program: `receivable` (recoveries owed back).
-Every posting's entries sum to zero; every balance is derived from entries and can be re-derived.
+Every posting's entries sum to zero. Each account keeps its balance, moved by the posting that moves its
+entries; `unbalanced_accounts` re-derives every balance from the entries and names any that differ.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from claims.audit import hold_chain
 from claims.db import lock_rows
 from claims.errors import Unprocessable
 from claims.models import BudgetYear, LedgerAccount, LedgerEntry, LedgerPosting
@@ -64,18 +66,42 @@ def post(session: Session, *, kind: str, subject_type: str, subject_id: int, leg
                             voucher_no=voucher_no)
     session.add(posting)
     session.flush()
+    moved: dict[int, int] = {}
     for acct, amount in legs:
         if amount:
             session.add(LedgerEntry(posting_id=posting.id, account_id=acct.id, amount_fen=amount))
+            moved[acct.id] = moved.get(acct.id, 0) + amount
     session.flush()
+    # Each moved account's row stays locked to commit. Every holder of such a lock first holds the audit
+    # chain's lock, which each write takes once and keeps to commit, so two never wait on each other in a
+    # cycle, whatever accounts and in whatever order their postings touch.
+    hold_chain(session)
+    session.execute(_MOVE_BALANCE, [{"account": account_id, "amount": amount}
+                                    for account_id, amount in sorted(moved.items())])
     return posting
 
 
+_ACCOUNTS = LedgerAccount.__table__  # Core: an ORM update given many parameter sets means "by primary key"
+_MOVE_BALANCE = (update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("account"))
+                 .values(balance_fen=_ACCOUNTS.c.balance_fen + bindparam("amount")))
+
+
 def balance(session: Session, acct: LedgerAccount) -> int:
-    """An account's balance: the sum of its entries (debits positive)."""
+    """An account's balance as its row holds it now (debits positive)."""
+    # The column, not the loaded object's attribute: the identity map keeps what this session first read.
+    return int(session.execute(select(LedgerAccount.balance_fen).where(LedgerAccount.id == acct.id)).scalar_one())
+
+
+def unbalanced_accounts(session: Session) -> list[tuple[str, int, int]]:
+    """Accounts whose kept balance is not the sum of their entries: (code, kept, derived); none when the books agree."""
     # PostgreSQL sums BIGINT as NUMERIC (a Decimal in Python): money stays integer fen.
-    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-                            .where(LedgerEntry.account_id == acct.id)).one())
+    derived = (select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_fen).label("total"))
+               .group_by(LedgerEntry.account_id).subquery())
+    total = func.coalesce(derived.c.total, 0)
+    rows = session.execute(select(LedgerAccount.code, LedgerAccount.balance_fen, total)
+                           .join(derived, derived.c.account_id == LedgerAccount.id, isouter=True)
+                           .where(LedgerAccount.balance_fen != total).order_by(LedgerAccount.code)).all()
+    return [(code, int(kept), int(summed)) for code, kept, summed in rows]
 
 
 def lock_budget(session: Session, *, program_code: str, year: int, budget_fen: int | None) -> BudgetYear:
@@ -181,14 +207,12 @@ class BudgetPosition:
 
 
 # Built once, bound per call: every filing on a budget-capped program runs it.
-_POSITIONS = (select(LedgerAccount.year, LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-              .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id, isouter=True)
-              .where(LedgerAccount.program_code == bindparam("program_code"), LedgerAccount.year.is_not(None))
-              .group_by(LedgerAccount.year, LedgerAccount.kind))
+_POSITIONS = (select(LedgerAccount.year, LedgerAccount.kind, LedgerAccount.balance_fen)
+              .where(LedgerAccount.program_code == bindparam("program_code"), LedgerAccount.year.is_not(None)))
 
 
 def budget_positions(session: Session, *, program_code: str) -> list[BudgetPosition]:
-    """Every fiscal year's budget position for a program, derived from ledger entries."""
+    """Every fiscal year's budget position for a program, from its accounts' balances."""
     rows = session.execute(_POSITIONS, {"program_code": program_code}).all()
     by_year: dict[int, dict[str, int]] = {}
     for year, kind, total in rows:

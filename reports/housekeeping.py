@@ -96,7 +96,8 @@ def breaker_evaluation(ctx: JobContext) -> dict:
 
 
 def budget_snapshot(ctx: JobContext) -> dict:
-    """Each program's budget position for the current fiscal year, kept on the job run, and the trial balance."""
+    """Each program's budget position for the current fiscal year, kept on the job run, the trial balance, and any
+    account whose kept balance is not the sum of its entries."""
     year = ctx.today.year
     programs = {}
     with ctx.deps.sessions() as session:
@@ -107,7 +108,8 @@ def budget_snapshot(ctx: JobContext) -> dict:
                                       "paid_fen": position.paid_fen, "recovered_fen": position.recovered_fen,
                                       "available_fen": position.available_fen}
         trial = ledger.trial_balance(session)
-    return {"year": year, "programs": programs, "trial_balance_fen": trial}
+        unbalanced = [code for code, _, _ in ledger.unbalanced_accounts(session)]
+    return {"year": year, "programs": programs, "trial_balance_fen": trial, "unbalanced_accounts": unbalanced}
 
 
 def audit_checkpoint(ctx: "JobContext") -> dict:

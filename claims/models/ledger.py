@@ -19,6 +19,19 @@ class LedgerAccount(SQLModel, table=True):
     program_code: str | None = Field(default=None, foreign_key="program.code", max_length=32)
     year: int | None = None
     institution_id: int | None = Field(default=None, sa_column=fk_column("institution.id", nullable=True))
+    # The sum of the account's entries, kept by claims.ledger.post in the posting's transaction, so that a
+    # budget position reads one row instead of a year of entries. Read it with claims.ledger.balance (a
+    # loaded object's copy is not refreshed); `claims audit-verify` checks it against the entries.
+    balance_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0,
+                                                            server_default="0"))
+
+
+@sa.event.listens_for(LedgerAccount, "before_update")
+def _balance_moves_only_by_posting(mapper, connection, target: LedgerAccount) -> None:
+    # A loaded copy of the balance is stale the moment another posting commits; writing it back (a merge, an
+    # assignment) would silently undo that posting's movement, so the ORM may never write the column.
+    if sa.inspect(target).attrs.balance_fen.history.has_changes():
+        raise ValueError(f"ledger account {target.code}: a balance moves only by claims.ledger.post")
 
 
 class LedgerPosting(SQLModel, table=True):

@@ -108,8 +108,9 @@ def test_mixed_concurrent_traffic_keeps_every_money_invariant(app, callers, db, 
 
     db.commit()
     db.expire_all()
-    # The ledger balances and the budget is never overspent.
+    # The ledger balances, every account's kept balance is the sum of its entries, and the budget is never overspent.
     assert ledger.trial_balance(db) == 0
+    assert ledger.unbalanced_accounts(db) == []
     year = {p.year: p for p in ledger.budget_positions(db, program_code=PROGRAM)}[TODAY.year]
     assert year.budget_fen == BUDGET_FEN
     assert year.available_fen >= 0
