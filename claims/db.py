@@ -171,7 +171,8 @@ def held_unit_of_work(session: Session) -> Iterator[Session]:
     """Run a block as one write transaction on this session: commits inside it are held, one commit at the end.
 
     Locks are taken in one order by every use case, so two never wait on each other in a cycle:
-    institution-year cap, enterprise caps, program-year cap, the budget row, then the audit chain.
+    institution-year cap, enterprise caps, program-year cap, the budget row, the audit chain, then the ledger
+    accounts whose balances a posting moves (claims.ledger.post takes the chain's lock before them).
     """
     session.info[_HELD] = True
     try:
