@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, case, func, null, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -221,6 +221,20 @@ def budget_positions(session: Session, *, program_code: str) -> list[BudgetPosit
                            reserved_fen=k.get("reserved", 0), paid_fen=k.get("paid", 0),
                            recovered_fen=-k.get("recovered", 0), available_fen=k.get("available", 0))
             for year, k in sorted(by_year.items())]
+
+
+# What is left of a program-year's budget (bound :program_code and :year), NULL while the year has no account
+# yet: a scalar subquery, so a filing reads it inside its cap-usage statement rather than by one of its own.
+AVAILABLE = (select(case((func.count() == 0, null()),
+                         else_=func.coalesce(func.sum(case((LedgerAccount.kind == "available",
+                                                            LedgerAccount.balance_fen))), 0)))
+             .where(LedgerAccount.program_code == bindparam("program_code"), LedgerAccount.year == bindparam("year"))
+             .correlate(None).scalar_subquery())
+
+
+def available_or_budget(kept, budget_fen: int | None) -> int | None:
+    """What AVAILABLE read, or the configured budget before the year has any account."""
+    return budget_fen if kept is None else int(kept)
 
 
 def trial_balance(session: Session) -> int:

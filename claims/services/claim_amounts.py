@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from claims import ledger
 from claims.errors import Unprocessable
@@ -32,21 +32,19 @@ def loan_facts_of(session: Session, loan: Loan) -> LoanFacts:
 
 def available_fen(session: Session, program_code: str, year: int, budget_fen: int | None) -> int | None:
     """What the ledger says is left of the program's budget for a year (the configured budget before any entry)."""
-    for position in ledger.budget_positions(session, program_code=program_code):
-        if position.year == year:
-            return position.available_fen
-    return budget_fen
+    kept = session.execute(select(ledger.AVAILABLE), {"program_code": program_code, "year": year}).scalar()
+    return ledger.available_or_budget(kept, budget_fen)
 
 
 def compute_claim(session: Session, *, registry, claim: Claim, loan: Loan, today: date,
                   facts: LoanFacts | None = None) -> str | None:
     """Recompute the payout with today's cap usage; store amount, ratio, shares and trace; name the cap that bound."""
     rule = loaded_rule(session, registry, rule_version_id=claim.rule_version_id)
-    # The ledger is read only when the rule caps by the remaining budget; the engine ignores it otherwise.
-    available = (available_fen(session, claim.program_code, today.year, rule.annual_budget_fen(today.year))
-                 if rule.caps.program_budget else None)
+    # The ledger is read only when the rule caps by the remaining budget (the engine ignores it otherwise),
+    # and then by the cap-usage statement itself.
+    budget = rule.annual_budget_fen(today.year) if rule.caps.program_budget else None
     usage = cap_usage(session, loan=loan, program_code=claim.program_code, year=today.year,
-                      budget_available_fen=available, exclude_claim_id=claim.id, caps=rule.caps)
+                      budget_fen=budget, with_budget=rule.caps.program_budget, exclude_claim_id=claim.id, caps=rule.caps)
     try:
         result = compute_compensation(rule, facts or loan_facts_of(session, loan), claim_facts(claim, today), usage)
     except CompensationError as exc:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Date, Integer, String, and_, bindparam, case, cast, func, literal, null, or_, text, union_all
 from sqlmodel import Session, select
 
+from claims import ledger
 from claims.models import Claim, Enterprise, EnterpriseAttribute, ListMembership, Loan
 from workflows.facts import CapUsage, EnterpriseFacts, LoanFacts
 from workflows.facts import EnterpriseAttribute as AttributeFact
@@ -104,7 +105,7 @@ def _cohort_sum():
 
 
 @functools.cache
-def _usage_statement(owner: str, excluding: bool, registered: bool, prior_balance: bool, cohort: bool):
+def _usage_statement(owner: str, excluding: bool, registered: bool, prior_balance: bool, cohort: bool, budget: bool):
     """Committed amounts (enterprise this year, all years, institution this year), then the bases asked for."""
     bases = []
     if registered:
@@ -115,16 +116,19 @@ def _usage_statement(owner: str, excluding: bool, registered: bool, prior_balanc
                                             Loan.maturity_on >= bindparam("year_start")))
     if cohort:
         bases.append(_cohort_sum())
+    if budget:
+        bases.append(ledger.AVAILABLE)
     return _committed_sums_statement(owner, excluding).add_columns(*bases)
 
 
-def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_available_fen: int | None,
-              exclude_claim_id: int | None = None, caps=None) -> CapUsage:
+def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, budget_fen: int | None = None,
+              with_budget: bool = False, exclude_claim_id: int | None = None, caps=None) -> CapUsage:
     """What this enterprise and institution have already been granted, for the caps to count against.
 
     Given the rule's caps, a proportional cap's base is read only when the rule has that cap (the
     engine ignores the others); without them every base is read. A "share of registered" cap counted
     by registration year reads the loan's registration year and what that year's loans have used.
+    With `with_budget`, what the ledger has left of the year's budget too (`budget_fen` before any entry).
     """
     by_registration = caps is not None and caps.share_of_registered_year == "registration_year"
     registered_year = loan.disbursed_on.year if by_registration else year
@@ -142,8 +146,10 @@ def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, bud
         params["owner_id"] = owner_id
     if exclude_claim_id:
         params["exclude_claim_id"] = exclude_claim_id
-    row = iter(int(value) for value in session.execute(
-        _usage_statement(owner, bool(exclude_claim_id), registered, prior, with_cohort), params).one())
+    values = list(session.execute(
+        _usage_statement(owner, bool(exclude_claim_id), registered, prior, with_cohort, with_budget), params).one())
+    available = ledger.available_or_budget(values.pop(), budget_fen) if with_budget else None
+    row = iter(int(value) for value in values)
     enterprise_year, enterprise_lifetime, institution_year = next(row), next(row), next(row)
     registered_fen = next(row) if registered else None
     prior_balance = next(row) if prior else None
@@ -154,7 +160,7 @@ def cap_usage(session: Session, *, loan: Loan, program_code: str, year: int, bud
         institution_year_fen=institution_year,
         institution_registered_principal_fen=registered_fen,
         institution_prior_year_balance_fen=prior_balance,
-        program_budget_remaining_fen=budget_available_fen,
+        program_budget_remaining_fen=available,
         institution_cohort_fen=cohort,
     )
 
