@@ -236,10 +236,17 @@ def replay(items: Iterable, *, baseline: Callable[[HistoryItem], ProgramRule], d
     An item is a claim (HistoryItem) or an application (workflows.simulation_subsidy.ApplicationItem): each
     says which cap levels it uses and how it is priced.
     Only items history committed (approved or paid) use up caps and budget, on the side they were priced on.
+    An item with `fixed_fen` (another program's approval, workflows.simulation_subsidy.SharedUsage) is not
+    repriced: it uses up the caps it shares with this program by what history granted, on both sides.
     """
     bases = bases or Bases()
     usage = {"baseline": Usage(bases), "draft": Usage(bases)}
     for item in items:
+        fixed = getattr(item, "fixed_fen", None)
+        if fixed is not None:
+            usage["baseline"].add(item, fixed)
+            usage["draft"].add(item, fixed)
+            continue
         sides = {}
         for name, rule in (("baseline", baseline(item)), ("draft", draft)):
             side = item.price(rule, usage[name])

@@ -19,6 +19,21 @@ from workflows.subsidy import (
 
 
 @dataclass(frozen=True)
+class SharedUsage:
+    """Another subsidy program's approval for the firm: not repriced, but it used the caps all subsidies share."""
+
+    application_id: int
+    enterprise_id: int
+    budget_year: int
+    on: date  # the day history approved it
+    fixed_fen: int  # what history granted it, counted on both sides of the replay
+
+    def levels(self) -> list[tuple[str, tuple]]:
+        """The firm's caps across every subsidy program: this year's and its lifetime's."""
+        return [("firm_year", (self.enterprise_id, self.budget_year)), ("firm_lifetime", (self.enterprise_id,))]
+
+
+@dataclass(frozen=True)
 class ApplicationItem:
     """One subsidy or reward application as history saw it: its facts and what history did with it."""
 

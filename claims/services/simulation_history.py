@@ -1,4 +1,5 @@
-"""History as the simulator replays it: claims streamed in the order they were approved, with their stored facts."""
+"""History as the simulator replays it: claims streamed in the order they were approved, with their stored facts,
+and the cap usage claims and applications had before the replayed range."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Text, cast, func, select
 from sqlmodel import Session
 
-from claims.models import Claim, Decision, Enterprise, LedgerAccount, LedgerEntry, LedgerPosting, Loan
+from claims.models import Application, Claim, Decision, Enterprise, LedgerAccount, LedgerEntry, LedgerPosting, Loan
+from claims.services.application_checks import COMMITTED_STATES, SUBSIDY_KINDS
 from claims.services.facts import (
     enterprise_facts_many,
     institution_principal,
@@ -172,7 +174,43 @@ def _opening(session: Session, code: str, date_from: date):
         elif kind == "budget":
             where = (Claim.budget_year == key[0],)
         else:
-            return 0  # an application's levels: nothing before the range is counted (see the report)
+            return 0  # an application's level (_application_opening's)
+        return int(session.execute(before.where(*where)).scalar_one())
+
+    return used
+
+
+def _application_opening(session: Session, code: str, date_from: date):
+    """What applications approved before the range had used of each application cap level.
+
+    The firm's caps over all subsidies count every subsidy program's approvals, as the live check does;
+    the others count this program's.
+    """
+    approved = approvals("application")
+    before = (select(func.coalesce(func.sum(Application.approved_fen), 0))
+              .join(approved, approved.c.claim_id == Application.id)
+              .where(Application.status.in_(COMMITTED_STATES),
+                     approved.c.approved_at < datetime.combine(date_from, datetime.min.time())))
+    if not session.execute(before).scalar_one():
+        return lambda kind, key: 0
+    ours, subsidies = Application.program_code == code, Application.kind.in_(SUBSIDY_KINDS)
+
+    def used(kind: str, key: tuple) -> int:
+        if kind == "subsidy_program_year":
+            firm, fee_kind, year = key
+            fee = Application.fee_kind == fee_kind if fee_kind else func.coalesce(Application.fee_kind, "") == ""
+            where = (ours, subsidies, Application.enterprise_id == firm, fee, Application.budget_year == year)
+        elif kind == "firm_year":
+            where = (subsidies, Application.enterprise_id == key[0], Application.budget_year == key[1])
+        elif kind == "firm_lifetime":
+            where = (subsidies, Application.enterprise_id == key[0])
+        elif kind == "reward_year":
+            where = (ours, Application.kind == "reward", Application.institution_id == key[0],
+                     Application.budget_year == key[1])
+        elif kind == "budget":
+            where = (ours, Application.budget_year == key[0])
+        else:
+            return 0  # a claim's level (_opening's)
         return int(session.execute(before.where(*where)).scalar_one())
 
     return used
@@ -192,8 +230,11 @@ def bases_of(session: Session, *, code: str, date_from: date) -> Bases:
         return cache[(institution_id, year)]
 
     adjusted = _budget_adjustments(session, code)
+    claims, applications = _opening(session, code, date_from), _application_opening(session, code, date_from)
+    # A level is a claim's or an application's (each answers 0 for the other's); a program's budget is both's.
     return Bases(registered=lambda i, y: principal(i, y)[0], prior_balance=lambda i, y: principal(i, y)[1],
-                 opening=_opening(session, code, date_from), budget_adjustment=lambda y: adjusted.get(y, 0))
+                 opening=lambda kind, key: claims(kind, key) + applications(kind, key),
+                 budget_adjustment=lambda y: adjusted.get(y, 0))
 
 
 def _budget_adjustments(session: Session, code: str) -> dict[int, int]:

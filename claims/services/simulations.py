@@ -25,6 +25,7 @@ from claims.services.rule_changes import version_row
 from claims.services.simulation_applications import (
     count_applications,
     stream_applications,
+    stream_shared_usage,
 )
 from claims.services.simulation_history import bases_of, count_history, stream_history
 from claims.services.simulation_items import draft_rule, lpr_or_none
@@ -179,6 +180,9 @@ def run_simulation(sessions: sessionmaker, registry, simulation_id: int) -> None
             if "applications" in simulation.kinds:
                 streams.append(stream_applications(reader, chunk=CHUNK, **scope))
                 total += count_applications(reader, **scope)
+                # Not replayed, not counted in the progress: other programs' approvals as history made them.
+                streams.append(stream_shared_usage(reader, chunk=CHUNK, code=simulation.program_code,
+                                                   date_from=simulation.date_from, date_to=simulation.date_to))
             simulation.total, simulation.status, simulation.started_at = total, "running", utcnow()
             writer.commit()
             rules: dict[int, object] = {}
