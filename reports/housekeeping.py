@@ -14,9 +14,10 @@ from claims.services import breakers
 from claims.services.applications import transition_application
 from claims.services.claims import transition_claim
 from reports.corrections import SUBJECTS, returned_items
-from reports.job_context import JobContext
+from reports.job_context import JobContext, JobFinding
 from workflows.calendar import WorkCalendar
 from workflows.flows import STAGE_OF_STATE
+from workflows.money import format_fen
 from workflows.rules import NoRuleInForce
 
 CALENDAR = WorkCalendar()
@@ -96,8 +97,8 @@ def breaker_evaluation(ctx: JobContext) -> dict:
 
 
 def budget_snapshot(ctx: JobContext) -> dict:
-    """Each program's budget position for the current fiscal year, kept on the job run, the trial balance, and any
-    account whose kept balance is not the sum of its entries."""
+    """Each program's budget position for the current fiscal year, kept on the job run, and the trial balance;
+    the run fails (JobFinding) when the entries do not sum to zero or an account's balance is not their sum."""
     year = ctx.today.year
     programs = {}
     with ctx.deps.sessions() as session:
@@ -108,18 +109,39 @@ def budget_snapshot(ctx: JobContext) -> dict:
                                       "paid_fen": position.paid_fen, "recovered_fen": position.recovered_fen,
                                       "available_fen": position.available_fen}
         trial = ledger.trial_balance(session)
-        unbalanced = [code for code, _, _ in ledger.unbalanced_accounts(session)]
-    return {"year": year, "programs": programs, "trial_balance_fen": trial, "unbalanced_accounts": unbalanced}
+        unbalanced = ledger.unbalanced_accounts(session)
+    counts = {"year": year, "programs": programs, "trial_balance_fen": trial,
+              "unbalanced_accounts": [code for code, _, _ in unbalanced]}
+    findings = _ledger_findings(trial, unbalanced)
+    if findings:
+        raise JobFinding("；".join(findings), counts)
+    return counts
+
+
+def _ledger_findings(trial: int, unbalanced: list[tuple[str, int, int]]) -> list[str]:
+    findings = [f"账户 {code} 的余额 {format_fen(kept)} 元与其分录合计 {format_fen(derived)} 元不符"
+                for code, kept, derived in unbalanced]
+    if trial:
+        findings.append(f"全部分录合计 {format_fen(trial)} 元，借贷不平（应为 0.00）")
+    return findings
 
 
 def audit_checkpoint(ctx: "JobContext") -> dict:
-    """Sign the audit chain's current head, so deleting events up to it is caught by `claims audit-verify`."""
-    from claims.audit import write_checkpoint
-    from claims.db import unit_of_work
+    """Verify the audit chain and the ledger's balances, then sign the chain's current head (so deleting events
+    up to it is caught by `claims audit-verify`); a break fails the run, and a chain found broken is not signed."""
+    from claims.audit import verify_chain, write_checkpoint
 
+    with ctx.deps.sessions() as session:
+        report = verify_chain(session)
+        findings = _ledger_findings(ledger.trial_balance(session), ledger.unbalanced_accounts(session))
+    if not report.ok:
+        findings.insert(0, f"审计链在第 {report.first_broken_seq} 条断裂（{report.reason}），未签署检查点")
+    if findings:
+        raise JobFinding("；".join(findings), {"events_verified": report.checked, "broken_seq": report.first_broken_seq})
     with unit_of_work(ctx.deps.sessions) as session:
         checkpoint = write_checkpoint(session)
-        return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq, "events": checkpoint.count}
+        return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq, "events": checkpoint.count,
+                "events_verified": report.checked}
 
 
 def simulation_runs(ctx: "JobContext") -> dict:

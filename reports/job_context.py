@@ -23,16 +23,25 @@ JOB_DESCRIPTIONS = {
     "period_statements": "Issue each program's last closed period statements",
     "sla_sweep": "Flag overdue reviews; close returned claims not corrected in time",
     "breaker_evaluation": "Trip circuit breakers past their threshold",
-    "budget_snapshot": "Record each program's budget position for the day",
+    "budget_snapshot": "Record each program's budget position for the day; fails when the books do not balance",
     "webhook_delivery": "Send due webhook deliveries, signed; retry with back-off",
     "deadline_reminders": "Remind institutions of returned items about to close",
-    "audit_checkpoint": "Sign the audit chain's head (daily anchor for audit-verify)",
+    "audit_checkpoint": "Verify the audit chain and the ledger's balances, then sign the chain's head (daily anchor "
+                        "for audit-verify); a break fails the run, and nothing is signed",
     "simulation_runs": "Run what-if simulations no API instance is running (never taken, or their runner stopped)",
 }
 
 
 class UnknownJob(LookupError):
     """No job of that name exists."""
+
+
+class JobFinding(Exception):
+    """The job ran and found the books wrong: its run is recorded failed, with what it found and counted."""
+
+    def __init__(self, message: str, counts: dict) -> None:
+        super().__init__(message)
+        self.counts = counts
 
 
 @dataclass(frozen=True)

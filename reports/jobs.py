@@ -21,7 +21,7 @@ from claims.models import JobRun
 from claims.models.base import utcnow
 from claims.services.demo import DEMO_PROGRAM
 from reports import corrections, housekeeping, statement_job, webhooks
-from reports.job_context import (JOB_DESCRIPTIONS, JobContext, JobDeps, UnknownJob, business_today,
+from reports.job_context import (JOB_DESCRIPTIONS, JobContext, JobDeps, JobFinding, UnknownJob, business_today,
                                  load_schedule)
 from reports.locks import job_lock
 from reports.periods import Period, period_containing
@@ -63,6 +63,9 @@ def run_job(deps: JobDeps, name: str, *, trigger: str = "schedule", today: date 
                                    counts={"today": today.isoformat(), **({"period": period.code} if period else {})}))
         try:
             counts = job(JobContext(deps=deps, today=today, period=period))
+        except JobFinding as exc:
+            log.error("job %s found: %s", name, exc)
+            return _finish(deps, run.id, status="failed", counts=exc.counts, error=str(exc)[:2000])
         except Exception as exc:  # noqa: BLE001 - a failed run is recorded, never lost
             log.exception("job %s failed", name)
             return _finish(deps, run.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])

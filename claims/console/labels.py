@@ -17,7 +17,9 @@ ROLES = {"reviewer": "初审员", "approver": "复审员", "payer": "拨付员",
 STAGES = {"first_review": "初审", "second_review": "复审", "third_review": "终审", "payment": "拨付"}
 KINDS = {"interest_subsidy": "贴息", "fee_subsidy": "保费/担保费补贴", "reward": "奖励"}
 JOBS = {"period_statements": "出具上一期结算单", "sla_sweep": "审核时限巡检", "breaker_evaluation": "熔断指标评估",
-        "budget_snapshot": "预算日快照"}
+        "budget_snapshot": "预算日快照（含账户余额核对）", "webhook_delivery": "推送事件通知（Webhook）",
+        "deadline_reminders": "补正到期提醒", "audit_checkpoint": "审计链与账户余额校验、签署检查点",
+        "simulation_runs": "续跑政策模拟"}
 JOB_STATUS = {"running": "运行中", "done": "完成", "failed": "失败", "skipped": "跳过（另一运行持有锁）",
               "abandoned": "中断"}
 

@@ -17,7 +17,9 @@ from sqlmodel import select
 from claims import ledger
 from claims.db import begin_write
 from claims.models import LedgerAccount, LedgerEntry
+from reports.jobs import JobDeps, run_job
 from tests.integration.test_cli import run
+from workflows.money import format_fen
 from tests.integration.test_concurrency import PROGRAM, TODAY, ClaimFactory
 
 
@@ -45,7 +47,7 @@ def test_kept_balances_follow_approvals_payments_and_recoveries_to_the_fen(app, 
     assert ledger.unbalanced_accounts(db) == [] and ledger.trial_balance(db) == 0
 
 
-def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_budget_snapshot(app, db):
+def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_nightly_jobs(app, db):
     app.extensions["claims"]["today"] = TODAY
     ClaimFactory(app, db).claim("approved")
     db.commit()
@@ -62,6 +64,15 @@ def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_budget_snap
     assert broken.exit_code == 1
     assert (f"ledger account {available.code} keeps a balance of {kept + 100_000} fen; "
             f"its entries sum to {kept} fen") in broken.output
+    # The nightly jobs find it too, and say so on their runs (the console's job list) instead of carrying on.
+    deps = JobDeps.from_app(app)
+    snapshot = run_job(deps, "budget_snapshot", today=TODAY)
+    finding = f"账户 {available.code} 的余额 {format_fen(kept + 100_000)} 元与其分录合计 {format_fen(kept)} 元不符"
+    assert (snapshot.status, snapshot.error, snapshot.counts["unbalanced_accounts"]) == (
+        "failed", finding, [available.code])
+    checkpoint = run_job(deps, "audit_checkpoint", today=TODAY)
+    assert (checkpoint.status, checkpoint.error) == ("failed", finding)
+    assert db.execute(sa.text("SELECT count(*) FROM audit_checkpoint")).scalar_one() == 0
 
 
 def test_postings_crossing_accounts_in_opposite_orders_both_commit(app, db):
