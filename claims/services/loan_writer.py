@@ -64,7 +64,3 @@ class LoanWriter:
 
 def _json(value: dict) -> str:
     return "{}" if not value else json.dumps(value)
-
-
-def _json(value: dict) -> str:
-    return "{}" if not value else json.dumps(value)
