@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Callable
 
+from claims.models import Application, Claim
 from claims.services import applications, claims
 from claims.services import review as engine
 from claims.services.programs import loaded_rule
@@ -35,6 +36,8 @@ class Subject:
     transition: Callable
     id_arg: str
     reviewable: engine.Reviewable
+    scoped: Callable  # the select of items a principal may see
+    model: type
 
     def get_one(self, db, principal, item_id: int):
         """One item the caller may see (404 otherwise)."""
@@ -53,10 +56,11 @@ class Subject:
 
 SUBJECTS = {
     "claim": Subject("claim", "代偿申请", claims.list_claims, claims.get_claim, claims.decisions_of,
-                     claims.transition_claim, "claim_id", claims.CLAIM_REVIEW),
+                     claims.transition_claim, "claim_id", claims.CLAIM_REVIEW, claims.scoped_claims, Claim),
     "application": Subject("application", "补贴/奖励申请", applications.list_applications,
                            applications.get_application, applications.decisions_of,
-                           applications.transition_application, "application_id", applications.APPLICATION_REVIEW),
+                           applications.transition_application, "application_id", applications.APPLICATION_REVIEW,
+                           applications.scoped_applications, Application),
 }
 
 

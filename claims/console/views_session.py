@@ -8,9 +8,7 @@ from claims.console import bp, review, session as staff_session
 from claims.console.forms import LoginForm
 from claims.console.pages import me, render
 from claims.errors import Problem
-from claims.paging import PageRequest
-
-_ONE = PageRequest(page=1, page_size=1)
+from claims.services import oversight
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,9 +46,8 @@ def home():
     db, principal, today = context.session(), me(), context.today()
     counts = {}
     for kind, subject in review.SUBJECTS.items():
+        by_status = oversight.waiting_by_status(db, subject.scoped(principal), subject.model, overdue_on=today)
         for stage in review.stages_for(context.programs(), principal):
-            status = ",".join(review.STAGE_STATES[stage])
-            waiting = subject.list(db, principal=principal, page=_ONE, status=status).total
-            late = subject.list(db, principal=principal, page=_ONE, status=status, sla_overdue_on=today).total
-            counts[(kind, stage)] = (waiting, late)
+            found = [by_status.get(status, (0, 0)) for status in review.STAGE_STATES[stage]]
+            counts[(kind, stage)] = (sum(w for w, _ in found), sum(late for _, late in found))
     return render("console/home.html", counts=counts, subjects=review.SUBJECTS)

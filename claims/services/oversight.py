@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from claims.models import Admission, AuditEvent, Decision, Institution, LedgerAccount, LedgerEntry, LedgerPosting
@@ -16,6 +16,14 @@ from workflows.flows import STAGE_OF_STATE
 
 CALENDAR = WorkCalendar()
 LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def waiting_by_status(session: Session, statement, model, *, overdue_on: date) -> dict[str, tuple[int, int]]:
+    """Per status, how many of the items a scoped select sees wait in it, and how many are past their stage's
+    due date: one grouped count for the console's overview instead of two counts per queue."""
+    late = func.coalesce(func.sum(case((model.stage_due_on < overdue_on, 1), else_=0)), 0)
+    rows = session.execute(statement.with_only_columns(model.status, func.count(), late).group_by(model.status))
+    return {status: (int(waiting), int(overdue)) for status, waiting, overdue in rows}
 
 
 def budget_use_by_month(session: Session, *, program_code: str, year: int) -> dict[int, dict[str, int]]:

@@ -141,6 +141,15 @@ def test_the_queue_filters_sorts_and_pages_and_marks_overdue_in_working_days(app
     assert client.get("/console/claims/queue/nowhere").status_code == 404
 
 
+def test_the_overview_counts_only_what_the_person_may_see(app, client, callers, db):
+    submitted_claim(app, client, callers, db)  # a Shenzhen pool claim waiting at first review
+    _, token = login(client, "reviewer1")
+    assert 'data-count="claim-first_review">1<' in client.get("/console/").get_data(as_text=True)
+    client.post("/console/logout", data={"csrf_token": token})
+    login(client, "reviewer_nb")  # granted the Ningbo program only
+    assert 'data-count="claim-first_review">0<' in client.get("/console/").get_data(as_text=True)
+
+
 def test_the_admin_lifts_a_breaker_with_a_reason_and_deferred_claims_resume(app, client, callers, db):
     bank_b = db.exec(select(Institution).where(Institution.code == "BANK_B")).one()
     admission = db.exec(select(Admission).where(Admission.institution_id == bank_b.id,

@@ -13,7 +13,8 @@ from claims.models import Enterprise, ListMembership
 from tests.browser.evidence import chinese_pdf, png
 
 PASSWORDS = {"reviewer1": "reviewer1-demo-pass", "approver1": "approver1-demo-pass", "payer1": "payer1-demo-pass",
-             "auditor1": "auditor1-demo-pass", "admin": "admin-demo-pass", "dual1": "dual1-demo-pass-1"}
+             "auditor1": "auditor1-demo-pass", "admin": "admin-demo-pass", "dual1": "dual1-demo-pass-1",
+             "reviewer_nb": "reviewer-nb-demo-pass"}
 
 
 def log_in(driver, base: str, username: str) -> None:
