@@ -16,21 +16,22 @@ def audit_commands() -> None:
 @audit_commands.command("audit-verify")
 def audit_verify() -> None:
     """Recompute the audit HMAC chain, check the signed checkpoints and the ledger's kept balances; exit 1 on a break."""
-    from claims.audit import verify_chain
-    from claims.ledger import unbalanced_accounts
+    from claims.books import verify_books
 
     session = current_app.extensions["claims"]["sessions"]()
     with session:
-        report = verify_chain(session)
-        unbalanced = unbalanced_accounts(session)
-    if not report.ok:
-        click.echo(f"audit chain BROKEN at seq {report.first_broken_seq}: {report.reason} "
-                   f"({report.checked} events verified before it)", err=True)
-    for code, kept, derived in unbalanced:
+        report = verify_books(session)
+    chain = report.chain
+    if not chain.ok:
+        click.echo(f"audit chain BROKEN at seq {chain.first_broken_seq}: {chain.reason} "
+                   f"({chain.checked} events verified before it)", err=True)
+    for code, kept, derived in report.unbalanced:
         click.echo(f"ledger account {code} keeps a balance of {kept} fen; its entries sum to {derived} fen", err=True)
-    if not report.ok or unbalanced:
+    if report.trial_balance_fen:
+        click.echo(f"the ledger's entries sum to {report.trial_balance_fen} fen, not 0", err=True)
+    if not report.ok:
         sys.exit(1)
-    click.echo(f"audit chain intact: {report.checked} events, {report.checkpoints} signed checkpoints hold; "
+    click.echo(f"audit chain intact: {chain.checked} events, {chain.checkpoints} signed checkpoints hold; "
                f"every ledger balance is the sum of its entries")
 
 

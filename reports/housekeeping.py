@@ -1,12 +1,12 @@
 """The daily jobs besides statements: SLA sweep, circuit-breaker evaluation, budget snapshot."""
 from __future__ import annotations
 
-
 from sqlmodel import select
 
 from claims import ledger
 from claims.audit import record_event
 from claims.auth import SYSTEM
+from claims.books import ledger_findings, verify_books
 from claims.db import unit_of_work
 from claims.errors import Problem
 from claims.models import Admission, AuditEvent, Claim
@@ -17,7 +17,6 @@ from reports.corrections import SUBJECTS, returned_items
 from reports.job_context import JobContext, JobFinding
 from workflows.calendar import WorkCalendar
 from workflows.flows import STAGE_OF_STATE
-from workflows.money import format_fen
 from workflows.rules import NoRuleInForce
 
 CALENDAR = WorkCalendar()
@@ -112,36 +111,26 @@ def budget_snapshot(ctx: JobContext) -> dict:
         unbalanced = ledger.unbalanced_accounts(session)
     counts = {"year": year, "programs": programs, "trial_balance_fen": trial,
               "unbalanced_accounts": [code for code, _, _ in unbalanced]}
-    findings = _ledger_findings(trial, unbalanced)
+    findings = ledger_findings(unbalanced, trial)
     if findings:
         raise JobFinding("；".join(findings), counts)
     return counts
 
 
-def _ledger_findings(trial: int, unbalanced: list[tuple[str, int, int]]) -> list[str]:
-    findings = [f"账户 {code} 的余额 {format_fen(kept)} 元与其分录合计 {format_fen(derived)} 元不符"
-                for code, kept, derived in unbalanced]
-    if trial:
-        findings.append(f"全部分录合计 {format_fen(trial)} 元，借贷不平（应为 0.00）")
-    return findings
-
-
 def audit_checkpoint(ctx: "JobContext") -> dict:
-    """Verify the audit chain and the ledger's balances, then sign the chain's current head (so deleting events
-    up to it is caught by `claims audit-verify`); a break fails the run, and a chain found broken is not signed."""
-    from claims.audit import verify_chain, write_checkpoint
+    """Verify the books (the audit chain and the ledger's balances), then sign the chain's current head (so
+    deleting events up to it is caught by `claims audit-verify`); a break fails the run, and is not signed."""
+    from claims.audit import write_checkpoint
 
     with ctx.deps.sessions() as session:
-        report = verify_chain(session)
-        findings = _ledger_findings(ledger.trial_balance(session), ledger.unbalanced_accounts(session))
+        report = verify_books(session)
     if not report.ok:
-        findings.insert(0, f"审计链在第 {report.first_broken_seq} 条断裂（{report.reason}），未签署检查点")
-    if findings:
-        raise JobFinding("；".join(findings), {"events_verified": report.checked, "broken_seq": report.first_broken_seq})
+        raise JobFinding("；".join([*report.findings(), "未签署检查点"]),
+                         {"events_verified": report.chain.checked, "broken_seq": report.chain.first_broken_seq})
     with unit_of_work(ctx.deps.sessions) as session:
         checkpoint = write_checkpoint(session)
         return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq, "events": checkpoint.count,
-                "events_verified": report.checked}
+                "events_verified": report.chain.checked}
 
 
 def simulation_runs(ctx: "JobContext") -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, request, send_file, url_for
 
 from claims.api import context
-from claims.audit import verify_chain
+from claims.books import verify_books
 from claims.console import bp, labels
 from claims.console.forms import EmptyForm, JobForm
 from claims.console.pages import me, render
@@ -88,6 +88,6 @@ def audit_page():
     entity_id = request.args.get("entity_id", "")
     events = oversight.events_of(context.session(), entity=entity, entity_id=int(entity_id)) \
         if entity and entity_id.isdigit() else None
-    report = verify_chain(context.session()) if request.args.get("verify") == "1" else None
+    report = verify_books(context.session()) if request.args.get("verify") == "1" else None
     return render("console/audit.html", events=events, report=report, entity=entity, entity_id=entity_id,
                   verify_form=EmptyForm())

@@ -57,7 +57,8 @@ def test_an_edited_event_is_caught_even_with_its_hash_recomputed_without_the_key
     # The nightly checkpoint job verifies before it signs: it fails, naming the break, and signs nothing.
     run = run_job(JobDeps.from_app(app), "audit_checkpoint")
     assert (run.status, run.counts["broken_seq"]) == ("failed", victim)
-    assert run.error == f"审计链在第 {victim} 条断裂（content does not match its hash），未签署检查点"
+    assert run.error == (f"审计链在第 {victim} 条断裂（content does not match its hash），此前 {victim - 1} 条完好；"
+                         "未签署检查点")
     assert db.execute(sa.text("SELECT count(*) FROM audit_checkpoint")).scalar_one() == 1
 
 

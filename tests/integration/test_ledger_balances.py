@@ -18,9 +18,10 @@ from claims import ledger
 from claims.db import begin_write
 from claims.models import LedgerAccount, LedgerEntry
 from reports.jobs import JobDeps, run_job
+from tests.api.test_console_pages import login
 from tests.integration.test_cli import run
-from workflows.money import format_fen
 from tests.integration.test_concurrency import PROGRAM, TODAY, ClaimFactory
+from workflows.money import format_fen
 
 
 def derived(db, account) -> int:
@@ -47,7 +48,7 @@ def test_kept_balances_follow_approvals_payments_and_recoveries_to_the_fen(app, 
     assert ledger.unbalanced_accounts(db) == [] and ledger.trial_balance(db) == 0
 
 
-def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_nightly_jobs(app, db):
+def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_nightly_jobs(app, db, callers):
     app.extensions["claims"]["today"] = TODAY
     ClaimFactory(app, db).claim("approved")
     db.commit()
@@ -71,8 +72,19 @@ def test_a_balance_edited_in_the_database_fails_audit_verify_and_the_nightly_job
     assert (snapshot.status, snapshot.error, snapshot.counts["unbalanced_accounts"]) == (
         "failed", finding, [available.code])
     checkpoint = run_job(deps, "audit_checkpoint", today=TODAY)
-    assert (checkpoint.status, checkpoint.error) == ("failed", finding)
+    assert (checkpoint.status, checkpoint.error) == ("failed", f"{finding}；未签署检查点")
     assert db.execute(sa.text("SELECT count(*) FROM audit_checkpoint")).scalar_one() == 0
+    # And the auditor's API says the same: not ok, the account named with both amounts.
+    verified = app.test_client().get("/audit/verify", headers=callers["auditor1"].headers).get_json()
+    assert (verified["ok"], verified["checked"] > 0, verified["first_broken_seq"], verified["trial_balance"]) == (
+        False, True, None, "0.00")
+    assert verified["unbalanced_accounts"] == [{"account": available.code, "balance": format_fen(kept + 100_000),
+                                                "entries": format_fen(kept)}]
+    assert verified["findings"] == [finding]
+    browser = app.test_client()
+    login(browser, "auditor1")
+    page = browser.get("/console/audit?verify=1").get_data(as_text=True)
+    assert 'data-chain-ok="false"' in page and finding in page
 
 
 def test_postings_crossing_accounts_in_opposite_orders_both_commit(app, db):
