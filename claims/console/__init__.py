@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from claims.api import context
 from claims.console import labels, session as staff_session
-from claims.console.trace import yuan
+from claims.console.trace import run_counts, yuan
 from claims.errors import Problem
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static",
@@ -62,5 +62,5 @@ def init_console(app: Flask) -> None:
     # The API authenticates by header, not cookie, so CSRF is checked where the cookie is: the console.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
-    app.jinja_env.filters.update(yuan=yuan, state=labels.state, action=labels.action)
+    app.jinja_env.filters.update(yuan=yuan, state=labels.state, action=labels.action, run_counts=run_counts)
     app.register_blueprint(bp)

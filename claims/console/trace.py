@@ -147,3 +147,19 @@ def rows(trace: list[dict], list_names: dict[str, str] | None = None) -> list[Ro
             text = detail if not isinstance(detail, dict) else "，".join(f"{k}: {v}" for k, v in detail.items())
             result.append(Row(STEPS.get(name, name), shown, _cn(str(text or ""))))
     return result
+
+
+def run_counts(counts: dict, prefix: str = "") -> list[str]:
+    """A job run's counts as lines a person reads: nested keys joined by " · ", amounts in fen shown in yuan."""
+    lines = []
+    for key, value in counts.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines.extend(run_counts(value, f"{name} · ") if value else [f"{name}: —"])
+        elif key.endswith("_fen") and type(value) is int:
+            lines.append(f"{name.removesuffix('_fen')}: {yuan(value)}")
+        elif isinstance(value, list):
+            lines.append(f"{name}: {', '.join(map(str, value)) or '—'}")
+        else:
+            lines.append(f"{name}: {value}")
+    return lines

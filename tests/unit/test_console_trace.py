@@ -1,7 +1,7 @@
 """The console's wording of a trace: exact yuan, Chinese steps, the binding cap marked, unknown steps kept."""
 from __future__ import annotations
 
-from claims.console.trace import rows, yuan
+from claims.console.trace import rows, run_counts, yuan
 
 
 def test_yuan_is_exact_with_thousands_and_sign():
@@ -56,3 +56,11 @@ def test_working_days_late_counts_as_the_engine_calendar_does_across_years():
         expected = max(CALENDAR.working_days_between(due, today), 0)
         assert working_days_late(due, today) == expected, due
     assert working_days_late(date(2026, 10, 13), today) == 3  # Wednesday to Friday
+
+
+def test_a_job_runs_counts_read_as_lines_with_amounts_in_yuan():
+    counts = {"year": 2026, "programs": {"sz-sme-pool": {"budget_fen": 10_000_000_000, "available_fen": -5}},
+              "trial_balance_fen": 0, "unbalanced_accounts": [], "notes": {}}
+    assert run_counts(counts) == ["year: 2026", "programs · sz-sme-pool · budget: ¥100,000,000.00",
+                                  "programs · sz-sme-pool · available: -¥0.05", "trial_balance: ¥0.00",
+                                  "unbalanced_accounts: —", "notes: —"]
