@@ -1,17 +1,28 @@
-"""The books checked as one: the audit chain (claims.audit) and the ledger's kept balances (claims.ledger).
+"""The books checked as one: the audit chain (claims.audit), the ledger's kept balances (claims.ledger), and the
+ledger's payouts against the audited decisions that made them.
 
 Every place that says the books are intact asks this: `claims audit-verify`, `GET /audit/verify`, the console's
 审计 page and the nightly jobs, so none of them says "intact" having checked less than the others.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from claims import ledger
 from claims.audit import ChainReport, verify_chain
+from claims.models import AuditEvent, LedgerEntry, LedgerPosting
+from workflows.flows import review_flow
 from workflows.money import format_fen
+
+# The review engine's ledger effects and the postings they write; each transition's audited event carries the
+# amount its effect posted (claims.services.review_effects sets it as the decided amount).
+_POSTING_OF_EFFECT = {"reserve_budget": "reserve", "release_budget": "release", "post_payment": "pay"}
+_POSTING_OF_ACTION = {t.action: _POSTING_OF_EFFECT[e] for t in review_flow("books").transitions
+                      for e in t.effects if e in _POSTING_OF_EFFECT}
+_SUBJECTS = ("claim", "application")
 
 
 @dataclass(frozen=True)
@@ -21,17 +32,22 @@ class BooksReport:
     chain: ChainReport
     unbalanced: list[tuple[str, int, int]]  # (account code, kept fen, derived fen)
     trial_balance_fen: int
+    # (subject type, id, posting kind, amounts posted, amounts the audited decisions carry), sorted
+    unreconciled: list[tuple[str, int, str, list[int], list[int]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Whether the chain holds and the ledger agrees with itself."""
-        return self.chain.ok and not self.unbalanced and self.trial_balance_fen == 0
+        """Whether the chain holds, the ledger agrees with itself, and every payout posting with its decision."""
+        return self.chain.ok and not self.unbalanced and self.trial_balance_fen == 0 and not self.unreconciled
 
     def findings(self) -> list[str]:
         """What is wrong, one sentence each in Chinese (none when ok)."""
         found = [] if self.chain.ok else [
             f"审计链在第 {self.chain.first_broken_seq} 条断裂（{self.chain.reason}），此前 {self.chain.checked} 条完好"]
-        return found + ledger_findings(self.unbalanced, self.trial_balance_fen)
+        return found + ledger_findings(self.unbalanced, self.trial_balance_fen) + [
+            f"{'代偿申请' if subject == 'claim' else '申请'} #{subject_id} 的{_KIND_LABEL[kind]}分录 "
+            f"{'、'.join(map(format_fen, posted)) or '无'} 元与审计记录的决定 {'、'.join(map(format_fen, audited)) or '无'} 元不符"
+            for subject, subject_id, kind, posted, audited in self.unreconciled]
 
     def as_dict(self) -> dict:
         """The report as `GET /audit/verify` answers it."""
@@ -40,7 +56,12 @@ class BooksReport:
                 "reason": chain.reason, "checkpoints": chain.checkpoints,
                 "unbalanced_accounts": [{"account": code, "balance": format_fen(kept), "entries": format_fen(derived)}
                                         for code, kept, derived in self.unbalanced],
-                "trial_balance": format_fen(self.trial_balance_fen), "findings": self.findings()}
+                "trial_balance": format_fen(self.trial_balance_fen),
+                "unreconciled_payouts": [{"subject": f"{subject}:{subject_id}", "posting": kind,
+                                          "posted": [format_fen(a) for a in posted],
+                                          "audited": [format_fen(a) for a in audited]}
+                                         for subject, subject_id, kind, posted, audited in self.unreconciled],
+                "findings": self.findings()}
 
 
 def ledger_findings(unbalanced: list[tuple[str, int, int]], trial_balance_fen: int) -> list[str]:
@@ -53,7 +74,43 @@ def ledger_findings(unbalanced: list[tuple[str, int, int]], trial_balance_fen: i
     return found
 
 
+_KIND_LABEL = {"reserve": "预留", "release": "释放", "pay": "拨付"}
+
+
+def unreconciled_payouts(session: Session) -> list[tuple[str, int, str, list[int], list[int]]]:
+    """Claims and applications whose reserve, release and pay postings are not the amounts their audited decisions
+    carry: the ledger is not itself chained, so an entry edited together with its balances is caught here, by
+    events no one can re-sign without the key."""
+    positive = func.sum(case((LedgerEntry.amount_fen > 0, LedgerEntry.amount_fen), else_=0))
+    posted: dict[tuple, list[int]] = {}
+    for subject, subject_id, kind, amount in session.execute(
+            select(LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind, positive)
+            .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
+            .where(LedgerPosting.subject_type.in_(_SUBJECTS), LedgerPosting.kind.in_(tuple(_KIND_LABEL)))
+            .group_by(LedgerPosting.id, LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind)):
+        posted.setdefault((subject, int(subject_id), kind), []).append(int(amount))
+    audited: dict[tuple, list[int]] = {}
+    unrecorded: set[tuple] = set()
+    for entity, entity_id, action, data in session.execute(
+            select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action, AuditEvent.data)
+            .where(AuditEvent.entity.in_(_SUBJECTS), AuditEvent.action.in_(tuple(_POSTING_OF_ACTION)))
+            .execution_options(yield_per=5000)):
+        key, amount = (entity, int(entity_id), _POSTING_OF_ACTION[action]), (data or {}).get("amount_fen")
+        if amount is None:
+            unrecorded.add(key)  # an event written before decisions carried their amount: nothing to hold it to
+        elif amount:
+            audited.setdefault(key, []).append(int(amount))  # a decision of 0.00 posts nothing
+    found = []
+    for key in sorted((posted.keys() | audited.keys()) - unrecorded):
+        ours, theirs = sorted(posted.get(key, ())), sorted(audited.get(key, ()))
+        if ours != theirs:
+            found.append((*key, ours, theirs))
+    return found
+
+
 def verify_books(session: Session) -> BooksReport:
-    """Recompute the audit chain and check its checkpoints, then re-derive every ledger balance from its entries."""
+    """Recompute the audit chain and check its checkpoints, re-derive every ledger balance from its entries, and
+    reconcile every payout posting with the audited decision that made it."""
     chain = verify_chain(session)
-    return BooksReport(chain, ledger.unbalanced_accounts(session), ledger.trial_balance(session))
+    return BooksReport(chain, ledger.unbalanced_accounts(session), ledger.trial_balance(session),
+                       unreconciled_payouts(session))

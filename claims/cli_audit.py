@@ -15,7 +15,7 @@ def audit_commands() -> None:
 
 @audit_commands.command("audit-verify")
 def audit_verify() -> None:
-    """Recompute the audit HMAC chain, check the signed checkpoints and the ledger's kept balances; exit 1 on a break."""
+    """Recompute the audit HMAC chain, check the checkpoints, the ledger's balances and its payouts; exit 1 on a break."""
     from claims.books import verify_books
 
     session = current_app.extensions["claims"]["sessions"]()
@@ -29,10 +29,13 @@ def audit_verify() -> None:
         click.echo(f"ledger account {code} keeps a balance of {kept} fen; its entries sum to {derived} fen", err=True)
     if report.trial_balance_fen:
         click.echo(f"the ledger's entries sum to {report.trial_balance_fen} fen, not 0", err=True)
+    for subject, subject_id, kind, posted, audited in report.unreconciled:
+        click.echo(f"{subject} {subject_id}: {kind} postings of {posted} fen, but its audited decisions say "
+                   f"{audited} fen", err=True)
     if not report.ok:
         sys.exit(1)
     click.echo(f"audit chain intact: {chain.checked} events, {chain.checkpoints} signed checkpoints hold; "
-               f"every ledger balance is the sum of its entries")
+               f"every ledger balance is the sum of its entries; every payout posting is its audited decision's")
 
 
 @audit_commands.command("audit-checkpoint")

@@ -27,6 +27,9 @@ class ChainSchema(StrictSchema):
     unbalanced_accounts = fields.List(fields.Dict(), metadata={
         "description": "Ledger accounts whose kept balance is not the sum of their entries (account, balance, entries)"})
     trial_balance = fields.String(metadata={"description": "The sum of every ledger entry in yuan: 0.00 when it balances"})
+    unreconciled_payouts = fields.List(fields.Dict(), metadata={
+        "description": "Claims and applications whose reserve, release or pay postings differ from the amounts "
+                       "their audited decisions carry (subject, posting, posted, audited)"})
     findings = fields.List(fields.String(), metadata={"description": "What is wrong, one sentence each (Chinese)"})
 
 
@@ -46,6 +49,7 @@ class AuditVerify(MethodView):
     @blp.response(200, ChainSchema)
     def get(self):
         """Recompute the audit HMAC chain and check its signed checkpoints, re-derive every ledger balance from its
-        entries; ok only when both hold, the first broken link and any unbalanced account named (auditor, admin)."""
+        entries and reconcile every payout posting with its audited decision; ok only when all hold, what broke
+        named (auditor, admin)."""
         context.principal().require("auditor", "admin")
         return verify_books(context.session()).as_dict()

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from claims import ledger
 from claims.db import begin_write
-from claims.models import LedgerAccount, LedgerEntry
+from claims.models import LedgerAccount, LedgerEntry, LedgerPosting
 from reports.jobs import JobDeps, run_job
 from tests.api.test_console_pages import login
 from tests.integration.test_cli import run
@@ -152,3 +152,36 @@ def test_a_stale_loaded_balance_is_never_written_back(app, db):
             stale.flush()
         stale.rollback()
     assert merged is not None and ledger.balance(db, account) == 100 == derived(db, account)
+
+
+def test_a_payout_edited_with_its_balances_is_caught_by_the_audited_decision(app, db, callers):
+    # The cleverer clerk: both entries of the pay posting and both accounts' balances moved together, so the
+    # posting still sums to zero and every balance is still its entries' sum. The audited pay event, which
+    # cannot be re-signed without the key, still says what was paid.
+    app.extensions["claims"]["today"] = TODAY
+    claim = ClaimFactory(app, db).claim("paid")
+    db.commit()
+    assert run(app, "audit-verify").exit_code == 0
+    posting = db.exec(select(LedgerPosting).where(LedgerPosting.subject_type == "claim",
+                                                  LedgerPosting.subject_id == claim.id,
+                                                  LedgerPosting.kind == "pay")).one()
+    for entry in db.exec(select(LedgerEntry).where(LedgerEntry.posting_id == posting.id)).all():
+        moved = 100_000 if entry.amount_fen > 0 else -100_000
+        db.execute(sa.text("UPDATE ledger_entry SET amount_fen = amount_fen + :m WHERE id = :id"),
+                   {"m": moved, "id": entry.id})
+        db.execute(sa.text("UPDATE ledger_account SET balance_fen = balance_fen + :m WHERE id = :id"),
+                   {"m": moved, "id": entry.account_id})
+    db.commit()
+    assert ledger.unbalanced_accounts(db) == [] and ledger.trial_balance(db) == 0
+
+    broken = run(app, "audit-verify")
+    assert broken.exit_code == 1
+    assert (f"claim {claim.id}: pay postings of [{claim.paid_fen + 100_000}] fen, but its audited decisions say "
+            f"[{claim.paid_fen}] fen") in broken.output
+    verified = app.test_client().get("/audit/verify", headers=callers["auditor1"].headers).get_json()
+    assert verified["ok"] is False and verified["unbalanced_accounts"] == []
+    assert verified["unreconciled_payouts"] == [{"subject": f"claim:{claim.id}", "posting": "pay",
+                                                 "posted": [format_fen(claim.paid_fen + 100_000)],
+                                                 "audited": [format_fen(claim.paid_fen)]}]
+    assert verified["findings"] == [f"代偿申请 #{claim.id} 的拨付分录 {format_fen(claim.paid_fen + 100_000)} 元与审计记录的"
+                                    f"决定 {format_fen(claim.paid_fen)} 元不符"]
