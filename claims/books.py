@@ -7,8 +7,9 @@ Every place that says the books are intact asks this: `claims audit-verify`, `GE
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlmodel import Session
 
 from claims import ledger
@@ -82,30 +83,49 @@ def unreconciled_payouts(session: Session) -> list[tuple[str, int, str, list[int
     carry: the ledger is not itself chained, so an entry edited together with its balances is caught here, by
     events no one can re-sign without the key."""
     positive = func.sum(case((LedgerEntry.amount_fen > 0, LedgerEntry.amount_fen), else_=0))
-    posted: dict[tuple, list[int]] = {}
-    for subject, subject_id, kind, amount in session.execute(
-            select(LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind, positive)
-            .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
-            .where(LedgerPosting.subject_type.in_(_SUBJECTS), LedgerPosting.kind.in_(tuple(_KIND_LABEL)))
-            .group_by(LedgerPosting.id, LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind)):
-        posted.setdefault((subject, int(subject_id), kind), []).append(int(amount))
-    audited: dict[tuple, list[int]] = {}
-    unrecorded: set[tuple] = set()
-    for entity, entity_id, action, data in session.execute(
-            select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action, AuditEvent.data)
-            .where(AuditEvent.entity.in_(_SUBJECTS), AuditEvent.action.in_(tuple(_POSTING_OF_ACTION)))
-            .execution_options(yield_per=5000)):
-        key, amount = (entity, int(entity_id), _POSTING_OF_ACTION[action]), (data or {}).get("amount_fen")
-        if amount is None:
-            unrecorded.add(key)  # an event written before decisions carried their amount: nothing to hold it to
-        elif amount:
-            audited.setdefault(key, []).append(int(amount))  # a decision of 0.00 posts nothing
-    found = []
-    for key in sorted((posted.keys() | audited.keys()) - unrecorded):
-        ours, theirs = sorted(posted.get(key, ())), sorted(audited.get(key, ()))
-        if ours != theirs:
-            found.append((*key, ours, theirs))
+    posted = session.execute(
+        select(LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind, positive)
+        .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
+        .where(LedgerPosting.subject_type.in_(_SUBJECTS), LedgerPosting.kind.in_(tuple(_KIND_LABEL)))
+        .group_by(LedgerPosting.id, LedgerPosting.subject_type, LedgerPosting.subject_id, LedgerPosting.kind)
+        .order_by(LedgerPosting.subject_type, LedgerPosting.subject_id).execution_options(yield_per=5000))
+    subject_id = cast(AuditEvent.entity_id, BigInteger)
+    audited = session.execute(
+        select(AuditEvent.entity, subject_id, AuditEvent.action, AuditEvent.data)
+        .where(AuditEvent.entity.in_(_SUBJECTS), AuditEvent.action.in_(tuple(_POSTING_OF_ACTION)))
+        .order_by(AuditEvent.entity, subject_id).execution_options(yield_per=5000))
+    # Both streams come in subject order and are merged a subject at a time: memory stays flat however many.
+    ours = _by_subject((subject, int(sid), kind, int(amount)) for subject, sid, kind, amount in posted)
+    theirs = _by_subject((entity, int(sid), _POSTING_OF_ACTION[action], (data or {}).get("amount_fen"))
+                         for entity, sid, action, data in audited)
+    found, mine, other = [], next(ours, None), next(theirs, None)
+    while mine is not None or other is not None:
+        if other is None or (mine is not None and mine[0] < other[0]):
+            key, kinds, decided = mine[0], mine[1], {}
+            mine = next(ours, None)
+        elif mine is None or other[0] < mine[0]:
+            key, kinds, decided = other[0], {}, other[1]
+            other = next(theirs, None)
+        else:
+            key, kinds, decided = mine[0], mine[1], other[1]
+            mine, other = next(ours, None), next(theirs, None)
+        for kind in sorted(kinds.keys() | decided.keys()):
+            amounts = decided.get(kind, [])
+            if None in amounts:
+                continue  # an event written before decisions carried their amount: nothing to hold it to
+            held = sorted(a for a in amounts if a)  # a decision of 0.00 posts nothing
+            if sorted(kinds.get(kind, [])) != held:
+                found.append((*key, kind, sorted(kinds.get(kind, [])), held))
     return found
+
+
+def _by_subject(rows):
+    """(subject, id, kind, amount) rows in subject order as ((subject, id), {kind: [amounts]}), a subject at a time."""
+    for key, group in groupby(rows, key=lambda row: (row[0], row[1])):
+        kinds: dict[str, list] = {}
+        for _, _, kind, amount in group:
+            kinds.setdefault(kind, []).append(amount)
+        yield key, kinds
 
 
 def verify_books(session: Session) -> BooksReport:
