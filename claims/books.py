@@ -28,7 +28,8 @@ _SUBJECTS = ("claim", "application")
 
 @dataclass(frozen=True)
 class BooksReport:
-    """The chain's report, the accounts whose kept balance is not the sum of their entries, and the trial balance."""
+    """The chain's report, the accounts whose kept balance is not the sum of their entries, the trial balance, and
+    the payouts whose postings differ from their audited decisions."""
 
     chain: ChainReport
     unbalanced: list[tuple[str, int, int]]  # (account code, kept fen, derived fen)
@@ -46,7 +47,7 @@ class BooksReport:
         found = [] if self.chain.ok else [
             f"审计链在第 {self.chain.first_broken_seq} 条断裂（{self.chain.reason}），此前 {self.chain.checked} 条完好"]
         return found + ledger_findings(self.unbalanced, self.trial_balance_fen) + [
-            f"{'代偿申请' if subject == 'claim' else '申请'} #{subject_id} 的{_KIND_LABEL[kind]}分录 "
+            f"{'代偿申请' if subject == 'claim' else '补贴/奖励申请'} #{subject_id} 的{_KIND_LABEL[kind]}分录 "
             f"{'、'.join(map(format_fen, posted)) or '无'} 元与审计记录的决定 {'、'.join(map(format_fen, audited)) or '无'} 元不符"
             for subject, subject_id, kind, posted, audited in self.unreconciled]
 
