@@ -6,7 +6,8 @@ Every place that says the books are intact asks this: `claims audit-verify`, `GE
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import heapq
+from dataclasses import dataclass
 from itertools import groupby
 
 from sqlalchemy import BigInteger, case, cast, func, select
@@ -35,7 +36,7 @@ class BooksReport:
     unbalanced: list[tuple[str, int, int]]  # (account code, kept fen, derived fen)
     trial_balance_fen: int
     # (subject type, id, posting kind, amounts posted, amounts the audited decisions carry), sorted
-    unreconciled: list[tuple[str, int, str, list[int], list[int]]] = field(default_factory=list)
+    unreconciled: list[tuple[str, int, str, list[int], list[int]]]
 
     @property
     def ok(self) -> bool:
@@ -95,38 +96,23 @@ def unreconciled_payouts(session: Session) -> list[tuple[str, int, str, list[int
         select(AuditEvent.entity, subject_id, AuditEvent.action, AuditEvent.data)
         .where(AuditEvent.entity.in_(_SUBJECTS), AuditEvent.action.in_(tuple(_POSTING_OF_ACTION)))
         .order_by(AuditEvent.entity, subject_id).execution_options(yield_per=5000))
-    # Both streams come in subject order and are merged a subject at a time: memory stays flat however many.
-    ours = _by_subject((subject, int(sid), kind, int(amount)) for subject, sid, kind, amount in posted)
-    theirs = _by_subject((entity, int(sid), _POSTING_OF_ACTION[action], (data or {}).get("amount_fen"))
-                         for entity, sid, action, data in audited)
-    found, mine, other = [], next(ours, None), next(theirs, None)
-    while mine is not None or other is not None:
-        if other is None or (mine is not None and mine[0] < other[0]):
-            key, kinds, decided = mine[0], mine[1], {}
-            mine = next(ours, None)
-        elif mine is None or other[0] < mine[0]:
-            key, kinds, decided = other[0], {}, other[1]
-            other = next(theirs, None)
-        else:
-            key, kinds, decided = mine[0], mine[1], other[1]
-            mine, other = next(ours, None), next(theirs, None)
-        for kind in sorted(kinds.keys() | decided.keys()):
-            amounts = decided.get(kind, [])
-            if None in amounts:
+    # Both streams come in subject order; merged, they are read a subject at a time, so memory stays flat.
+    rows = heapq.merge(((subject, int(sid), kind, True, int(amount)) for subject, sid, kind, amount in posted),
+                       ((entity, int(sid), _POSTING_OF_ACTION[action], False, (data or {}).get("amount_fen"))
+                        for entity, sid, action, data in audited), key=lambda row: row[:2])
+    found = []
+    for key, group in groupby(rows, key=lambda row: row[:2]):
+        amounts: dict[tuple[str, bool], list] = {}
+        for _, _, kind, is_posted, amount in group:
+            amounts.setdefault((kind, is_posted), []).append(amount)
+        for kind in sorted({kind for kind, _ in amounts}):
+            decided = amounts.get((kind, False), [])
+            if None in decided:
                 continue  # an event written before decisions carried their amount: nothing to hold it to
-            held = sorted(a for a in amounts if a)  # a decision of 0.00 posts nothing
-            if sorted(kinds.get(kind, [])) != held:
-                found.append((*key, kind, sorted(kinds.get(kind, [])), held))
+            ours, held = sorted(amounts.get((kind, True), [])), sorted(a for a in decided if a)  # 0.00 posts nothing
+            if ours != held:
+                found.append((*key, kind, ours, held))
     return found
-
-
-def _by_subject(rows):
-    """(subject, id, kind, amount) rows in subject order as ((subject, id), {kind: [amounts]}), a subject at a time."""
-    for key, group in groupby(rows, key=lambda row: (row[0], row[1])):
-        kinds: dict[str, list] = {}
-        for _, _, kind, amount in group:
-            kinds.setdefault(kind, []).append(amount)
-        yield key, kinds
 
 
 def verify_books(session: Session) -> BooksReport:

@@ -118,7 +118,7 @@ def budget_snapshot(ctx: JobContext) -> dict:
 
 
 def audit_checkpoint(ctx: "JobContext") -> dict:
-    """Verify the books (the audit chain and the ledger's balances), then sign the chain's current head (so
+    """Verify the books (claims.books.verify_books), then sign the chain's current head (so
     deleting events up to it is caught by `claims audit-verify`); a break fails the run, and is not signed."""
     from claims.audit import write_checkpoint
 

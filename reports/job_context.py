@@ -26,8 +26,8 @@ JOB_DESCRIPTIONS = {
     "budget_snapshot": "Record each program's budget position for the day; fails when the books do not balance",
     "webhook_delivery": "Send due webhook deliveries, signed; retry with back-off",
     "deadline_reminders": "Remind institutions of returned items about to close",
-    "audit_checkpoint": "Verify the audit chain and the ledger's balances, then sign the chain's head (daily anchor "
-                        "for audit-verify); a break fails the run, and nothing is signed",
+    "audit_checkpoint": "Verify the books (audit chain, ledger balances, payouts against their audited decisions), "
+                        "then sign the chain's head (daily anchor for audit-verify); a break fails the run, unsigned",
     "simulation_runs": "Run what-if simulations no API instance is running (never taken, or their runner stopped)",
 }
 
