@@ -1,9 +1,9 @@
 """Limits on what one request and one caller may take: credentials first, body size, 64-bit ids, rate.
 
 Rate limits count per API key (institutions) or per staff user; requests without valid credentials
-count per client address. The counters are the `limits` library's (through flask-limiter), with one of
-its two backends: in the process (`memory://`, right for one process) or, when settings.redis_url
-(REDIS_URL) is set, in Redis, so every worker of every instance counts against the same window. Should
+count per client address. The windows are the `limits` library's fixed windows (through flask-limiter), counted
+in one of two places: in the process (claims.api.rate_counters, right for one process) or, when
+settings.redis_url (REDIS_URL) is set, in Redis, so every worker of every instance counts against the same window. Should
 Redis stop answering, each process counts in memory until it is back (a 500 would be worse than a looser
 limit). Failed logins are counted elsewhere: in the database (claims.services.logins), which every
 instance already shares and which keeps a lockout until an admin clears it.
@@ -17,6 +17,7 @@ from flask_limiter import Limiter
 from werkzeug.routing import IntegerConverter
 
 from claims.api import context
+from claims.api.rate_counters import InProcessCounters
 from claims.errors import Problem
 
 # Anything that is not a file upload is a small JSON document or a query: 1 MiB is far above any of them.
@@ -67,7 +68,8 @@ def _secured_operations(app: Flask) -> set[tuple[str, str]]:
 def install_limits(app: Flask) -> Limiter:
     """Bound path ids, cap non-upload bodies at MAX_JSON_BYTES and rate-limit every caller (call before routes)."""
     app.url_map.converters["int"] = Int64Converter
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.extensions["claims"]["settings"].redis_url or "memory://")
+    in_process = f"{InProcessCounters.STORAGE_SCHEME[0]}://"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.extensions["claims"]["settings"].redis_url or in_process)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 

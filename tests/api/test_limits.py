@@ -2,10 +2,13 @@
 no internals in any error, secrets only from the environment."""
 from __future__ import annotations
 
+import threading
 import tomllib
 
 import pytest
+from limits.storage import storage_from_string
 
+from claims.api.rate_counters import InProcessCounters
 from claims.settings import ROOT, SettingsError, load_settings
 from tests.helpers import problem
 
@@ -119,3 +122,13 @@ def test_with_redis_unreachable_each_process_still_limits_in_memory_rather_than_
         assert [client.get("/claims", headers=bank).status_code for _ in range(4)] == [200, 200, 200, 429]
     finally:
         app.extensions["claims"]["engine"].dispose()
+
+
+def test_the_counters_live_in_the_process_and_start_no_thread_per_request(app, client, callers, monkeypatch):
+    # limits' own memory:// storage started a timer thread on nearly every hit under load.
+    assert isinstance(app.extensions["claims"]["limiter"].storage, InProcessCounters)
+    assert isinstance(storage_from_string("claims-memory://"), InProcessCounters)
+    started, start = [], threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: (started.append(thread.name), start(thread))[1])
+    assert [client.get("/claims", headers=callers["BANK_A"].headers).status_code for _ in range(20)] == [200] * 20
+    assert started == []
