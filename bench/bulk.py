@@ -20,7 +20,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import PROGRAM, TODAY, BenchDatabase, Gunicorn, Result, insert_firms, isolated, reference_ids
+from bench.common import PROGRAM, TODAY, BenchDatabase, Result, insert_firms, isolated, reference_ids
+from bench.servers import Gunicorn
 
 # Distinct borrowers in the file: a bank's quarterly file names many firms, some more than once.
 FIRMS = 5_000

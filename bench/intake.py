@@ -11,8 +11,9 @@ import json
 
 import sqlalchemy as sa
 
-from bench.common import BANKS, BenchDatabase, Gunicorn, Result, insert_defaulted_loans
+from bench.common import BANKS, BenchDatabase, Result, insert_defaulted_loans
 from bench.load import post_load
+from bench.servers import Gunicorn
 
 CONNECTIONS = 8
 CLAIM = {"default_on": "2025-12-01", "outstanding_principal": "800000.00", "days_overdue": 120,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from claims.cli import main
 from claims.settings import SettingsError, load_settings
 from tests.helpers import problem
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIMS = str(Path(sys.executable).with_name("claims"))
@@ -100,16 +100,10 @@ def test_seed_demo_is_refused_in_production(production_app):
     assert "refused in production" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_server_names_no_software_versions(tmp_path):
     env = _env(CLAIMS_ENV="test", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", CLAIMS_DATA_DIR=str(tmp_path))
     subprocess.run([CLAIMS, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([CLAIMS, "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
