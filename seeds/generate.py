@@ -18,122 +18,15 @@ from stdnum.cn import ric
 
 from workflows.identifiers import USCC_ALPHABET, make_uscc, validate_resident_id
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling module
+from demo_catalogue import CATEGORIES, DISTRICTS, ENTERPRISES, INDIVIDUALS, INSTITUTIONS, REVENUE_RANGE  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 
 # GB 11714 organisation-code check: weights over the 8-character body, MOD 11, 10 -> X.
 ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 # The body must also fit the USCC alphabet, since it becomes USCC positions 9-16.
 ORG_BODY_ALPHABET = USCC_ALPHABET
-
-CATEGORIES = [
-    ("high_tech", "国家高新技术企业", "高新技术企业证书自颁发之日起有效期3年"),
-    ("tech_sme", "科技型中小企业", "每年评价入库，入库登记编号当年有效（至12月31日，本演示数据的假设）"),
-    ("specialized", "专精特新中小企业", "省级认定，有效期3年"),
-    ("little_giant", "专精特新“小巨人”企业", "工业和信息化部认定，有效期3年"),
-    ("innovative_sme", "创新型中小企业", "省级评价，有效期3年"),
-    ("ningbo_whitelist", "宁波科技信贷白名单", "宁波市科技局按年度发布，当年有效"),
-    ("strategic_emerging", "战略性新兴产业信贷项目名单", "按批次发布，项目名单有效期1年（本演示数据的假设）"),
-]
-
-# code, kind, name, short name, division code used in the USCC
-INSTITUTIONS = [
-    ("BANK_A", "bank", "示例科技银行股份有限公司深圳分行", "示例科技银行深圳分行", "440300"),
-    ("BANK_B", "bank", "示例兴业发展银行股份有限公司深圳南山支行", "示例兴业发展银行南山支行", "440305"),
-    ("BANK_C", "bank", "示例甬商银行股份有限公司宁波分行", "示例甬商银行宁波分行", "330200"),
-    ("BANK_D", "bank", "示例蜀都农村商业银行股份有限公司成都高新支行", "示例蜀都农商行高新支行", "510100"),
-    ("INS_A", "insurer", "示例安信财产保险股份有限公司深圳分公司", "示例安信财险深圳分公司", "440300"),
-    ("GUA_A", "guarantor", "深圳市示例鹏城融资担保有限公司", "示例鹏城担保", "440300"),
-    ("GUA_B", "guarantor", "广东省示例融资再担保有限公司", "示例省再担保", "440000"),
-]
-
-# district label -> division code that appears in the USCC of firms registered there
-DISTRICTS = {
-    "深圳市南山区": "440305",
-    "深圳市福田区": "440304",
-    "深圳市罗湖区": "440303",
-    "深圳市宝安区": "440306",
-    "深圳市龙岗区": "440307",
-    "深圳市龙华区": "440309",
-    "深圳市坪山区": "440310",
-    "深圳市光明区": "440311",
-    "宁波市鄞州区": "330212",
-    "宁波市北仑区": "330206",
-    "宁波市海曙区": "330203",
-    "成都高新区": "510100",
-}
-
-# brand (字号), business line for the name, industry, size, district
-ENTERPRISES = [
-    ("星河", "微电子科技", "集成电路", "small", "深圳市南山区"),
-    ("蓝湾", "智能装备", "智能制造", "medium", "深圳市宝安区"),
-    ("云帆", "软件技术", "软件和信息技术服务", "micro", "深圳市南山区"),
-    ("青松", "生物医药科技", "生物医药", "small", "深圳市坪山区"),
-    ("鹏翼", "无人机科技", "航空航天", "medium", "深圳市龙华区"),
-    ("晨曦", "新能源科技", "新能源", "small", "深圳市龙岗区"),
-    ("海纳", "数据科技", "人工智能", "micro", "深圳市福田区"),
-    ("芯源", "半导体", "集成电路", "medium", "深圳市南山区"),
-    ("光启", "光电技术", "新一代信息技术", "small", "深圳市光明区"),
-    ("安和", "医疗器械", "医疗器械", "small", "深圳市坪山区"),
-    ("翠微", "新材料科技", "新材料", "micro", "深圳市宝安区"),
-    ("远航", "物联网技术", "新一代信息技术", "small", "深圳市龙岗区"),
-    ("锦程", "机器人", "智能制造", "medium", "深圳市龙华区"),
-    ("瑞丰", "精密制造", "高端装备", "small", "深圳市宝安区"),
-    ("启明", "信息安全技术", "软件和信息技术服务", "micro", "深圳市福田区"),
-    ("华岳", "储能科技", "新能源", "medium", "深圳市龙岗区"),
-    ("清源", "环保科技", "节能环保", "small", "深圳市光明区"),
-    ("思远", "人工智能科技", "人工智能", "small", "深圳市南山区"),
-    ("嘉禾", "基因科技", "生物医药", "micro", "深圳市南山区"),
-    ("恒信", "金融信息服务", "软件和信息技术服务", "small", "深圳市福田区"),
-    ("卓越", "传感技术", "新一代信息技术", "micro", "深圳市南山区"),
-    ("凌云", "卫星通信", "航空航天", "small", "深圳市南山区"),
-    ("汇智", "教育科技", "软件和信息技术服务", "micro", "深圳市罗湖区"),
-    ("盛景", "显示技术", "新一代信息技术", "medium", "深圳市光明区"),
-    ("沐光", "光伏科技", "新能源", "small", "深圳市坪山区"),
-    ("博雅", "检测技术", "科技服务", "micro", "深圳市罗湖区"),
-    ("天工", "激光设备", "高端装备", "small", "深圳市宝安区"),
-    ("泓润", "化学材料", "新材料", "small", "深圳市坪山区"),
-    ("鼎新", "工业软件", "软件和信息技术服务", "small", "深圳市龙华区"),
-    ("鸿图", "电子商务", "数字经济", "micro", "深圳市龙岗区"),
-    ("拓界", "汽车电子", "新能源汽车", "medium", "深圳市龙岗区"),
-    ("曜石", "芯片封测", "集成电路", "small", "深圳市宝安区"),
-    ("禾木", "农业科技", "现代农业", "micro", "深圳市光明区"),
-    ("银杉", "医学影像", "医疗器械", "small", "深圳市南山区"),
-    ("澄明", "光学科技", "新一代信息技术", "micro", "深圳市福田区"),
-    ("方舟", "电池材料", "新能源", "large", "深圳市坪山区"),
-    ("聚能", "电源技术", "新能源", "small", "深圳市宝安区"),
-    ("易联", "通信技术", "新一代信息技术", "small", "深圳市南山区"),
-    ("长风", "海洋科技", "海洋经济", "micro", "深圳市福田区"),
-    ("鹤鸣", "声学科技", "新一代信息技术", "micro", "深圳市龙华区"),
-    ("甬江", "模具科技", "高端装备", "small", "宁波市北仑区"),
-    ("东钱湖", "智能家电", "智能制造", "medium", "宁波市鄞州区"),
-    ("四明", "新材料", "新材料", "small", "宁波市海曙区"),
-    ("天一", "软件科技", "软件和信息技术服务", "micro", "宁波市鄞州区"),
-    ("港城", "汽车零部件", "新能源汽车", "small", "宁波市北仑区"),
-    ("锦江", "信息技术", "软件和信息技术服务", "small", "成都高新区"),
-    ("天府", "生物技术", "生物医药", "micro", "成都高新区"),
-    ("蓉芯", "集成电路设计", "集成电路", "small", "成都高新区"),
-    ("青城", "游戏科技", "数字经济", "micro", "成都高新区"),
-    ("岷山", "无人系统", "航空航天", "medium", "成都高新区"),
-]
-
-# revenue range in yuan by size (GB-style SME thresholds for industry, simplified)
-REVENUE_RANGE = {
-    "micro": (800_000, 3_000_000),
-    "small": (3_000_000, 20_000_000),
-    "medium": (20_000_000, 400_000_000),
-    "large": (400_000_000, 2_000_000_000),
-}
-
-# name, area code, birth date, sequence; sequences 996-999 are the ones reserved for
-# centenarians, so a structurally valid number for a younger person is unlikely to be anyone's.
-INDIVIDUALS = [
-    ("张示例", "440305", "19900307", "997"),
-    ("李示例", "440304", "19881115", "998"),
-    ("王示例", "330203", "19950620", "996"),
-    ("陈示例", "510107", "19920901", "999"),
-    ("刘示例", "440306", "19980214", "997"),
-]
-
 
 def digest(*parts: str) -> int:
     """Stable integer derived from text, so regenerated files never change."""
