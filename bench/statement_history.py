@@ -8,13 +8,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bench.common import (
-    PROGRAM,
-    BenchDatabase,
-    insert_firms,
-    reference_ids,
-    synthetic_uscc,
-)
+from bench.common import PROGRAM, BenchDatabase, insert_firms, reference_ids, synthetic_uscc
 
 QUARTER_CODE = "2026Q1"
 ISSUED_ON = date(2026, 4, 9)
