@@ -1,4 +1,7 @@
-"""Worked examples of payouts (ratios, uplifts, ceilings, caps, risk shares): each expected figure is computed by hand in the comment beside it."""
+"""Worked examples of payouts (ratios, uplifts, ceilings, caps, risk shares).
+
+Each expected figure is computed by hand in the comment beside it.
+"""
 
 import json
 from datetime import date

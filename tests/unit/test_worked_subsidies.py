@@ -1,4 +1,7 @@
-"""Worked examples of subsidies, rewards and recoveries: each expected figure is computed by hand in the comment beside it."""
+"""Worked examples of subsidies, rewards and recoveries.
+
+Each expected figure is computed by hand in the comment beside it.
+"""
 
 from datetime import date
 from decimal import Decimal
