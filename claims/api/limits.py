@@ -1,12 +1,12 @@
 """Limits on what one request and one caller may take: credentials first, body size, 64-bit ids, rate.
 
 Rate limits count per API key (institutions) or per staff user; requests without valid credentials
-count per client address. The windows are the `limits` library's fixed windows (through flask-limiter), counted
-in one of two places: in the process (claims.api.rate_counters, right for one process) or, when
-settings.redis_url (REDIS_URL) is set, in Redis, so every worker of every instance counts against the same window. Should
-Redis stop answering, each process counts in memory until it is back (a 500 would be worse than a looser
-limit). Failed logins are counted elsewhere: in the database (claims.services.logins), which every
-instance already shares and which keeps a lockout until an admin clears it.
+count per client address. The windows are the `limits` library's fixed windows (through flask-limiter),
+counted in one of two places: in the process (claims.api.rate_counters, right for one process) or, when
+settings.redis_url (REDIS_URL) is set, in Redis, so every worker of every instance counts against the same
+window. Should Redis stop answering, each process counts in memory until it is back (a 500 would be worse
+than a looser limit). Failed logins are counted elsewhere: in the database (claims.services.logins), which
+every instance already shares and which keeps a lockout until an admin clears it.
 """
 from __future__ import annotations
 
