@@ -1,4 +1,4 @@
-"""Money controls under attack: caps under concurrent approvals, caps at a year end, separation of duties.
+"""Money controls under attack: caps under concurrent approvals and at a year end.
 
 Each test runs a copy of the shipped sz-sme-pool program whose [caps] the test sets, so the cap under
 test is the one that binds: every claim below computes 30 % of 1,000,000.00 = 300,000.00.
@@ -6,24 +6,19 @@ test is the one that binds: every claim below computes 30 % of 1,000,000.00 = 30
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from claims import ledger
 from claims.audit import verify_chain
-from claims.auth import issue_token
 from claims.models import Claim
 from claims.services import claims as claim_service
-from claims.services import users as user_service
-from tests.conftest import make_test_app
-from tests.helpers import Caller, problem
-from tests.integration.test_concurrency import PROGRAM, TODAY, ClaimFactory, fire_together
+from tests.helpers import problem
+from tests.integration.program_copies import app_for_markers, fresh
+from tests.integration.test_concurrency import TODAY, ClaimFactory, fire_together
 
-ROOT = Path(__file__).resolve().parents[2]
 OUTSTANDING_FEN = 100_000_000  # 1,000,000.00 x 30 % = 300,000.00 per claim
 COMPUTED = "300000.00"
 INSTITUTION_CAP = """[caps]
@@ -41,64 +36,12 @@ share_of_registered_year = "registration_year"
 """
 
 
-THREE_STAGES = """[[review.stages]]
-name = "first_review"
-role = "reviewer"
-sla_working_days = 5
-label = "受托管理机构初审"
-
-[[review.stages]]
-name = "second_review"
-role = "reviewer"
-sla_working_days = 5
-label = "主管部门复核"
-
-[[review.stages]]
-name = "third_review"
-role = "approver"
-sla_working_days = 5
-label = "市财政局审定"
-
-[[review.stages]]
-name = "payment"
-role = "payer"
-sla_working_days = 5
-label = "资金拨付"
-"""
-
-
-def _programs_with_caps(target: Path, caps: str | None, stages: str | None = None) -> Path:
-    shutil.copytree(ROOT / "config/programs", target)
-    path = target / PROGRAM / "2023.1.toml"
-    # The shipped file's worked examples are for its own caps and stages, not this test's.
-    text = path.read_text(encoding="utf-8").split("# Worked examples")[0]
-    if stages:
-        text = text[:text.index("[[review.stages]]")] + stages
-    if caps is None:
-        path.write_text(text, encoding="utf-8")
-        return target
-    # The loss-ratio breaker is raised out of the way: it would hold the bank after its first approvals.
-    breaker = '[[breakers]]\nmetric = "loss_ratio"\nthreshold = "0.99"\naction = "defer_claims"\n\n'
-    path.write_text(text[:text.index("[caps]")] + caps + "\n" + breaker + text[text.index("[[review.stages]]"):],
-                    encoding="utf-8")
-    return target
 
 
 @pytest.fixture
 def app(request, database_url, tmp_path):
-    """The application with sz-sme-pool's caps replaced by the test's `caps` marker (shipped caps without one)."""
-    caps, stages = request.node.get_closest_marker("caps"), request.node.get_closest_marker("stages")
-    overrides = {"programs_dir": _programs_with_caps(tmp_path / "programs", caps.args[0] if caps else None,
-                                                     stages.args[0] if stages else None)} if caps or stages else {}
-    application = make_test_app(database_url, tmp_path, **overrides)
-    yield application
-    application.extensions["claims"]["engine"].dispose()
-
-
-def _fresh(db) -> None:
-    """End the checking session's read transaction (a SQLite snapshot) and forget what it loaded."""
-    db.commit()
-    db.expire_all()
+    """The application with sz-sme-pool's caps and stages from the test's markers (tests.integration.program_copies)."""
+    yield from app_for_markers(request, database_url, tmp_path)
 
 
 def _approve_all_at_once(app, approver, claims: list[Claim]) -> list[tuple[int, dict]]:
@@ -107,14 +50,14 @@ def _approve_all_at_once(app, approver, claims: list[Claim]) -> list[tuple[int, 
 
 
 def _committed_fen(db, claim_ids) -> int:
-    _fresh(db)
+    fresh(db)
     return sum(db.get(Claim, i).approved_fen or 0 for i in claim_ids if db.get(Claim, i).status in ("approved", "paid"))
 
 
 def _revoke_approved(app, approver, db, claim_ids) -> None:
     """Give the round's approvals back (revoked, budget released) so the next round starts from an empty cap."""
     client = app.test_client()
-    _fresh(db)
+    fresh(db)
     for claim_id in claim_ids:
         claim = db.get(Claim, claim_id)
         if claim.status == "approved":
@@ -149,7 +92,7 @@ def test_ten_concurrent_approvals_never_pass_the_institution_year_cap(app, calle
                    for b in changed)
         approved_counts.append(len(ok))
         # The approver confirms the cut amount on one of them: the cap is then exactly full.
-        _fresh(db)
+        fresh(db)
         target = next(db.get(Claim, c.id) for c in waiting if db.get(Claim, c.id).status == "second_review")
         cut = app.test_client().post(f"/claims/{target.id}/transitions",
                                      json={"action": "approve", "amount": "200000.00", "reason": "机构年度上限余额"},
@@ -242,7 +185,7 @@ def test_a_claim_computed_in_september_is_approved_in_january_at_its_full_amount
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert (body["status"], body["approved_amount"]) == ("approved", "50000.00")
-    _fresh(db)
+    fresh(db)
     assert db.get(Claim, claim.id).budget_year == 2027
 
 
@@ -256,94 +199,6 @@ def test_a_cap_counted_by_the_claim_year_with_no_room_in_january_refuses_instead
                                           headers=callers["approver2"].with_(**{"If-Match": f'"{claim.version}"'})),
                    422, "cap_exhausted")
     assert body["cap"] == "per_institution_year_share_of_registered" and body["limit"] == "0.00"
-    _fresh(db)
+    fresh(db)
     after = db.get(Claim, claim.id)
     assert (after.status, after.approved_fen, after.version) == ("second_review", None, claim.version)
-
-
-def test_the_same_person_cannot_approve_and_pay_one_claim(app, callers, db):
-    app.extensions["claims"]["today"] = TODAY
-    factory = ClaimFactory(app, db)
-    admin = factory.actors.staff["admin"]
-    s, known = app.extensions["claims"]["settings"], {"sz-sme-pool"}
-    dual = user_service.create_user(db, principal=admin, s=s, username="dual1", display_name="审批兼拨付",
-                                    password="dual-role-pass-2026", roles=["approver", "payer"], programs=["*"],
-                                    known_programs=known)
-    caller = Caller({"Authorization": f"Bearer {issue_token(db, dual)}"})
-    db.commit()
-    claim = factory.claim("second_review")
-    client = app.test_client()
-    approved = client.post(f"/claims/{claim.id}/transitions", json={"action": "approve"},
-                           headers=caller.with_(**{"If-Match": f'"{claim.version}"'}))
-    assert approved.status_code == 200, approved.get_json()
-    body = problem(client.post(f"/claims/{claim.id}/transitions", json={"action": "pay"},
-                               headers=caller.with_(**{"If-Match": approved.headers["ETag"]})), 403,
-                   "separation_of_duties")
-    assert "payment" in body["detail"]
-    paid = client.post(f"/claims/{claim.id}/transitions", json={"action": "pay"},
-                       headers=callers["payer1"].with_(**{"If-Match": approved.headers["ETag"]}))
-    assert paid.status_code == 200 and paid.get_json()["status"] == "paid"
-    # The reviewer who passed a claim cannot pay it either.
-    reviewer_payer = user_service.create_user(db, principal=admin, s=s, username="revpay1", display_name="初审兼拨付",
-                                              password="rev-pay-pass-2026x", roles=["reviewer", "payer"],
-                                              programs=["*"], known_programs=known)
-    rp = Caller({"Authorization": f"Bearer {issue_token(db, reviewer_payer)}"})
-    db.commit()
-    second = factory.claim("submitted", bank="BANK_B")  # BANK_A's payment above trips its loss-ratio breaker
-    etag = f'"{second.version}"'
-    for who, body in ((rp, {"action": "start_review"}), (rp, {"action": "pass"}),
-                      (callers["approver2"], {"action": "approve"})):
-        response = client.post(f"/claims/{second.id}/transitions", json=body, headers=who.with_(**{"If-Match": etag}))
-        assert response.status_code == 200, response.get_json()
-        etag = response.headers["ETag"]
-    problem(client.post(f"/claims/{second.id}/transitions", json={"action": "pay"},
-                        headers=rp.with_(**{"If-Match": etag})), 403, "separation_of_duties")
-    _fresh(db)
-    assert db.get(Claim, second.id).status == "approved"
-
-
-def test_an_institution_may_only_submit_resubmit_or_withdraw(app, callers, db):
-    app.extensions["claims"]["today"] = TODAY
-    claim = ClaimFactory(app, db).claim("submitted")
-    body = problem(app.test_client().post(f"/claims/{claim.id}/transitions", json={"action": "defer"},
-                                          headers=callers["BANK_A"].with_(**{"If-Match": f'"{claim.version}"'})),
-                   403, "role_not_allowed")
-    assert "submit" in body["detail"]
-
-
-def test_a_recovery_dated_before_the_default_or_in_the_future_is_refused(app, client, callers, db):
-    app.extensions["claims"]["today"] = TODAY
-    claim = ClaimFactory(app, db).claim("paid")
-    for day in ("2099-01-01", "1900-01-01", "2026-06-19"):
-        body = problem(client.post(f"/claims/{claim.id}/recoveries", json={"amount": "100.00", "recovered_on": day},
-                                   headers=callers["BANK_A"].headers), 422, "recovery_date_out_of_range")
-        assert "recovered_on" in str(body["errors"])
-    assert client.post(f"/claims/{claim.id}/recoveries", json={"amount": "100.00", "recovered_on": "2026-09-30"},
-                       headers=callers["BANK_A"].headers).status_code == 201
-
-
-@pytest.mark.stages(THREE_STAGES)
-def test_a_program_with_three_review_stages_runs_each_with_a_different_person(app, callers, db):
-    app.extensions["claims"]["today"] = TODAY
-    claim = ClaimFactory(app, db).claim("submitted")
-    client, etag = app.test_client(), f'"{claim.version}"'
-
-    def act(who: str, action: str, expect: int = 200, **extra):
-        nonlocal etag
-        response = client.post(f"/claims/{claim.id}/transitions", json={"action": action, **extra},
-                               headers=callers[who].with_(**{"If-Match": etag}))
-        assert response.status_code == expect, response.get_json()
-        if expect == 200:
-            etag = response.headers["ETag"]
-        return response.get_json()
-
-    act("reviewer1", "start_review")
-    assert act("reviewer1", "pass")["status"] == "second_review"
-    assert act("reviewer1", "pass", expect=403)["code"] == "four_eyes"  # the same reviewer again
-    assert act("reviewer2", "pass")["status"] == "third_review"
-    assert act("reviewer2", "approve", expect=403)["code"] == "role_not_allowed"  # the third stage is the approver's
-    approved = act("approver1", "approve")
-    assert (approved["status"], approved["approved_amount"]) == ("approved", approved["computed_amount"])
-    assert act("payer1", "pay")["status"] == "paid"
-    decisions = client.get(f"/claims/{claim.id}", headers=callers["auditor1"].headers).get_json()["decisions"]
-    assert [d["action"] for d in decisions] == ["submit", "start_review", "pass", "pass", "approve", "pay"]
