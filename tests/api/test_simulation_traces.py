@@ -6,14 +6,14 @@ from datetime import date
 
 from sqlmodel import select
 
+from tests.api import simulation_calls as sim
 from tests.api.simulation_history import seed_history
-from tests.api.test_simulations import PROGRAM, _draft, _fen, _items, _simulate
 
 
 def _last_amount(trace: list[dict]) -> int:
     """The amount a trace ends on: the requested amount when that capped it, else the final step's fen."""
     last = trace[-1]
-    return _fen(last["value"]) if last["step"] == "cap:requested" else last["fen"]
+    return sim.fen(last["value"]) if last["step"] == "cap:requested" else last["fen"]
 
 
 def test_pricing_without_writing_traces_gives_the_engines_traced_amounts_for_the_demo_claims(app, db):
@@ -56,12 +56,12 @@ def test_an_items_traces_are_rebuilt_on_demand_and_end_on_the_stored_amounts(app
     from claims.services.simulation_items import reprice
 
     seed_history(db)
-    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
-    result = _simulate(client, callers["auditor1"], "2028.11")
-    items = _items(client, callers["auditor1"], result)
+    sim.draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    result = sim.simulate(client, callers["auditor1"], "2028.11")
+    items = sim.items(client, callers["auditor1"], result)
     assert len(items) == 9
     for item in items:
-        detail = client.get(f"{PROGRAM}/simulations/{result['id']}/items/{item['claim_id']}",
+        detail = client.get(f"{sim.PROGRAM}/simulations/{result['id']}/items/{item['claim_id']}",
                             headers=callers["auditor1"].headers).get_json()
         assert {k: detail[k] for k in item} == item
         for side in ("baseline", "draft"):
@@ -69,7 +69,7 @@ def test_an_items_traces_are_rebuilt_on_demand_and_end_on_the_stored_amounts(app
             assert "note" not in {step["step"] for step in trace}
             assert trace[0]["step"] == "rule"
             if detail[f"{side}_eligible"]:
-                assert _last_amount(trace) == _fen(item[side])
+                assert _last_amount(trace) == sim.fen(item[side])
     # The service's own check, item by item: priced again with the stored cap usage, the amounts are the stored ones.
     simulation = db.get(Simulation, result["id"])
     stored = db.exec(select(SimulationItem).where(SimulationItem.simulation_id == simulation.id)).all()
@@ -82,10 +82,10 @@ def test_an_items_traces_are_rebuilt_on_demand_and_end_on_the_stored_amounts(app
 
 def test_a_draft_saved_again_after_the_run_leaves_the_items_traces_as_simulated(app, client, callers, db):
     ids = seed_history(db)
-    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
-    result = _simulate(client, callers["auditor1"], "2028.11")
-    url = f"{PROGRAM}/simulations/{result['id']}/items/{ids['c1']}"
+    sim.draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.15"})
+    result = sim.simulate(client, callers["auditor1"], "2028.11")
+    url = f"{sim.PROGRAM}/simulations/{result['id']}/items/{ids['c1']}"
     before = client.get(url, headers=callers["auditor1"].headers).get_json()
-    _draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.30"})
+    sim.draft(client, callers["admin"], "2028.11", {"compensation.uplifts[0].add": "0.30"})
     after = client.get(url, headers=callers["auditor1"].headers).get_json()
-    assert after == before and _last_amount(after["draft_trace"]) == _fen(before["draft"])
+    assert after == before and _last_amount(after["draft_trace"]) == sim.fen(before["draft"])
