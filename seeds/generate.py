@@ -18,8 +18,8 @@ from stdnum.cn import ric
 
 from workflows.identifiers import USCC_ALPHABET, make_uscc, validate_resident_id
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling module
-from demo_catalogue import CATEGORIES, DISTRICTS, ENTERPRISES, INDIVIDUALS, INSTITUTIONS, REVENUE_RANGE  # noqa: E402
+# Run as a script, so Python has put this folder first on sys.path: the sibling module imports as it is.
+from demo_catalogue import CATEGORIES, DISTRICTS, ENTERPRISES, INDIVIDUALS, INSTITUTIONS, REVENUE_RANGE
 
 HERE = Path(__file__).resolve().parent
 

@@ -129,6 +129,11 @@ def test_the_counters_live_in_the_process_and_start_no_thread_per_request(app, c
     assert isinstance(app.extensions["claims"]["limiter"].storage, InProcessCounters)
     assert isinstance(storage_from_string("claims-memory://"), InProcessCounters)
     started, start = [], threading.Thread.start
-    monkeypatch.setattr(threading.Thread, "start", lambda thread: (started.append(thread.name), start(thread))[1])
+
+    def counted_start(thread):
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
     assert [client.get("/claims", headers=callers["BANK_A"].headers).status_code for _ in range(20)] == [200] * 20
     assert started == []
